@@ -1,0 +1,35 @@
+# The two commands a newcomer types: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: run test install install-test lint typecheck clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+install: $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+
+install-test: $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[test]'
+
+## make run: install, initialise the embedded SQLite database with the bundled definitions
+## and a demo office (in demo-office/), and walk one item through the whole chain.
+run: install
+	$(BIN)/gongkai demo
+
+## make test: install the test extras, lint, type-check and run the whole suite
+## (SQLite, and PostgreSQL at 127.0.0.1:5432 when reachable; in CI it must be).
+test: install-test
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+	$(BIN)/pytest -n 2
+
+lint: install-test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+clean:
+	rm -rf $(VENV) demo-office *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,21 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from workflow import auditlog
+from workflow.engine import WorkflowEngine
+from workflow.settings import Settings
+
+
+def test_proactive_item_walks_the_whole_chain(
+    engine: WorkflowEngine, make_item: Callable[..., int], settings: Settings
+) -> None:
+    item_id = make_item()
+    engine.fire(item_id, "submit", "drafter_a")
+    engine.fire(item_id, "clear", "reviewer_a")
+    result = engine.fire(item_id, "sign_off", "leader_a")
+    assert result.to_state == "published"
+    rows = auditlog.read_entries(engine.db, item_id)
+    assert [r.trigger for r in rows] == ["create", "submit", "clear", "sign_off"]
+    verified = auditlog.verify(engine.db, settings.require_audit_key())
+    assert verified.fault is None and verified.count == 4

@@ -1,0 +1,542 @@
+"""The ``gongkai`` command: a thin shell over the engine.
+
+Exit codes: 0 done; 1 refused by a rule, lost a race, validation or verification
+failed; 2 bad usage or unknown id. Every refusal goes to stderr, one line a problem.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, NoReturn, TypeVar
+
+import click
+
+from workflow import auditlog
+from workflow.definition import Definition
+from workflow.diagram import mermaid
+from workflow.engine import ItemView, WorkflowEngine, utc_now
+from workflow.errors import DefinitionError, GongkaiError, InvalidInput
+from workflow.i18n import render_error, translate
+from workflow.loader import check_definition_text, definition_files, load_catalog
+from workflow.people import add_user, delegate, list_delegations, list_users
+from workflow.roles import ROLES, role_label
+from workflow.settings import Settings
+from workflow.setup import initialise, open_engine
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class Shell:
+    """What every command needs: settings, and lazily the database and engine."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._engine: WorkflowEngine | None = None
+
+    @property
+    def lang(self) -> str:
+        return self.settings.lang
+
+    def t(self, key: str, **params: Any) -> str:
+        return translate(key, self.lang, **params)
+
+    @property
+    def engine(self) -> WorkflowEngine:
+        if self._engine is None:
+            self._engine = open_engine(self.settings)
+        return self._engine
+
+    def fail(self, error: GongkaiError) -> NoReturn:
+        for line in render_error(error, self.lang).splitlines():
+            click.echo(line, err=True)
+        sys.exit(error.exit_code)
+
+
+@contextmanager
+def handled(shell: Shell) -> Iterator[None]:
+    try:
+        yield
+    except GongkaiError as error:
+        shell.fail(error)
+
+
+pass_shell = click.make_pass_decorator(Shell)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.pass_context
+def main(ctx: click.Context) -> None:
+    """gongkai 公开: review-and-publish approval chains for government information disclosure."""
+    try:
+        ctx.obj = Shell(Settings.from_env())
+    except GongkaiError as error:
+        click.echo(error.render("zh"), err=True)
+        sys.exit(error.exit_code)
+
+
+# ---- init ----------------------------------------------------------------------------------
+
+
+@main.command()
+@pass_shell
+def init(shell: Shell) -> None:
+    """Create or upgrade the database and load definitions/."""
+    with handled(shell):
+        report = initialise(shell.settings)
+    for name, version in sorted(report.definitions.items()):
+        mark = " (new)" if name in report.new_versions else ""
+        click.echo(f"{name} {version[:12]}{mark}")
+    click.echo(("database ready: " if shell.lang == "en" else "数据库已就绪: ") + shell.settings.database_url)
+
+
+# ---- users ---------------------------------------------------------------------------------
+
+
+@main.group()
+def users() -> None:
+    """People and their roles."""
+
+
+@users.command("add")
+@click.argument("name")
+@click.option("--email", required=True)
+@click.option("--role", "roles", multiple=True, required=True, help="Repeat for several roles.")
+@pass_shell
+def users_add(shell: Shell, name: str, email: str, roles: tuple[str, ...]) -> None:
+    """Add a person with one or more roles."""
+    with handled(shell), shell.engine.db.begin() as conn:
+        info = add_user(conn, name, email, list(roles), utc_now())
+    click.echo(f"{info.name} <{info.email}> {', '.join(role_label(r, shell.lang) for r in info.roles)}")
+
+
+@users.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@pass_shell
+def users_list(shell: Shell, as_json: bool) -> None:
+    with handled(shell), shell.engine.db.connect() as conn:
+        people = list_users(conn)
+        delegations = list_delegations(conn)
+    if as_json:
+        click.echo(
+            json.dumps(
+                [
+                    {
+                        "name": p.name,
+                        "email": p.email,
+                        "roles": list(p.roles),
+                        "active": p.active,
+                        "substitutes": [
+                            {"to": d.substitute, "from": d.starts_on.isoformat(), "until": d.ends_on.isoformat()}
+                            for d in delegations
+                            if d.principal == p.name
+                        ],
+                    }
+                    for p in people
+                ],
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
+        return
+    for person in people:
+        roles = ", ".join(role_label(r, shell.lang) for r in person.roles)
+        click.echo(f"{person.name:<12} {person.email:<28} {roles}")
+    for d in delegations:
+        click.echo(f"  {d.principal} -> {d.substitute} {d.starts_on.isoformat()}..{d.ends_on.isoformat()}")
+
+
+def _parse_date(value: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise InvalidInput("input.bad_date", value=value) from None
+
+
+@users.command("delegate")
+@click.argument("name")
+@click.option("--to", "substitute", required=True, help="The substitute.")
+@click.option("--from", "starts", required=True, help="First day, YYYY-MM-DD.")
+@click.option("--until", "ends", required=True, help="Last day, YYYY-MM-DD (included).")
+@pass_shell
+def users_delegate(shell: Shell, name: str, substitute: str, starts: str, ends: str) -> None:
+    """NAME is away: SUBSTITUTE may act in their place for the period."""
+    with handled(shell):
+        starts_on, ends_on = _parse_date(starts), _parse_date(ends)
+        with shell.engine.db.begin() as conn:
+            info = delegate(conn, name, substitute, starts_on, ends_on, utc_now())
+    click.echo(f"{info.principal} -> {info.substitute} {info.starts_on}..{info.ends_on}")
+
+
+# ---- items ---------------------------------------------------------------------------------
+
+
+def _parse_fields(values: tuple[str, ...]) -> dict[str, str]:
+    fields: dict[str, str] = {}
+    for value in values:
+        key, sep, text = value.partition("=")
+        if not sep or not key.strip():
+            raise InvalidInput("input.bad_field_syntax", value=value)
+        fields[key.strip()] = text
+    return fields
+
+
+def _read_body(path: str | None) -> str:
+    if path is None:
+        return ""
+    try:
+        return sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise InvalidInput("input.unreadable_file", path=path, detail=str(error)) from None
+
+
+@main.group()
+def item() -> None:
+    """Create, move and read items."""
+
+
+@item.command("create")
+@click.argument("definition")
+@click.option("--title", required=True)
+@click.option("--as", "actor", required=True, help="Who creates it.")
+@click.option("--category", help="Catalogue code or name (公开目录).")
+@click.option("--body-file", help="File with the body text; - for standard input.")
+@click.option("--field", "fields", multiple=True, help="KEY=VALUE, repeatable.")
+@pass_shell
+def item_create(
+    shell: Shell,
+    definition: str,
+    title: str,
+    actor: str,
+    category: str | None,
+    body_file: str | None,
+    fields: tuple[str, ...],
+) -> None:
+    """Create an item; its id is the last line printed."""
+    with handled(shell):
+        view = shell.engine.create(
+            definition,
+            title=title,
+            actor=actor,
+            category=category,
+            body=_read_body(body_file),
+            fields=_parse_fields(fields),
+        )
+        definition_obj = shell.engine.registry.current(definition)
+    click.echo(f"{view.reference} {view.title} [{_state_label(definition_obj, view.state, shell.lang)}]")
+    click.echo(str(view.id))
+
+
+@item.command("fire")
+@click.argument("item_ref", metavar="ID")
+@click.argument("trigger")
+@click.option("--as", "actor", required=True)
+@click.option("--comment")
+@click.option("--field", "fields", multiple=True, help="KEY=VALUE, repeatable.")
+@click.option("--expect-version", type=int, help="Refuse unless the item is still at this version.")
+@pass_shell
+def item_fire(
+    shell: Shell,
+    item_ref: str,
+    trigger: str,
+    actor: str,
+    comment: str | None,
+    fields: tuple[str, ...],
+    expect_version: int | None,
+) -> None:
+    """Fire TRIGGER on item ID as a person."""
+    with handled(shell):
+        result = shell.engine.fire(
+            item_ref, trigger, actor, comment=comment, fields=_parse_fields(fields), expected_version=expect_version
+        )
+        with shell.engine.db.connect() as conn:
+            definition = shell.engine.registry.pinned(conn, result.item.definition, result.item.definition_version)
+    before = _state_label(definition, result.from_state, shell.lang)
+    after = _state_label(definition, result.to_state, shell.lang)
+    line = f"{result.item.reference}: {trigger} {before} -> {after} (#{result.audit_seq})"
+    quorum = result.details.get("quorum")
+    if quorum and result.from_state == result.to_state:
+        line += f" [{quorum['votes']}/{quorum['needed']}]"
+    if "late" in result.details:
+        line += " [late 逾期]" if shell.lang == "zh" else " [late]"
+    click.echo(line)
+
+
+@item.command("edit")
+@click.argument("item_ref", metavar="ID")
+@click.option("--as", "actor", required=True)
+@click.option("--body-file", required=True, help="File with the new body; - for standard input.")
+@click.option("--title", help="A new title.")
+@pass_shell
+def item_edit(shell: Shell, item_ref: str, actor: str, body_file: str, title: str | None) -> None:
+    """Replace the body (only in editable states)."""
+    with handled(shell):
+        view = shell.engine.edit(item_ref, actor, body=_read_body(body_file), title=title)
+    click.echo(f"{view.reference} {view.content_hash[:12]}")
+
+
+@item.command("assign")
+@click.argument("item_ref", metavar="ID")
+@click.argument("role", type=click.Choice(list(ROLES)))
+@click.argument("user")
+@click.option("--as", "actor", required=True)
+@pass_shell
+def item_assign(shell: Shell, item_ref: str, role: str, user: str, actor: str) -> None:
+    """Hand ROLE on item ID to USER (logged)."""
+    with handled(shell):
+        view = shell.engine.assign(item_ref, role, user, actor)
+    click.echo(f"{view.reference}: {role} -> {user}")
+
+
+def _state_label(definition: Definition, state: str, lang: str) -> str:
+    spec = definition.states.get(state)
+    return spec.label.in_lang(lang) if spec else state
+
+
+def item_json(view: ItemView, definition: Definition, lang: str) -> dict[str, Any]:
+    return {
+        "id": view.id,
+        "reference": view.reference,
+        "definition": view.definition,
+        "definition_version": view.definition_version,
+        "state": view.state,
+        "state_label": _state_label(definition, view.state, lang),
+        "title": view.title,
+        "category": view.category,
+        "body": view.body,
+        "fields": view.fields,
+        "holders": view.holders,
+        "revision": view.revision,
+        "version": view.version,
+        "content_hash": view.content_hash,
+        "created_by": view.created_by,
+        "created_at": view.created_at.isoformat(),
+        "updated_at": view.updated_at.isoformat(),
+        "available_triggers": view.available_triggers,
+    }
+
+
+@item.command("show")
+@click.argument("item_ref", metavar="ID")
+@click.option("--as", "viewer", help="List only the triggers this person may fire.")
+@click.option("--json", "as_json", is_flag=True)
+@pass_shell
+def item_show(shell: Shell, item_ref: str, viewer: str | None, as_json: bool) -> None:
+    with handled(shell):
+        view = shell.engine.show(item_ref, viewer)
+        with shell.engine.db.connect() as conn:
+            definition = shell.engine.registry.pinned(conn, view.definition, view.definition_version)
+    data = item_json(view, definition, shell.lang)
+    if as_json:
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        return
+    en = shell.lang == "en"
+    rows = [
+        ("reference" if en else "编号", view.reference),
+        ("title" if en else "标题", view.title),
+        (
+            "definition" if en else "流程",
+            f"{definition.label.in_lang(shell.lang)} ({view.definition} {view.definition_version[:12]})",
+        ),
+        ("state" if en else "状态", data["state_label"]),
+        ("category" if en else "公开目录", _category_text(shell, view.category)),
+        ("revision" if en else "版次", str(view.revision)),
+        ("content hash" if en else "内容哈希", view.content_hash),
+        (
+            "holders" if en else "经办人",
+            "; ".join(f"{role_label(r, shell.lang)}: {', '.join(n)}" for r, n in view.holders.items()),
+        ),
+    ]
+    rows += [
+        (definition.fields[k].label.in_lang(shell.lang) if k in definition.fields else k, str(v))
+        for k, v in view.fields.items()
+    ]
+    rows.append(("may fire" if en else "可执行", ", ".join(view.available_triggers) or "-"))
+    width = max(len(label) for label, _ in rows)
+    for label, value in rows:
+        click.echo(f"{label:<{width}}  {value}")
+    if view.body:
+        click.echo("")
+        click.echo(view.body)
+
+
+def _category_text(shell: Shell, code: str | None) -> str:
+    if code is None:
+        return "-"
+    catalog = load_catalog(shell.settings.definitions_dir)
+    found = catalog.find(code)
+    return f"{code} {found.label.in_lang(shell.lang)}" if found else code
+
+
+@item.command("list")
+@click.option("--state")
+@click.option("--definition")
+@click.option("--as", "viewer", help="List only the triggers this person may fire.")
+@click.option("--json", "as_json", is_flag=True)
+@pass_shell
+def item_list(shell: Shell, state: str | None, definition: str | None, viewer: str | None, as_json: bool) -> None:
+    with handled(shell):
+        views = shell.engine.list_items(state=state, definition=definition, viewer=viewer)
+        with shell.engine.db.connect() as conn:
+            definitions = {
+                (v.definition, v.definition_version): shell.engine.registry.pinned(
+                    conn, v.definition, v.definition_version
+                )
+                for v in views
+            }
+    if as_json:
+        click.echo(
+            json.dumps(
+                [item_json(v, definitions[(v.definition, v.definition_version)], shell.lang) for v in views],
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
+        return
+    for v in views:
+        label = _state_label(definitions[(v.definition, v.definition_version)], v.state, shell.lang)
+        click.echo(f"{v.id:>5}  {v.reference:<13} {label:<10} {v.title}")
+
+
+# ---- audit ---------------------------------------------------------------------------------
+
+
+@main.group()
+def audit() -> None:
+    """The hash-chained audit log."""
+
+
+@audit.command("log")
+@click.option("--item", "item_ref", help="Only this item (id or reference).")
+@click.option("--json", "as_json", is_flag=True)
+@pass_shell
+def audit_log_command(shell: Shell, item_ref: str | None, as_json: bool) -> None:
+    with handled(shell):
+        item_id = shell.engine.show(item_ref).id if item_ref else None
+        entries = auditlog.read_entries(shell.engine.db, item_id)
+    if as_json:
+        click.echo(json.dumps([auditlog.entry_json(e) for e in entries], ensure_ascii=False, indent=2))
+        return
+    for line in auditlog.format_entries(entries, shell.settings.timezone):
+        click.echo(line)
+
+
+@audit.command("verify")
+@pass_shell
+def audit_verify(shell: Shell) -> None:
+    """Walk the whole chain; exit 1 at the first bad entry."""
+    with handled(shell):
+        result = auditlog.verify(shell.engine.db, shell.settings.require_audit_key())
+    if result.fault is None:
+        click.echo(shell.t("audit.verified", count=result.count))
+        return
+    click.echo(
+        f"{shell.t(result.fault.key, seq=result.fault.seq)} {shell.t('audit.after_good', count=result.count)}", err=True
+    )
+    sys.exit(1)
+
+
+# ---- definitions ---------------------------------------------------------------------------
+
+
+@main.group()
+def definitions() -> None:
+    """Check, show and draw the declared chains."""
+
+
+@definitions.command("check")
+@click.argument("files", nargs=-1, type=click.Path(dir_okay=False))
+@pass_shell
+def definitions_check(shell: Shell, files: tuple[str, ...]) -> None:
+    """Validate definition files (default: every file in definitions/); FILE:LINE: message per problem."""
+    paths = [Path(f) for f in files] or definition_files(shell.settings.definitions_dir)
+    problems: list[object] = []
+    for path in paths:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            click.echo(f"{path}:1: {shell.t('definition.unreadable', detail=error)}", err=True)
+            problems.append(path)
+            continue
+        found = check_definition_text(text, str(path))
+        for problem in found:
+            click.echo(problem.render(shell.lang), err=True)
+        problems.extend(found)
+    if not files:
+        try:
+            load_catalog(shell.settings.definitions_dir)
+        except DefinitionError as error:
+            click.echo(error.render(shell.lang), err=True)
+            problems.extend(error.problems)
+    if problems:
+        sys.exit(1)
+    click.echo(f"{len(paths)} definitions OK" if shell.lang == "en" else f"{len(paths)} 个流程定义检查通过")
+
+
+def _load_by_name(shell: Shell, name: str) -> Definition:
+    from workflow.registry import DefinitionRegistry
+
+    return DefinitionRegistry(shell.settings.definitions_dir).current(name)
+
+
+@definitions.command("show")
+@click.argument("name")
+@pass_shell
+def definitions_show(shell: Shell, name: str) -> None:
+    """Print the states and transitions of a definition."""
+    with handled(shell):
+        definition = _load_by_name(shell, name)
+    lang = shell.lang
+    click.echo(f"{definition.name} — {definition.label.in_lang(lang)} ({definition.version[:12]})")
+    click.echo("states:" if lang == "en" else "状态:")
+    for state in definition.states.values():
+        marks = [
+            m
+            for m, on in (
+                ("initial", state.name == definition.initial),
+                ("terminal", state.terminal),
+                ("editable", state.editable),
+            )
+            if on
+        ]
+        roles = ", ".join(role_label(r, lang) for r in state.roles) or "-"
+        click.echo(f"  {state.name:<26} {state.label.in_lang(lang):<10} {roles:<14} {' '.join(marks)}")
+    click.echo("transitions:" if lang == "en" else "操作:")
+    for t in definition.transitions:
+        guards = ", ".join(g.name for g in t.guards)
+        dest = t.dest or "(" + ("no change" if lang == "en" else "状态不变") + ")"
+        click.echo(
+            f"  {t.trigger:<20} {'|'.join(t.sources)} -> {dest}  [{role_label(t.role, lang)}]"
+            + (f"  {guards}" if guards else "")
+        )
+
+
+@definitions.command("diagram")
+@click.argument("name")
+@pass_shell
+def definitions_diagram(shell: Shell, name: str) -> None:
+    """Print a Mermaid stateDiagram-v2 of a definition."""
+    with handled(shell):
+        definition = _load_by_name(shell, name)
+    click.echo(mermaid(definition, shell.lang))
+
+
+# ---- demo ----------------------------------------------------------------------------------
+
+
+@main.command()
+@pass_shell
+def demo(shell: Shell) -> None:
+    """Set up a small demo office and walk one item through the whole chain."""
+    from workflow.demo import run_demo
+
+    with handled(shell):
+        run_demo(shell.settings, click.echo)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,120 @@
+"""Plain, frozen data describing one approval chain, as loaded from YAML."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any
+
+FIELD_TYPES = ("text", "date", "choice")
+
+
+@dataclass(frozen=True)
+class Label:
+    zh: str
+    en: str
+
+    def in_lang(self, lang: str) -> str:
+        return self.en if lang == "en" else self.zh
+
+
+@dataclass(frozen=True)
+class GuardSpec:
+    """A named guard with its parameters; the name refers to :mod:`workflow.guards`."""
+
+    name: str
+    params: Any = None
+    """The YAML value after the name: None, a string, a list or a mapping."""
+
+
+@dataclass(frozen=True)
+class LateMark:
+    """Marks a transition late (it is still allowed) past N working days from a date field."""
+
+    from_field: str
+    working_days: int
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    name: str
+    type: str
+    label: Label
+    choices: tuple[str, ...] = ()
+    required: bool = False
+
+
+@dataclass(frozen=True)
+class State:
+    name: str
+    label: Label
+    roles: tuple[str, ...] = ()
+    terminal: bool = False
+    editable: bool = False
+
+
+@dataclass(frozen=True)
+class Transition:
+    trigger: str
+    sources: tuple[str, ...]
+    dest: str | None
+    """``None`` is an internal transition: logged, the state does not change."""
+    role: str
+    guards: tuple[GuardSpec, ...] = ()
+    starts_revision: bool = False
+    late_after: LateMark | None = None
+
+    def guard(self, name: str) -> GuardSpec | None:
+        return next((guard for guard in self.guards if guard.name == name), None)
+
+
+@dataclass(frozen=True)
+class Definition:
+    name: str
+    version: str
+    """Content hash of the source text: what an item pins."""
+    label: Label
+    reference_prefix: str
+    initial: str
+    creator_role: str
+    states: MappingProxyType[str, State]
+    transitions: tuple[Transition, ...]
+    fields: MappingProxyType[str, FieldSpec]
+    requires_category: bool
+    source_text: str
+    source_path: str
+
+    def transitions_for(self, trigger: str, state: str) -> Transition | None:
+        return next(
+            (t for t in self.transitions if t.trigger == trigger and state in t.sources),
+            None,
+        )
+
+    def triggers_from(self, state: str) -> list[str]:
+        seen: dict[str, None] = {}
+        for transition in self.transitions:
+            if state in transition.sources:
+                seen.setdefault(transition.trigger)
+        return list(seen)
+
+    @property
+    def triggers(self) -> list[str]:
+        return list(dict.fromkeys(t.trigger for t in self.transitions))
+
+
+@dataclass(frozen=True)
+class Category:
+    code: str
+    label: Label
+
+
+@dataclass(frozen=True)
+class Catalog:
+    categories: tuple[Category, ...]
+
+    def find(self, code_or_name: str) -> Category | None:
+        wanted = code_or_name.strip()
+        for category in self.categories:
+            if wanted in (category.code, category.label.zh, category.label.en):
+                return category
+        return None

@@ -1,0 +1,516 @@
+"""The one orchestrator: create, fire, edit, assign. It owns the transaction.
+
+Each call opens one database transaction, asks the pure core for a decision,
+and writes the item, its audit row and (later) reminders and outbox rows
+together; nothing is written when a rule refuses.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, cast
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection, Engine, Row, Table, insert, select, update
+
+from workflow import audit
+from workflow.calendar import WorkingCalendar
+from workflow.decisions import (
+    Decision,
+    ItemSnapshot,
+    Person,
+    acting_principal,
+    available_triggers,
+    check_given_fields,
+    decide,
+)
+from workflow.definition import Definition
+from workflow.errors import Conflict, InvalidInput, NotFound, NotPermitted, TransitionNotAllowed
+from workflow.people import load_person
+from workflow.registry import DefinitionRegistry
+from workflow.store.models import AuditEntry, AuditHead, Item, ItemRevision
+from workflow.store.sql import next_counter
+
+items = cast(Table, Item.__table__)
+revisions = cast(Table, ItemRevision.__table__)
+audit_log = cast(Table, AuditEntry.__table__)
+audit_head = cast(Table, AuditHead.__table__)
+
+ASSIGNING_ROLES = ("admin", "leader", "office")
+
+Clock = Callable[[], dt.datetime]
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass(frozen=True)
+class ItemView:
+    id: int
+    reference: str
+    definition: str
+    definition_version: str
+    state: str
+    title: str
+    category: str | None
+    body: str
+    fields: dict[str, Any]
+    holders: dict[str, list[str]]
+    revision: int
+    version: int
+    content_hash: str
+    created_by: str
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    available_triggers: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class FireResult:
+    item: ItemView
+    trigger: str
+    from_state: str
+    to_state: str
+    audit_seq: int
+    details: dict[str, Any]
+
+
+class WorkflowEngine:
+    def __init__(
+        self,
+        db: Engine,
+        registry: DefinitionRegistry,
+        audit_key: bytes,
+        *,
+        timezone: str = "Asia/Shanghai",
+        calendar: WorkingCalendar | None = None,
+        clock: Clock = utc_now,
+    ) -> None:
+        self.db = db
+        self.registry = registry
+        self.audit_key = audit_key
+        self.zone = ZoneInfo(timezone)
+        self.calendar = calendar or WorkingCalendar()
+        self.clock = clock
+
+    # ---- reading -------------------------------------------------------------------------
+
+    def show(self, item_ref: str | int, viewer: str | None = None) -> ItemView:
+        with self.db.connect() as conn:
+            row = self._item_row(conn, item_ref)
+            definition = self.registry.pinned(conn, row.definition, row.definition_version)
+            person = self._viewer(conn, viewer)
+            return self._view(row, definition, person)
+
+    def list_items(
+        self, state: str | None = None, definition: str | None = None, viewer: str | None = None
+    ) -> list[ItemView]:
+        with self.db.connect() as conn:
+            query = select(items).order_by(items.c.id)
+            if state:
+                query = query.where(items.c.state == state)
+            if definition:
+                query = query.where(items.c.definition == definition)
+            person = self._viewer(conn, viewer)
+            return [
+                self._view(row, self.registry.pinned(conn, row.definition, row.definition_version), person)
+                for row in conn.execute(query)
+            ]
+
+    def _viewer(self, conn: Connection, viewer: str | None) -> Person | None:
+        if viewer is None:
+            return None
+        return load_person(conn, viewer, self.today(), with_substitutions=True)
+
+    def today(self) -> dt.date:
+        return self.clock().astimezone(self.zone).date()
+
+    # ---- creating ------------------------------------------------------------------------
+
+    def create(
+        self,
+        definition_name: str,
+        *,
+        title: str,
+        actor: str,
+        category: str | None = None,
+        body: str = "",
+        fields: Mapping[str, Any] | None = None,
+    ) -> ItemView:
+        definition = self.registry.current(definition_name)
+        title = title.strip()
+        if not title:
+            raise InvalidInput("input.empty_title")
+        category_code = self._category(definition, category)
+        given = check_given_fields(definition, fields or {})
+        missing = [name for name, spec in definition.fields.items() if spec.required and name not in given]
+        if missing:
+            raise TransitionNotAllowed("refuse.fields_missing", fields=", ".join(missing))
+        now = self.clock()
+        with self.db.begin() as conn:
+            person = load_person(conn, actor, self.today(), with_substitutions=True)
+            principal = acting_principal(person, definition.creator_role, {})
+            if principal is None:
+                raise NotPermitted(
+                    "refuse.create_role", person=actor, role=definition.creator_role, definition=definition.name
+                )
+            self.registry.register(conn, definition, now)
+            year = now.astimezone(self.zone).year
+            number = next_counter(conn, definition.reference_prefix, year)
+            reference = f"{definition.reference_prefix}-{year}-{number:04d}"
+            digest = audit.content_hash(title, body, category_code, given)
+            holders = {definition.creator_role: [principal]}
+            item_id = conn.execute(
+                insert(items)
+                .values(
+                    reference=reference,
+                    definition=definition.name,
+                    definition_version=definition.version,
+                    state=definition.initial,
+                    version=1,
+                    revision=1,
+                    title=title,
+                    category=category_code,
+                    body=body,
+                    fields=given,
+                    holders=holders,
+                    acted={},
+                    content_hash=digest,
+                    created_by=actor,
+                    created_at=now,
+                    updated_at=now,
+                )
+                .returning(items.c.id)
+            ).scalar_one()
+            conn.execute(
+                insert(revisions).values(
+                    item_id=item_id, revision=1, title=title, body=body, content_hash=digest, updated_at=now
+                )
+            )
+            self._append_audit(
+                conn,
+                item_id=item_id,
+                definition=definition,
+                trigger="create",
+                from_state=None,
+                to_state=definition.initial,
+                actor=actor,
+                principal=principal,
+                role=definition.creator_role,
+                at=now,
+                comment=None,
+                changed_fields=given,
+                details={"reference": reference, "title": title},
+                content_hash=digest,
+            )
+            row = self._item_row(conn, item_id)
+            return self._view(row, definition, person)
+
+    def _category(self, definition: Definition, category: str | None) -> str | None:
+        if category is None or not category.strip():
+            if definition.requires_category:
+                raise InvalidInput("input.category_required", definition=definition.name, allowed=self._category_list())
+            return None
+        found = self.registry.catalog().find(category)
+        if found is None:
+            raise InvalidInput("input.unknown_category", category=category, allowed=self._category_list())
+        return found.code
+
+    def _category_list(self) -> str:
+        return ", ".join(f"{c.code} {c.label.zh}" for c in self.registry.catalog().categories)
+
+    # ---- firing --------------------------------------------------------------------------
+
+    def fire(
+        self,
+        item_ref: str | int,
+        trigger: str,
+        actor: str,
+        *,
+        comment: str | None = None,
+        fields: Mapping[str, Any] | None = None,
+        expected_version: int | None = None,
+    ) -> FireResult:
+        """Fire ``trigger`` on an item as ``actor``; refusals raise and write nothing."""
+        comment = comment.strip() if comment and comment.strip() else None
+        with self.db.begin() as conn:
+            row = self._item_row(conn, item_ref)
+            if expected_version is not None and row.version != expected_version:
+                raise self._conflict(conn, row)
+            definition = self.registry.pinned(conn, row.definition, row.definition_version)
+            snapshot = ItemSnapshot(definition, row.state, row.fields, row.holders, row.acted)
+            today = self.today()
+            person = load_person(conn, actor, today, with_substitutions=False)
+            decision = self._decide(conn, row.id, snapshot, trigger, person, comment, fields, today)
+            now = self.clock()
+            revision = row.revision + (1 if decision.transition.starts_revision else 0)
+            digest = audit.content_hash(row.title, row.body, row.category, decision.fields)
+            changed = conn.execute(
+                update(items)
+                .where(items.c.id == row.id, items.c.version == row.version)
+                .values(
+                    state=decision.to_state,
+                    version=row.version + 1,
+                    revision=revision,
+                    fields=decision.fields,
+                    acted=decision.acted,
+                    content_hash=digest,
+                    updated_at=now,
+                )
+            ).rowcount
+            if changed != 1:
+                raise self._conflict(conn, row)
+            if revision != row.revision:
+                conn.execute(
+                    insert(revisions).values(
+                        item_id=row.id,
+                        revision=revision,
+                        title=row.title,
+                        body=row.body,
+                        content_hash=digest,
+                        updated_at=now,
+                    )
+                )
+            seq = self._append_audit(
+                conn,
+                item_id=row.id,
+                definition=definition,
+                trigger=trigger,
+                from_state=row.state,
+                to_state=decision.to_state,
+                actor=actor,
+                principal=decision.principal,
+                role=decision.role,
+                at=now,
+                comment=comment,
+                changed_fields=decision.changed_fields,
+                details=decision.details,
+                content_hash=digest,
+            )
+            view = self._view(self._item_row(conn, row.id), definition, person)
+        return FireResult(view, trigger, decision.from_state, decision.to_state, seq, decision.details)
+
+    def _decide(
+        self,
+        conn: Connection,
+        item_id: int,
+        snapshot: ItemSnapshot,
+        trigger: str,
+        person: Person,
+        comment: str | None,
+        fields: Mapping[str, Any] | None,
+        today: dt.date,
+    ) -> Decision:
+        try:
+            try:
+                return decide(
+                    snapshot, trigger, person, comment=comment, given_fields=fields, today=today, calendar=self.calendar
+                )
+            except NotPermitted as refusal:
+                if refusal.key != "refuse.role":
+                    raise
+                # Not in their own right: perhaps as a substitute (a second query, only then).
+                person = load_person(conn, person.name, today, with_substitutions=True)
+                if not person.stands_in_for:
+                    raise
+                return decide(
+                    snapshot, trigger, person, comment=comment, given_fields=fields, today=today, calendar=self.calendar
+                )
+        except (NotPermitted, TransitionNotAllowed) as refusal:
+            if refusal.key == "refuse.wrong_state":
+                refusal.params["last"] = self._latest_action(conn, item_id)
+            full = load_person(conn, person.name, today, with_substitutions=True)
+            refusal.params["available"] = available_triggers(snapshot, full)
+            raise
+
+    def _latest_action(self, conn: Connection, item_id: int) -> dict[str, str] | None:
+        """Who last acted on the item, for messages that say it moved on."""
+        latest = conn.execute(
+            select(audit_log.c.actor, audit_log.c.trigger, audit_log.c.at)
+            .where(audit_log.c.item_id == item_id)
+            .order_by(audit_log.c.seq.desc())
+            .limit(1)
+        ).first()
+        if latest is None:
+            return None
+        at = latest.at.astimezone(self.zone).strftime("%Y-%m-%d %H:%M:%S")
+        return {"actor": latest.actor, "trigger": latest.trigger, "at": at}
+
+    def _conflict(self, conn: Connection, row: Row[Any]) -> Conflict:
+        return Conflict("conflict.moved", reference=row.reference, last=self._latest_action(conn, row.id))
+
+    # ---- editing and assigning -----------------------------------------------------------
+
+    def edit(self, item_ref: str | int, actor: str, *, body: str, title: str | None = None) -> ItemView:
+        with self.db.begin() as conn:
+            row = self._item_row(conn, item_ref)
+            definition = self.registry.pinned(conn, row.definition, row.definition_version)
+            state = definition.states[row.state]
+            if not state.editable:
+                editable = [s.label.zh for s in definition.states.values() if s.editable]
+                raise TransitionNotAllowed("refuse.not_editable", state=row.state, editable=", ".join(editable))
+            person = load_person(conn, actor, self.today(), with_substitutions=True)
+            principal = next(
+                (p for role in state.roles if (p := acting_principal(person, role, row.holders)) is not None), None
+            )
+            if principal is None:
+                raise NotPermitted("refuse.edit_role", person=actor, roles=", ".join(state.roles))
+            new_title = title.strip() if title and title.strip() else row.title
+            digest = audit.content_hash(new_title, body, row.category, row.fields)
+            now = self.clock()
+            changed = conn.execute(
+                update(items)
+                .where(items.c.id == row.id, items.c.version == row.version)
+                .values(title=new_title, body=body, content_hash=digest, version=row.version + 1, updated_at=now)
+            ).rowcount
+            if changed != 1:
+                raise self._conflict(conn, row)
+            conn.execute(
+                update(revisions)
+                .where(revisions.c.item_id == row.id, revisions.c.revision == row.revision)
+                .values(title=new_title, body=body, content_hash=digest, updated_at=now)
+            )
+            details: dict[str, Any] = {"previous_content_hash": row.content_hash}
+            if new_title != row.title:
+                details["title"] = new_title
+            self._append_audit(
+                conn,
+                item_id=row.id,
+                definition=definition,
+                trigger="edit",
+                from_state=row.state,
+                to_state=row.state,
+                actor=actor,
+                principal=principal,
+                role=state.roles[0],
+                at=now,
+                comment=None,
+                changed_fields={},
+                details=details,
+                content_hash=digest,
+            )
+            return self._view(self._item_row(conn, row.id), definition, person)
+
+    def assign(self, item_ref: str | int, role: str, assignee: str, actor: str) -> ItemView:
+        """Hand a role on one item to a person who holds that role; logged in the chain."""
+        with self.db.begin() as conn:
+            row = self._item_row(conn, item_ref)
+            definition = self.registry.pinned(conn, row.definition, row.definition_version)
+            if definition.states[row.state].terminal:
+                raise TransitionNotAllowed("refuse.assign_terminal", state=row.state)
+            person = load_person(conn, actor, self.today(), with_substitutions=True)
+            acting_role = next((r for r in ASSIGNING_ROLES if r in person.roles), None)
+            if acting_role is None:
+                raise NotPermitted("refuse.assign_role", person=actor, roles=", ".join(ASSIGNING_ROLES))
+            target = load_person(conn, assignee, self.today(), with_substitutions=False)
+            if role not in target.roles:
+                raise InvalidInput("input.assignee_lacks_role", person=assignee, role=role)
+            holders = {key: list(names) for key, names in row.holders.items()}
+            previous = holders.get(role, [])
+            holders[role] = [assignee]
+            now = self.clock()
+            changed = conn.execute(
+                update(items)
+                .where(items.c.id == row.id, items.c.version == row.version)
+                .values(holders=holders, version=row.version + 1, updated_at=now)
+            ).rowcount
+            if changed != 1:
+                raise self._conflict(conn, row)
+            self._append_audit(
+                conn,
+                item_id=row.id,
+                definition=definition,
+                trigger="assign",
+                from_state=row.state,
+                to_state=row.state,
+                actor=actor,
+                principal=actor,
+                role=acting_role,
+                at=now,
+                comment=None,
+                changed_fields={},
+                details={"role": role, "to": assignee, "from": previous},
+                content_hash=row.content_hash,
+            )
+            return self._view(self._item_row(conn, row.id), definition, person)
+
+    # ---- shared pieces -------------------------------------------------------------------
+
+    def _item_row(self, conn: Connection, item_ref: str | int) -> Row[Any]:
+        text = str(item_ref).strip()
+        condition = items.c.id == int(text) if text.isdigit() else items.c.reference == text.upper()
+        row = conn.execute(select(items).where(condition)).one_or_none()
+        if row is None:
+            raise NotFound("notfound.item", item=text)
+        return row
+
+    def _view(self, row: Row[Any], definition: Definition, viewer: Person | None) -> ItemView:
+        snapshot = ItemSnapshot(definition, row.state, row.fields, row.holders, row.acted)
+        triggers = definition.triggers_from(row.state) if viewer is None else available_triggers(snapshot, viewer)
+        return ItemView(
+            id=row.id,
+            reference=row.reference,
+            definition=row.definition,
+            definition_version=row.definition_version,
+            state=row.state,
+            title=row.title,
+            category=row.category,
+            body=row.body,
+            fields=dict(row.fields),
+            holders={role: list(names) for role, names in row.holders.items()},
+            revision=row.revision,
+            version=row.version,
+            content_hash=row.content_hash,
+            created_by=row.created_by,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+            available_triggers=triggers,
+        )
+
+    def _append_audit(
+        self,
+        conn: Connection,
+        *,
+        item_id: int,
+        definition: Definition,
+        trigger: str,
+        from_state: str | None,
+        to_state: str,
+        actor: str,
+        principal: str,
+        role: str,
+        at: dt.datetime,
+        comment: str | None,
+        changed_fields: Mapping[str, Any],
+        details: Mapping[str, Any],
+        content_hash: str,
+    ) -> int:
+        """Append one chained row; the head row is locked so concurrent writers never fork the chain."""
+        head = conn.execute(
+            select(audit_head.c.seq, audit_head.c.hash).where(audit_head.c.id == 1).with_for_update()
+        ).one()
+        entry: dict[str, Any] = {
+            "seq": head.seq + 1,
+            "item_id": item_id,
+            "definition": definition.name,
+            "definition_version": definition.version,
+            "trigger": trigger,
+            "from_state": from_state,
+            "to_state": to_state,
+            "actor": actor,
+            "on_behalf_of": principal if principal != actor else None,
+            "role": role,
+            "at": at,
+            "comment": comment,
+            "fields": audit.canonical_json(dict(changed_fields)),
+            "details": audit.canonical_json(dict(details)),
+            "content_hash": content_hash,
+            "prev_hash": head.hash,
+        }
+        entry["hash"] = audit.row_hash(self.audit_key, entry)
+        conn.execute(insert(audit_log).values(**entry))
+        conn.execute(update(audit_head).where(audit_head.c.id == 1).values(seq=entry["seq"], hash=entry["hash"]))
+        return int(entry["seq"])

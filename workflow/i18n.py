@@ -1,0 +1,306 @@
+"""User-facing text: Chinese by default, English by setting. Keys are stable identifiers."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from workflow.errors import GongkaiError
+
+MESSAGES: dict[str, tuple[str, str]] = {
+    # key: (zh, en)
+    "error.generic": ("出错了", "Something went wrong"),
+    "error.definition": ("流程定义有 {count} 处错误", "{count} problems in the definitions"),
+    "error.not_allowed": ("规则不允许此操作", "A rule refuses this"),
+    "error.not_permitted": ("无权执行此操作", "Not permitted"),
+    "error.conflict": ("他人已先行操作", "Someone else acted first"),
+    "error.not_found": ("找不到", "Not found"),
+    "error.invalid_input": ("输入有误", "Invalid input"),
+    "error.configuration": ("配置有误", "Configuration error"),
+    "error.calendar": ("工作日历缺少数据", "The working-day calendar has no data"),
+    "error.audit": ("审计链校验失败", "The audit chain does not verify"),
+    # definitions
+    "definition.bad_yaml": ("YAML 格式错误: {detail}", "bad YAML: {detail}"),
+    "definition.unreadable": ("无法读取文件: {detail}", "cannot read the file: {detail}"),
+    "definition.duplicate_key": ("键 '{key}' 重复出现", "key '{key}' appears twice"),
+    "definition.not_mapping": ("定义必须是一个映射 (键: 值)", "a definition must be a mapping (key: value)"),
+    "definition.not_mapping_key": ("'{key}' 必须是映射 (键: 值)", "'{key}' must be a mapping (key: value)"),
+    "definition.not_list": ("'{key}' 必须是非空列表", "'{key}' must be a non-empty list"),
+    "definition.not_bool": ("'{key}' 必须是 true 或 false", "'{key}' must be true or false"),
+    "definition.unknown_key": ("未知的键 '{key}' (可用: {allowed})", "unknown key '{key}' (allowed: {allowed})"),
+    "definition.missing_key": ("缺少必需的键 '{key}'", "missing required key '{key}'"),
+    "definition.bad_name": (
+        "名称 '{value}' 无效: 只能用小写字母、数字和下划线, 以字母开头",
+        "invalid name '{value}': use lower-case letters, digits and underscores, starting with a letter",
+    ),
+    "definition.bad_label": (
+        "label 必须同时有非空的 zh 和 en 两项",
+        "label must have both zh and en, non-empty",
+    ),
+    "definition.bad_prefix": (
+        "编号前缀 '{value}' 无效: 1 到 8 个大写字母",
+        "invalid reference prefix '{value}': 1 to 8 capital letters",
+    ),
+    "definition.bad_field_type": (
+        "字段 '{field}' 的 type 无效 (可用: {allowed})",
+        "field '{field}' has an invalid type (allowed: {allowed})",
+    ),
+    "definition.bad_choices": (
+        "字段 '{field}' 是 choice 类型, 需要非空的 choices 列表",
+        "field '{field}' is a choice: it needs a non-empty list of choices",
+    ),
+    "definition.choices_not_choice": (
+        "字段 '{field}' 不是 choice 类型, 不能有 choices",
+        "field '{field}' is not a choice: it cannot have choices",
+    ),
+    "definition.unknown_state": ("未知的状态 '{state}'", "unknown state '{state}'"),
+    "definition.unknown_role": ("未知的角色 '{role}'", "unknown role '{role}'"),
+    "definition.unknown_trigger": ("未知的操作 '{trigger}'", "unknown trigger '{trigger}'"),
+    "definition.unknown_guard": (
+        "未知的条件 '{guard}' (可用: {allowed})",
+        "unknown guard '{guard}' (allowed: {allowed})",
+    ),
+    "definition.bad_guard_shape": (
+        "条件必须是名称, 或 '名称: 参数' 形式的单键映射",
+        "a guard is a name, or a one-key mapping 'name: parameters'",
+    ),
+    "definition.duplicate_trigger": (
+        "操作 '{trigger}' 在状态 '{state}' 已定义过 (第 {other} 行)",
+        "trigger '{trigger}' is already declared from state '{state}' (line {other})",
+    ),
+    "definition.unreachable": (
+        "状态 '{state}' 从初始状态无法到达",
+        "state '{state}' cannot be reached from the initial state",
+    ),
+    "definition.dead_end": (
+        "状态 '{state}' 不是终态, 却没有通往其他状态的操作",
+        "state '{state}' is not terminal but has no transition to another state",
+    ),
+    "definition.terminal_has_exit": (
+        "终态 '{state}' 不能再有操作",
+        "terminal state '{state}' cannot have transitions out",
+    ),
+    "definition.initial_terminal": ("初始状态 '{state}' 不能是终态", "initial state '{state}' cannot be terminal"),
+    "definition.bad_late_after": (
+        "late_after 需要 from_field (日期字段) 和 working_days (正整数)",
+        "late_after needs from_field (a date field) and working_days (a positive integer)",
+    ),
+    "definition.late_after_field": (
+        "late_after 的 from_field '{field}' 必须是已声明的日期字段",
+        "late_after's from_field '{field}' must be a declared date field",
+    ),
+    "definition.duplicate_name": (
+        "流程名称 '{name}' 已被另一个文件使用",
+        "definition name '{name}' is used by another file",
+    ),
+    "guard.takes_no_params": ("条件 '{guard}' 不带参数", "guard '{guard}' takes no parameters"),
+    "guard.field_names": (
+        "条件 '{guard}' 需要一个字段名或字段名列表",
+        "guard '{guard}' needs a field name or a list of field names",
+    ),
+    "guard.unknown_field": (
+        "条件 '{guard}' 引用了未声明的字段 '{field}'",
+        "guard '{guard}' names undeclared field '{field}'",
+    ),
+    "guard.not_same_actor_as_shape": (
+        "条件 '{guard}' 需要 roles 和/或 triggers 两个名称列表",
+        "guard '{guard}' needs lists of names under roles and/or triggers",
+    ),
+    "guard.quorum_count": (
+        "条件 '{guard}' 需要 count: 至少 2 的整数",
+        "guard '{guard}' needs count: an integer of at least 2",
+    ),
+    "catalog.no_categories": (
+        "公开目录需要非空的 categories 列表",
+        "the catalogue needs a non-empty list of categories",
+    ),
+    "catalog.bad_entry": (
+        "目录项需要 code (文本) 和 name (zh 与 en)",
+        "a catalogue entry needs code (text) and name (zh and en)",
+    ),
+    "catalog.duplicate_code": ("目录编码 '{code}' 重复", "catalogue code '{code}' appears twice"),
+    # refusals
+    "refuse.unknown_trigger": (
+        "没有名为 '{trigger}' 的操作 (当前状态: {state})",
+        "there is no trigger '{trigger}' (current state: {state})",
+    ),
+    "refuse.wrong_state": (
+        "当前状态 '{state}' 不能执行 '{trigger}'",
+        "'{trigger}' is not allowed from state '{state}'",
+    ),
+    "refuse.role": (
+        "{person} 在此事项上不担任 '{role}' 角色, 不能执行 '{trigger}'",
+        "{person} does not hold the role '{role}' on this item, required for '{trigger}'",
+    ),
+    "refuse.create_role": (
+        "{person} 不担任 '{role}' 角色, 不能创建 '{definition}' 事项",
+        "{person} does not hold the role '{role}' needed to create a '{definition}' item",
+    ),
+    "refuse.edit_role": (
+        "{person} 在此状态下不能修改正文 (需要角色: {roles})",
+        "{person} may not edit in this state (role needed: {roles})",
+    ),
+    "refuse.not_editable": (
+        "状态 '{state}' 下不能修改正文, 送审后的内容即签发的内容 (可修改的状态: {editable})",
+        "the body cannot be edited in state '{state}': what is reviewed is what is signed off "
+        "(editable in: {editable})",
+    ),
+    "refuse.comment_required": ("'{trigger}' 需要填写意见 (--comment)", "'{trigger}' requires a comment (--comment)"),
+    "refuse.field_required": (
+        "'{trigger}' 需要字段 '{field}' (--field {field}=...)",
+        "'{trigger}' requires the field '{field}' (--field {field}=...)",
+    ),
+    "refuse.fields_missing": ("缺少必填字段: {fields}", "required fields missing: {fields}"),
+    "refuse.bad_choice": (
+        "字段 '{field}' 的值 '{value}' 无效 (可用: {allowed})",
+        "field '{field}': '{value}' is not allowed (allowed: {allowed})",
+    ),
+    "refuse.bad_date": (
+        "字段 '{field}' 的值 '{value}' 不是日期 (YYYY-MM-DD)",
+        "field '{field}': '{value}' is not a date (YYYY-MM-DD)",
+    ),
+    "refuse.empty_field": ("字段 '{field}' 不能为空", "field '{field}' cannot be empty"),
+    "refuse.separation_role": (
+        "职责分离: {person} 是此事项的 '{role}', 不能执行 '{trigger}'",
+        "separation of duties: {person} is this item's '{role}' and may not fire '{trigger}'",
+    ),
+    "refuse.separation_trigger": (
+        "职责分离: {person} 已执行过 '{other}', 不能再执行 '{trigger}'",
+        "separation of duties: {person} fired '{other}' and may not fire '{trigger}'",
+    ),
+    "refuse.already_voted": ("{trigger}: 同一人只能签署一次", "{trigger}: each person signs once"),
+    "refuse.once_only": ("'{trigger}' 每个事项只能执行一次", "'{trigger}' can be done only once per item"),
+    "refuse.assign_role": ("{person} 无权分派 (需要角色: {roles})", "{person} may not assign (role needed: {roles})"),
+    "refuse.assign_terminal": ("事项已结束 ({state}), 不能再分派", "the item has ended ({state}); nothing to assign"),
+    "refuse.available": ("你现在可以执行: {triggers}", "you may fire now: {triggers}"),
+    "refuse.available_none": ("你现在没有可执行的操作", "there is nothing you may fire now"),
+    "refuse.last_action": (
+        "最近一次: {actor} 于 {at} 执行 '{trigger}'",
+        "last action: {actor} fired '{trigger}' at {at}",
+    ),
+    "conflict.moved": (
+        "冲突: 事项 {reference} 已被他人先行处理, 未做任何更改",
+        "conflict: {reference} was changed by someone else first; nothing was changed",
+    ),
+    # input
+    "input.unknown_field": (
+        "'{definition}' 没有字段 '{field}' (可用: {allowed})",
+        "'{definition}' has no field '{field}' (allowed: {allowed})",
+    ),
+    "input.empty_title": ("标题不能为空", "the title cannot be empty"),
+    "input.category_required": (
+        "'{definition}' 事项必须指定公开目录 (--category): {allowed}",
+        "a '{definition}' item needs a catalogue category (--category): {allowed}",
+    ),
+    "input.unknown_category": (
+        "未知的公开目录 '{category}' (可用: {allowed})",
+        "unknown catalogue category '{category}' (allowed: {allowed})",
+    ),
+    "input.bad_user_name": (
+        "用户名 '{name}' 无效: 不能有空格或 @, 最长 64 字符",
+        "invalid user name '{name}': no spaces or @, at most 64 characters",
+    ),
+    "input.bad_email": ("邮箱地址 '{email}' 无效", "invalid email address '{email}'"),
+    "input.no_roles": ("至少要指定一个角色 (--role): {allowed}", "give at least one role (--role): {allowed}"),
+    "input.unknown_role": ("未知的角色 '{role}' (可用: {allowed})", "unknown role '{role}' (allowed: {allowed})"),
+    "input.user_exists": ("用户 '{name}' 已存在", "user '{name}' already exists"),
+    "input.delegate_self": ("{name} 不能委托给自己", "{name} cannot delegate to themself"),
+    "input.delegate_period": ("委托期间无效: {starts} 晚于 {ends}", "invalid period: {starts} is after {ends}"),
+    "input.assignee_lacks_role": (
+        "{person} 不担任 '{role}' 角色, 不能被分派",
+        "{person} does not hold the role '{role}'",
+    ),
+    "input.bad_field_syntax": ("字段写法应为 KEY=VALUE: '{value}'", "a field is written KEY=VALUE: '{value}'"),
+    "input.bad_date": ("'{value}' 不是日期 (YYYY-MM-DD)", "'{value}' is not a date (YYYY-MM-DD)"),
+    "input.unreadable_file": ("无法读取文件 {path}: {detail}", "cannot read {path}: {detail}"),
+    "notfound.item": ("找不到事项 '{item}'", "no item '{item}'"),
+    "notfound.user": ("找不到用户 '{name}'", "no user '{name}'"),
+    "notfound.definition": (
+        "找不到流程定义 '{name}' (可用: {available})",
+        "no definition '{name}' (available: {available})",
+    ),
+    "notfound.definition_version": (
+        "数据库中没有流程 '{name}' 的版本 {version}",
+        "the database has no version {version} of definition '{name}'",
+    ),
+    # configuration
+    "config.bad_lang": (
+        "GONGKAI_LANG 只能是 zh 或 en, 而不是 '{value}'",
+        "GONGKAI_LANG must be zh or en, not '{value}'",
+    ),
+    "config.no_audit_key": (
+        "未设置 GONGKAI_AUDIT_KEY: 审计链需要一个至少 32 个字符的密钥, 保存在数据库之外",
+        "GONGKAI_AUDIT_KEY is not set: the audit chain needs a secret of at least 32 characters, "
+        "kept outside the database",
+    ),
+    "config.short_audit_key": (
+        "GONGKAI_AUDIT_KEY 太短: {length} 个字符, 至少需要 {minimum} 个",
+        "GONGKAI_AUDIT_KEY is too short: {length} characters, at least {minimum} needed",
+    ),
+    "config.unreadable_key_file": (
+        "无法读取 GONGKAI_AUDIT_KEY_FILE {path}: {detail}",
+        "cannot read GONGKAI_AUDIT_KEY_FILE {path}: {detail}",
+    ),
+    "config.bad_database_url": (
+        "GONGKAI_DATABASE_URL 无效: '{url}'",
+        "GONGKAI_DATABASE_URL is not a database URL: '{url}'",
+    ),
+    "config.unsupported_database": (
+        "不支持的数据库 '{backend}': 请用 sqlite 或 postgresql",
+        "unsupported database '{backend}': use sqlite or postgresql",
+    ),
+    "config.no_database_folder": ("数据库所在目录不存在: {folder}", "the database folder does not exist: {folder}"),
+    "calendar.no_data": (
+        "工作日历没有 {year} 年的官方数据: 请更新 chinesecalendar 或在 definitions/calendar.yaml 中补充",
+        "the working-day calendar has no official data for {year}: update chinesecalendar "
+        "or add the days to definitions/calendar.yaml",
+    ),
+    # audit
+    "audit.verified": ("{count} entries verified (已校验 {count} 条记录)", "{count} entries verified"),
+    "audit.fault_changed": (
+        "审计记录 #{seq} 被篡改: 其内容与签名不符",
+        "audit entry #{seq} was changed: its content does not match its signature",
+    ),
+    "audit.fault_missing": ("审计记录 #{seq} 缺失", "audit entry #{seq} is missing"),
+    "audit.fault_reordered": (
+        "审计记录 #{seq} 顺序错乱: 它的前一条不是链上的前一条",
+        "audit entry #{seq} is out of order: it is not linked to the entry before it",
+    ),
+    "audit.fault_head_mismatch": (
+        "审计链末尾 (#{seq}) 与记录的链头不符",
+        "the end of the audit chain (#{seq}) does not match the recorded head",
+    ),
+    "audit.after_good": ("(此前 {count} 条记录校验通过)", "({count} entries before it verified)"),
+}
+
+
+class _Lenient(dict[str, Any]):
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+def translate(key: str, lang: str = "zh", /, **params: Any) -> str:
+    """The message for ``key`` in ``lang`` with ``params`` filled in; the key itself if unknown."""
+    pair = MESSAGES.get(key)
+    if pair is None:
+        return key
+    template = pair[1] if lang == "en" else pair[0]
+    return template.format_map(_Lenient(params))
+
+
+def render_error(error: GongkaiError, lang: str) -> str:
+    """One line: the rule that refused, what happened last, what the user may do instead."""
+    text = error.render(lang)
+    if error.key == "error.definition":
+        return text
+    parts = [text]
+    last = error.params.get("last")
+    if isinstance(last, dict):
+        parts.append(translate("refuse.last_action", lang, **last))
+    available = error.params.get("available")
+    if isinstance(available, list):
+        if available:
+            parts.append(translate("refuse.available", lang, triggers=", ".join(available)))
+        else:
+            parts.append(translate("refuse.available_none", lang))
+    return "; ".join(parts)

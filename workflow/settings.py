@@ -1,0 +1,59 @@
+"""Configuration: one frozen object read from the environment at the entry points."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from workflow.errors import ConfigurationError
+
+DEFAULT_DATABASE_FILE = "gongkai.db"
+MIN_AUDIT_KEY_LENGTH = 32
+LANGUAGES = ("zh", "en")
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    definitions_dir: Path
+    audit_key: str | None
+    lang: str = "zh"
+    timezone: str = "Asia/Shanghai"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        lang = env.get("GONGKAI_LANG", "zh").strip().lower() or "zh"
+        if lang not in LANGUAGES:
+            raise ConfigurationError("config.bad_lang", value=lang)
+        database_url = env.get("GONGKAI_DATABASE_URL") or f"sqlite:///{DEFAULT_DATABASE_FILE}"
+        definitions_dir = Path(env.get("GONGKAI_DEFINITIONS_DIR") or "definitions")
+        audit_key = env.get("GONGKAI_AUDIT_KEY") or None
+        key_file = env.get("GONGKAI_AUDIT_KEY_FILE")
+        if audit_key is None and key_file:
+            audit_key = read_key_file(Path(key_file))
+        return cls(
+            database_url=database_url,
+            definitions_dir=definitions_dir,
+            audit_key=audit_key,
+            lang=lang,
+            timezone=env.get("GONGKAI_TIMEZONE") or "Asia/Shanghai",
+        )
+
+    def require_audit_key(self) -> bytes:
+        """The HMAC key of the audit chain; refuses a missing or short one."""
+        key = self.audit_key
+        if key is None:
+            raise ConfigurationError("config.no_audit_key")
+        if len(key) < MIN_AUDIT_KEY_LENGTH:
+            raise ConfigurationError("config.short_audit_key", minimum=MIN_AUDIT_KEY_LENGTH, length=len(key))
+        return key.encode("utf-8")
+
+
+def read_key_file(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigurationError("config.unreadable_key_file", path=str(path), detail=str(error)) from None

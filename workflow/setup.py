@@ -1,0 +1,49 @@
+"""Wiring from settings: the database engine, the registry and the workflow engine."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+
+from workflow.engine import WorkflowEngine, utc_now
+from workflow.loader import load_definitions
+from workflow.registry import DefinitionRegistry
+from workflow.settings import Settings
+from workflow.store.db import make_engine
+from workflow.store.migrate import upgrade
+
+
+@dataclass(frozen=True)
+class InitReport:
+    definitions: dict[str, str]
+    """Name -> version of each definition loaded."""
+    new_versions: list[str]
+
+
+def open_database(settings: Settings) -> Engine:
+    return make_engine(settings.database_url)
+
+
+def initialise(settings: Settings, db: Engine | None = None) -> InitReport:
+    """Create or upgrade the schema, then validate and register every bundled definition."""
+    db = db or open_database(settings)
+    definitions = load_definitions(settings.definitions_dir)
+    registry = DefinitionRegistry(settings.definitions_dir)
+    registry.catalog()
+    upgrade(db)
+    new: list[str] = []
+    with db.begin() as conn:
+        for definition in definitions.values():
+            if registry.register(conn, definition, utc_now()):
+                new.append(definition.name)
+    return InitReport({d.name: d.version for d in definitions.values()}, new)
+
+
+def open_engine(settings: Settings, db: Engine | None = None) -> WorkflowEngine:
+    return WorkflowEngine(
+        db or open_database(settings),
+        DefinitionRegistry(settings.definitions_dir),
+        settings.require_audit_key(),
+        timezone=settings.timezone,
+    )

@@ -1,0 +1,31 @@
+"""The few statements whose SQL differs between SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from sqlalchemy import Connection, Table
+from sqlalchemy.dialects import postgresql, sqlite
+
+from workflow.store.models import ReferenceCounter
+
+_counters = cast(Table, ReferenceCounter.__table__)
+
+
+def _insert(conn: Connection, table: Table) -> Any:
+    return (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(table)
+
+
+def insert_if_absent(conn: Connection, table: Table, values: dict[str, Any], keys: list[str]) -> bool:
+    """Insert one row unless a row with the same ``keys`` exists; True when inserted."""
+    statement = _insert(conn, table).values(**values).on_conflict_do_nothing(index_elements=keys)
+    return conn.execute(statement).rowcount == 1
+
+
+def next_counter(conn: Connection, prefix: str, year: int) -> int:
+    """The next number of a per-prefix, per-year sequence; safe under concurrent writers."""
+    statement = _insert(conn, _counters).values(prefix=prefix, year=year, last=1)
+    statement = statement.on_conflict_do_update(
+        index_elements=["prefix", "year"], set_={"last": _counters.c.last + 1}
+    ).returning(_counters.c.last)
+    return int(conn.execute(statement).scalar_one())

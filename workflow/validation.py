@@ -1,0 +1,330 @@
+"""Checks of a definition's raw YAML data: shape, names and graph.
+
+Every problem names the file and line it comes from. The checks follow
+python-statemachine's: one initial state, nothing unreachable, no dead ends,
+terminal states have no exits, and no trigger ambiguous from one source.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from workflow.definition import FIELD_TYPES
+from workflow.roles import ROLES
+from workflow.yamlsource import Path_, SourceMap
+
+NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
+PREFIX_PATTERN = re.compile(r"^[A-Z]{1,8}$")
+TOP_LEVEL_KEYS = {
+    "name",
+    "label",
+    "reference_prefix",
+    "initial",
+    "creator_role",
+    "requires_category",
+    "fields",
+    "states",
+    "transitions",
+    "deadlines",
+}
+STATE_KEYS = {"label", "role", "terminal", "editable", "deadline"}
+TRANSITION_KEYS = {"trigger", "source", "dest", "role", "guards", "starts_revision", "late_after"}
+FIELD_KEYS = {"type", "label", "choices", "required"}
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: str
+    line: int
+    key: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def render(self, lang: str = "zh") -> str:
+        from workflow.i18n import translate
+
+        return f"{self.file}:{self.line}: {translate(self.key, lang, **self.params)}"
+
+
+class _Collector:
+    def __init__(self, source_map: SourceMap) -> None:
+        self.source_map = source_map
+        self.problems: list[Problem] = []
+
+    def add(self, path: Path_, message: str, /, **params: Any) -> None:
+        self.problems.append(Problem(self.source_map.file, self.source_map.line(path), message, params))
+
+
+def _is_label(value: Any) -> bool:
+    return (
+        isinstance(value, dict)
+        and set(value) == {"zh", "en"}
+        and all(isinstance(text, str) and text.strip() for text in value.values())
+    )
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def validate_definition_data(data: Any, source_map: SourceMap) -> list[Problem]:
+    """All problems of one definition document; an empty list means it is valid."""
+    out = _Collector(source_map)
+    for line, key in source_map.duplicate_keys:
+        out.problems.append(Problem(source_map.file, line, "definition.duplicate_key", {"key": key}))
+    if not isinstance(data, dict):
+        out.add((), "definition.not_mapping")
+        return out.problems
+    for key in data:
+        if key not in TOP_LEVEL_KEYS:
+            out.add((key,), "definition.unknown_key", key=key, allowed=", ".join(sorted(TOP_LEVEL_KEYS)))
+    for key in ("name", "label", "reference_prefix", "initial", "creator_role", "states", "transitions"):
+        if key not in data:
+            out.add((), "definition.missing_key", key=key)
+    name = data.get("name")
+    if "name" in data and not (isinstance(name, str) and NAME_PATTERN.match(name)):
+        out.add(("name",), "definition.bad_name", value=name)
+    if "label" in data and not _is_label(data["label"]):
+        out.add(("label",), "definition.bad_label")
+    prefix = data.get("reference_prefix")
+    if "reference_prefix" in data and not (isinstance(prefix, str) and PREFIX_PATTERN.match(prefix)):
+        out.add(("reference_prefix",), "definition.bad_prefix", value=prefix)
+    if "requires_category" in data and not isinstance(data["requires_category"], bool):
+        out.add(("requires_category",), "definition.not_bool", key="requires_category")
+    if "creator_role" in data and data["creator_role"] not in ROLES:
+        out.add(("creator_role",), "definition.unknown_role", role=data["creator_role"])
+
+    field_types = _check_fields(data.get("fields", {}), out)
+    states = _check_states(data.get("states"), out)
+    transitions = _check_transitions(data.get("transitions"), states, field_types, out)
+    if states is not None and transitions is not None:
+        _check_graph(data, states, transitions, out)
+    return out.problems
+
+
+def _check_fields(fields: Any, out: _Collector) -> dict[str, str]:
+    types: dict[str, str] = {}
+    if not isinstance(fields, dict):
+        out.add(("fields",), "definition.not_mapping_key", key="fields")
+        return types
+    for name, spec in fields.items():
+        path: Path_ = ("fields", name)
+        if not NAME_PATTERN.match(str(name)):
+            out.add(path, "definition.bad_name", value=name)
+        if not isinstance(spec, dict):
+            out.add(path, "definition.not_mapping_key", key=f"fields.{name}")
+            continue
+        for key in spec:
+            if key not in FIELD_KEYS:
+                out.add((*path, key), "definition.unknown_key", key=key, allowed=", ".join(sorted(FIELD_KEYS)))
+        kind = spec.get("type")
+        if kind not in FIELD_TYPES:
+            out.add((*path, "type"), "definition.bad_field_type", field=name, allowed=", ".join(FIELD_TYPES))
+        else:
+            types[str(name)] = kind
+        if "label" not in spec or not _is_label(spec["label"]):
+            out.add((*path, "label"), "definition.bad_label")
+        choices = spec.get("choices")
+        if kind == "choice" and not (
+            isinstance(choices, list) and choices and all(isinstance(c, str) for c in choices)
+        ):
+            out.add((*path, "choices"), "definition.bad_choices", field=name)
+        if kind != "choice" and choices is not None:
+            out.add((*path, "choices"), "definition.choices_not_choice", field=name)
+        if "required" in spec and not isinstance(spec["required"], bool):
+            out.add((*path, "required"), "definition.not_bool", key="required")
+    return types
+
+
+def _check_states(states: Any, out: _Collector) -> dict[str, dict[str, Any]] | None:
+    if not isinstance(states, dict) or not states:
+        if states is not None:
+            out.add(("states",), "definition.not_mapping_key", key="states")
+        return None
+    checked: dict[str, dict[str, Any]] = {}
+    for name, spec in states.items():
+        path: Path_ = ("states", name)
+        if not NAME_PATTERN.match(str(name)):
+            out.add(path, "definition.bad_name", value=name)
+        if not isinstance(spec, dict):
+            out.add(path, "definition.not_mapping_key", key=f"states.{name}")
+            checked[str(name)] = {}
+            continue
+        for key in spec:
+            if key not in STATE_KEYS:
+                out.add((*path, key), "definition.unknown_key", key=key, allowed=", ".join(sorted(STATE_KEYS)))
+        if not _is_label(spec.get("label")):
+            out.add((*path, "label"), "definition.bad_label")
+        for role in _as_list(spec.get("role", [])):
+            if role not in ROLES:
+                out.add((*path, "role"), "definition.unknown_role", role=role)
+        for flag in ("terminal", "editable"):
+            if flag in spec and not isinstance(spec[flag], bool):
+                out.add((*path, flag), "definition.not_bool", key=flag)
+        checked[str(name)] = spec
+    return checked
+
+
+def _check_transitions(
+    transitions: Any,
+    states: dict[str, dict[str, Any]] | None,
+    field_types: dict[str, str],
+    out: _Collector,
+) -> list[dict[str, Any]] | None:
+    from workflow.guards import GUARDS
+
+    if not isinstance(transitions, list) or not transitions:
+        if transitions is not None:
+            out.add(("transitions",), "definition.not_list", key="transitions")
+        return None
+    known_triggers = {t.get("trigger") for t in transitions if isinstance(t, dict)}
+    checked: list[dict[str, Any]] = []
+    seen: dict[tuple[str, str], int] = {}
+    for index, spec in enumerate(transitions):
+        path: Path_ = ("transitions", index)
+        if not isinstance(spec, dict):
+            out.add(path, "definition.not_mapping_key", key=f"transitions[{index}]")
+            continue
+        for key in spec:
+            if key not in TRANSITION_KEYS:
+                out.add((*path, key), "definition.unknown_key", key=key, allowed=", ".join(sorted(TRANSITION_KEYS)))
+        for key in ("trigger", "source", "role"):
+            if key not in spec:
+                out.add(path, "definition.missing_key", key=key)
+        if "dest" not in spec:
+            out.add(path, "definition.missing_key", key="dest")
+        trigger = spec.get("trigger")
+        if "trigger" in spec and not (isinstance(trigger, str) and NAME_PATTERN.match(trigger)):
+            out.add((*path, "trigger"), "definition.bad_name", value=trigger)
+        sources = _as_list(spec.get("source", []))
+        for source in sources:
+            if not isinstance(source, str) or (states is not None and source not in states):
+                out.add((*path, "source"), "definition.unknown_state", state=source)
+            elif isinstance(trigger, str):
+                if (trigger, source) in seen:
+                    out.add(
+                        (*path, "trigger"),
+                        "definition.duplicate_trigger",
+                        trigger=trigger,
+                        state=source,
+                        other=seen[(trigger, source)],
+                    )
+                else:
+                    seen[(trigger, source)] = source_line(out, path)
+        dest = spec.get("dest")
+        if dest is not None and (not isinstance(dest, str) or (states is not None and dest not in states)):
+            out.add((*path, "dest"), "definition.unknown_state", state=dest)
+        if "role" in spec and spec["role"] not in ROLES:
+            out.add((*path, "role"), "definition.unknown_role", role=spec["role"])
+        if "starts_revision" in spec and not isinstance(spec["starts_revision"], bool):
+            out.add((*path, "starts_revision"), "definition.not_bool", key="starts_revision")
+        _check_late_after(spec, path, field_types, out)
+        guards = spec.get("guards", [])
+        if not isinstance(guards, list):
+            out.add((*path, "guards"), "definition.not_list", key="guards")
+            guards = []
+        for g_index, guard in enumerate(guards):
+            g_path = (*path, "guards", g_index)
+            name, params = _split_guard(guard)
+            if name is None:
+                out.add(g_path, "definition.bad_guard_shape")
+                continue
+            if name not in GUARDS:
+                out.add(g_path, "definition.unknown_guard", guard=name, allowed=", ".join(sorted(GUARDS)))
+                continue
+            for key, problem_params in _validate_guard(name, params, field_types, known_triggers):
+                out.add(g_path, key, guard=name, **problem_params)
+        checked.append(spec)
+    return checked
+
+
+def source_line(out: _Collector, path: Path_) -> int:
+    return out.source_map.line(path)
+
+
+def _check_late_after(spec: dict[str, Any], path: Path_, field_types: dict[str, str], out: _Collector) -> None:
+    late = spec.get("late_after")
+    if late is None:
+        return
+    if not (
+        isinstance(late, dict)
+        and set(late) == {"from_field", "working_days"}
+        and isinstance(late["working_days"], int)
+        and not isinstance(late["working_days"], bool)
+        and late["working_days"] > 0
+    ):
+        out.add((*path, "late_after"), "definition.bad_late_after")
+        return
+    if field_types.get(late["from_field"]) != "date":
+        out.add((*path, "late_after"), "definition.late_after_field", field=late["from_field"])
+
+
+def _split_guard(guard: Any) -> tuple[str | None, Any]:
+    if isinstance(guard, str):
+        return guard, None
+    if isinstance(guard, dict) and len(guard) == 1:
+        ((name, params),) = guard.items()
+        return str(name), params
+    return None, None
+
+
+def _validate_guard(
+    name: str, params: Any, field_types: dict[str, str], known_triggers: set[Any]
+) -> list[tuple[str, dict[str, Any]]]:
+    """Check guard parameters against the guard and the names this definition declares."""
+    from workflow.guards import GUARDS
+
+    problems = GUARDS[name].validate(params)
+    if problems:
+        return problems
+    if name == "requires_field":
+        names = [params] if isinstance(params, str) else params
+        problems += [("guard.unknown_field", {"field": n}) for n in names if n not in field_types]
+    if name == "not_same_actor_as":
+        problems += [
+            ("definition.unknown_trigger", {"trigger": t})
+            for t in params.get("triggers", [])
+            if t not in known_triggers
+        ]
+    return problems
+
+
+def _check_graph(
+    data: dict[str, Any],
+    states: dict[str, dict[str, Any]],
+    transitions: list[dict[str, Any]],
+    out: _Collector,
+) -> None:
+    initial = data.get("initial")
+    if initial not in states:
+        out.add(("initial",), "definition.unknown_state", state=initial)
+        return
+    exits: dict[str, set[str]] = {name: set() for name in states}
+    any_exit: dict[str, bool] = {name: False for name in states}
+    for spec in transitions:
+        dest = spec.get("dest")
+        for source in _as_list(spec.get("source", [])):
+            if source in states:
+                any_exit[source] = True
+                if dest in states and dest != source:
+                    exits[source].add(dest)
+    reached = {initial}
+    queue = deque([initial])
+    while queue:
+        for dest in exits[queue.popleft()]:
+            if dest not in reached:
+                reached.add(dest)
+                queue.append(dest)
+    for name, spec in states.items():
+        path: Path_ = ("states", name)
+        terminal = spec.get("terminal") is True
+        if name not in reached:
+            out.add(path, "definition.unreachable", state=name)
+        if terminal and any_exit[name]:
+            out.add(path, "definition.terminal_has_exit", state=name)
+        if not terminal and not exits[name]:
+            out.add(path, "definition.dead_end", state=name)
+    if states[initial].get("terminal") is True:
+        out.add(("initial",), "definition.initial_terminal", state=initial)
