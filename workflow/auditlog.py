@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, Row, Table, select
 
-from workflow.audit import VerifyResult, verify_chain
+from workflow.audit import ChainFault, VerifyResult, verify_chain
 from workflow.store.models import AuditEntry, AuditHead
 
 audit_log = cast(Table, AuditEntry.__table__)
@@ -70,3 +70,24 @@ def verify(db: Engine, key: bytes) -> VerifyResult:
     with db.connect() as conn:
         head = conn.execute(select(audit_head.c.seq, audit_head.c.hash).where(audit_head.c.id == 1)).one()
     return verify_chain(key, _all_rows(db), (head.seq, head.hash))
+
+
+def anchor(db: Engine) -> dict[str, Any]:
+    """The chain's head as a record to keep outside the database (print it, mail it, archive it)."""
+    with db.connect() as conn:
+        head = conn.execute(select(audit_head.c.seq, audit_head.c.hash).where(audit_head.c.id == 1)).one()
+    return {"seq": head.seq, "hash": head.hash}
+
+
+def check_anchor(db: Engine, kept: dict[str, Any]) -> ChainFault | None:
+    """A kept anchor must still stand in the chain: catches truncation and whole-chain rewrites."""
+    seq = int(kept["seq"])
+    if seq == 0:
+        return None
+    with db.connect() as conn:
+        found = conn.execute(select(audit_log.c.hash).where(audit_log.c.seq == seq)).scalar_one_or_none()
+    if found is None:
+        return ChainFault(seq, "missing")
+    if found != kept["hash"]:
+        return ChainFault(seq, "anchor_mismatch")
+    return None

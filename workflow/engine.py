@@ -7,6 +7,7 @@ together; nothing is written when a rule refuses.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -30,6 +31,7 @@ from workflow.definition import Definition
 from workflow.errors import Conflict, InvalidInput, NotFound, NotPermitted, TransitionNotAllowed
 from workflow.people import load_person
 from workflow.registry import DefinitionRegistry
+from workflow.store.hot import HotPath, ItemRow
 from workflow.store.models import AuditEntry, AuditHead, Item, ItemRevision
 from workflow.store.sql import next_counter
 
@@ -95,6 +97,7 @@ class WorkflowEngine:
         self.zone = ZoneInfo(timezone)
         self.calendar = calendar or WorkingCalendar()
         self.clock = clock
+        self._hot: HotPath | None = None
 
     # ---- reading -------------------------------------------------------------------------
 
@@ -243,24 +246,15 @@ class WorkflowEngine:
             definition = self.registry.pinned(conn, row.definition, row.definition_version)
             snapshot = ItemSnapshot(definition, row.state, row.fields, row.holders, row.acted)
             today = self.today()
-            person = load_person(conn, actor, today, with_substitutions=False)
+            person = self._acting_person(conn, actor)
             decision = self._decide(conn, row.id, snapshot, trigger, person, comment, fields, today)
             now = self.clock()
             revision = row.revision + (1 if decision.transition.starts_revision else 0)
             digest = audit.content_hash(row.title, row.body, row.category, decision.fields)
-            changed = conn.execute(
-                update(items)
-                .where(items.c.id == row.id, items.c.version == row.version)
-                .values(
-                    state=decision.to_state,
-                    version=row.version + 1,
-                    revision=revision,
-                    fields=decision.fields,
-                    acted=decision.acted,
-                    content_hash=digest,
-                    updated_at=now,
-                )
-            ).rowcount
+            changed = self.hot(conn).update_item(
+                conn, row, state=decision.to_state, revision=revision, fields=decision.fields,
+                acted=decision.acted, content_hash=digest, updated_at=now,
+            )  # fmt: skip
             if changed != 1:
                 raise self._conflict(conn, row)
             if revision != row.revision:
@@ -290,8 +284,24 @@ class WorkflowEngine:
                 details=decision.details,
                 content_hash=digest,
             )
-            view = self._view(self._item_row(conn, row.id), definition, person)
+            moved = dataclasses.replace(
+                row, state=decision.to_state, version=row.version + 1, revision=revision,
+                fields=decision.fields, acted=decision.acted, content_hash=digest, updated_at=now,
+            )  # fmt: skip
+        view = self._view(moved, definition, person)
         return FireResult(view, trigger, decision.from_state, decision.to_state, seq, decision.details)
+
+    def hot(self, conn: Connection) -> HotPath:
+        if self._hot is None:
+            self._hot = HotPath(conn.dialect.name)
+        return self._hot
+
+    def _acting_person(self, conn: Connection, name: str) -> Person:
+        """The person by their own roles (one query); substitutions are loaded only when needed."""
+        found = self.hot(conn).user_roles(conn, name)
+        if found is None or not found[1]:
+            raise NotFound("notfound.user", name=name)
+        return Person(name, frozenset(found[2]))
 
     def _decide(
         self,
@@ -339,7 +349,7 @@ class WorkflowEngine:
         at = latest.at.astimezone(self.zone).strftime("%Y-%m-%d %H:%M:%S")
         return {"actor": latest.actor, "trigger": latest.trigger, "at": at}
 
-    def _conflict(self, conn: Connection, row: Row[Any]) -> Conflict:
+    def _conflict(self, conn: Connection, row: ItemRow) -> Conflict:
         return Conflict("conflict.moved", reference=row.reference, last=self._latest_action(conn, row.id))
 
     # ---- editing and assigning -----------------------------------------------------------
@@ -439,15 +449,15 @@ class WorkflowEngine:
 
     # ---- shared pieces -------------------------------------------------------------------
 
-    def _item_row(self, conn: Connection, item_ref: str | int) -> Row[Any]:
+    def _item_row(self, conn: Connection, item_ref: str | int) -> ItemRow:
         text = str(item_ref).strip()
-        condition = items.c.id == int(text) if text.isdigit() else items.c.reference == text.upper()
-        row = conn.execute(select(items).where(condition)).one_or_none()
+        key: int | str = int(text) if text.isdigit() else text.upper()
+        row = self.hot(conn).item(conn, key)
         if row is None:
             raise NotFound("notfound.item", item=text)
         return row
 
-    def _view(self, row: Row[Any], definition: Definition, viewer: Person | None) -> ItemView:
+    def _view(self, row: ItemRow | Row[Any], definition: Definition, viewer: Person | None) -> ItemView:
         snapshot = ItemSnapshot(definition, row.state, row.fields, row.holders, row.acted)
         triggers = definition.triggers_from(row.state) if viewer is None else available_triggers(snapshot, viewer)
         return ItemView(
@@ -489,11 +499,10 @@ class WorkflowEngine:
         content_hash: str,
     ) -> int:
         """Append one chained row; the head row is locked so concurrent writers never fork the chain."""
-        head = conn.execute(
-            select(audit_head.c.seq, audit_head.c.hash).where(audit_head.c.id == 1).with_for_update()
-        ).one()
+        hot = self.hot(conn)
+        head_seq, head_hash = hot.chain_head(conn)
         entry: dict[str, Any] = {
-            "seq": head.seq + 1,
+            "seq": head_seq + 1,
             "item_id": item_id,
             "definition": definition.name,
             "definition_version": definition.version,
@@ -508,9 +517,8 @@ class WorkflowEngine:
             "fields": audit.canonical_json(dict(changed_fields)),
             "details": audit.canonical_json(dict(details)),
             "content_hash": content_hash,
-            "prev_hash": head.hash,
+            "prev_hash": head_hash,
         }
         entry["hash"] = audit.row_hash(self.audit_key, entry)
-        conn.execute(insert(audit_log).values(**entry))
-        conn.execute(update(audit_head).where(audit_head.c.id == 1).values(seq=entry["seq"], hash=entry["hash"]))
+        hot.append_audit(conn, entry)
         return int(entry["seq"])

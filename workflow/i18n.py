@@ -270,6 +270,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "审计链末尾 (#{seq}) 与记录的链头不符",
         "the end of the audit chain (#{seq}) does not match the recorded head",
     ),
+    "audit.fault_anchor_mismatch": (
+        "审计记录 #{seq} 与保存在数据库之外的锚点不符: 审计链被改写",
+        "audit entry #{seq} does not match the anchor kept outside the database: the chain was rewritten",
+    ),
+    "audit.anchor_bad": ("锚点文件 {path} 无效: {detail}", "anchor file {path} is not valid: {detail}"),
     "audit.after_good": ("(此前 {count} 条记录校验通过)", "({count} entries before it verified)"),
 }
 

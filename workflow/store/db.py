@@ -58,6 +58,6 @@ def _sqlite_engine(url: str, **kwargs: Any) -> Engine:
         # Writers take the lock up front: SQLite ignores FOR UPDATE, and a deferred
         # transaction that later upgrades to a writer fails instead of waiting.
         mode = connection.get_execution_options().get("sqlite_begin", "IMMEDIATE")
-        connection.exec_driver_sql(f"BEGIN {mode}")
+        connection.connection.driver_connection.execute(f"BEGIN {mode}")
 
     return engine
