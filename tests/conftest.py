@@ -161,3 +161,13 @@ def make_item(engine: WorkflowEngine) -> Callable[..., int]:
         return engine.create(definition, **defaults).id  # type: ignore[arg-type]
 
     return make
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """In CI a skipped test is a failure: PostgreSQL (and later the browser) must really run."""
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    if in_ci() and report.skipped and not hasattr(report, "wasxfail"):
+        report.outcome = "failed"
+        report.longrepr = f"skipped in CI, which must run every test: {report.longrepr}"
