@@ -65,6 +65,10 @@ def _is_label(value: Any) -> bool:
     )
 
 
+def _is_role(value: Any) -> bool:
+    return isinstance(value, str) and value in ROLES
+
+
 def _as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
@@ -93,12 +97,13 @@ def validate_definition_data(data: Any, source_map: SourceMap) -> list[Problem]:
         out.add(("reference_prefix",), "definition.bad_prefix", value=prefix)
     if "requires_category" in data and not isinstance(data["requires_category"], bool):
         out.add(("requires_category",), "definition.not_bool", key="requires_category")
-    if "creator_role" in data and data["creator_role"] not in ROLES:
+    if "creator_role" in data and not _is_role(data["creator_role"]):
         out.add(("creator_role",), "definition.unknown_role", role=data["creator_role"])
 
     field_types = _check_fields(data.get("fields", {}), out)
-    states = _check_states(data.get("states"), out)
-    transitions = _check_transitions(data.get("transitions"), states, field_types, out)
+    # A key present but empty (None) is a problem; a missing key was reported above.
+    states = _check_states(data["states"], out) if "states" in data else None
+    transitions = _check_transitions(data["transitions"], states, field_types, out) if "transitions" in data else None
     if states is not None and transitions is not None:
         _check_graph(data, states, transitions, out)
     return out.problems
@@ -140,8 +145,7 @@ def _check_fields(fields: Any, out: _Collector) -> dict[str, str]:
 
 def _check_states(states: Any, out: _Collector) -> dict[str, dict[str, Any]] | None:
     if not isinstance(states, dict) or not states:
-        if states is not None:
-            out.add(("states",), "definition.not_mapping_key", key="states")
+        out.add(("states",), "definition.not_mapping_key", key="states")
         return None
     checked: dict[str, dict[str, Any]] = {}
     for name, spec in states.items():
@@ -158,7 +162,7 @@ def _check_states(states: Any, out: _Collector) -> dict[str, dict[str, Any]] | N
         if not _is_label(spec.get("label")):
             out.add((*path, "label"), "definition.bad_label")
         for role in _as_list(spec.get("role", [])):
-            if role not in ROLES:
+            if not _is_role(role):
                 out.add((*path, "role"), "definition.unknown_role", role=role)
         for flag in ("terminal", "editable"):
             if flag in spec and not isinstance(spec[flag], bool):
@@ -176,10 +180,9 @@ def _check_transitions(
     from workflow.guards import GUARDS
 
     if not isinstance(transitions, list) or not transitions:
-        if transitions is not None:
-            out.add(("transitions",), "definition.not_list", key="transitions")
+        out.add(("transitions",), "definition.not_list", key="transitions")
         return None
-    known_triggers = {t.get("trigger") for t in transitions if isinstance(t, dict)}
+    known_triggers = {t["trigger"] for t in transitions if isinstance(t, dict) and isinstance(t.get("trigger"), str)}
     checked: list[dict[str, Any]] = []
     seen: dict[tuple[str, str], int] = {}
     for index, spec in enumerate(transitions):
@@ -216,7 +219,7 @@ def _check_transitions(
         dest = spec.get("dest")
         if dest is not None and (not isinstance(dest, str) or (states is not None and dest not in states)):
             out.add((*path, "dest"), "definition.unknown_state", state=dest)
-        if "role" in spec and spec["role"] not in ROLES:
+        if "role" in spec and not _is_role(spec["role"]):
             out.add((*path, "role"), "definition.unknown_role", role=spec["role"])
         if "starts_revision" in spec and not isinstance(spec["starts_revision"], bool):
             out.add((*path, "starts_revision"), "definition.not_bool", key="starts_revision")
@@ -254,6 +257,7 @@ def _check_late_after(spec: dict[str, Any], path: Path_, field_types: dict[str, 
         and isinstance(late["working_days"], int)
         and not isinstance(late["working_days"], bool)
         and late["working_days"] > 0
+        and isinstance(late["from_field"], str)
     ):
         out.add((*path, "late_after"), "definition.bad_late_after")
         return
@@ -298,17 +302,18 @@ def _check_graph(
     out: _Collector,
 ) -> None:
     initial = data.get("initial")
-    if initial not in states:
-        out.add(("initial",), "definition.unknown_state", state=initial)
+    if not isinstance(initial, str) or initial not in states:
+        if "initial" in data:  # a missing key was reported already
+            out.add(("initial",), "definition.unknown_state", state=initial)
         return
     exits: dict[str, set[str]] = {name: set() for name in states}
     any_exit: dict[str, bool] = {name: False for name in states}
     for spec in transitions:
         dest = spec.get("dest")
         for source in _as_list(spec.get("source", [])):
-            if source in states:
+            if isinstance(source, str) and source in states:
                 any_exit[source] = True
-                if dest in states and dest != source:
+                if isinstance(dest, str) and dest in states and dest != source:
                     exits[source].add(dest)
     reached = {initial}
     queue = deque([initial])
