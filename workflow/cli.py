@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -15,12 +16,13 @@ from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
 import click
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from workflow import auditlog
 from workflow.definition import Definition
 from workflow.diagram import mermaid
 from workflow.engine import ItemView, WorkflowEngine, utc_now
-from workflow.errors import DefinitionError, GongkaiError, InvalidInput
+from workflow.errors import ConfigurationError, Conflict, DefinitionError, GongkaiError, InvalidInput
 from workflow.i18n import render_error, translate
 from workflow.loader import check_definition_text, definition_files, load_catalog
 from workflow.people import add_user, delegate, list_delegations, list_users
@@ -63,6 +65,20 @@ def handled(shell: Shell) -> Iterator[None]:
         yield
     except GongkaiError as error:
         shell.fail(error)
+    except DBAPIError as error:
+        shell.fail(database_error(error))
+
+
+RACE_MARKERS = ("locked", "deadlock", "could not serialize")
+
+
+def database_error(error: DBAPIError) -> GongkaiError:
+    """A driver error as one clean line: a lost race (exit 1) or an unusable database (exit 2)."""
+    lines = str(error.orig).strip().splitlines()
+    detail = lines[0].strip() if lines else type(error.orig).__name__
+    if isinstance(error, IntegrityError) or any(m in detail.lower() for m in RACE_MARKERS):
+        return Conflict("conflict.database", detail=detail)
+    return ConfigurationError("config.database_unusable", detail=detail)
 
 
 pass_shell = click.make_pass_decorator(Shell)
@@ -75,7 +91,8 @@ def main(ctx: click.Context) -> None:
     try:
         ctx.obj = Shell(Settings.from_env())
     except GongkaiError as error:
-        click.echo(error.render("zh"), err=True)
+        lang = "en" if os.environ.get("GONGKAI_LANG", "").strip().lower() == "en" else "zh"
+        click.echo(error.render(lang), err=True)
         sys.exit(error.exit_code)
 
 

@@ -178,6 +178,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "最近一次: {actor} 于 {at} 执行 '{trigger}'",
         "last action: {actor} fired '{trigger}' at {at}",
     ),
+    "conflict.database": (
+        "数据库忙或他人同时操作, 未做任何更改: {detail}",
+        "the database was busy or someone else acted at the same time; nothing was changed: {detail}",
+    ),
     "conflict.moved": (
         "冲突: 事项 {reference} 已被他人先行处理, 未做任何更改",
         "conflict: {reference} was changed by someone else first; nothing was changed",
@@ -248,6 +252,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "config.unsupported_database": (
         "不支持的数据库 '{backend}': 请用 sqlite 或 postgresql",
         "unsupported database '{backend}': use sqlite or postgresql",
+    ),
+    "config.database_unusable": (
+        "无法使用数据库 ({detail}): 数据库服务是否在运行, 是否已执行 gongkai init?",
+        "cannot use the database ({detail}): is the server running, and was 'gongkai init' run?",
     ),
     "config.no_database_folder": ("数据库所在目录不存在: {folder}", "the database folder does not exist: {folder}"),
     "calendar.no_data": (
