@@ -19,3 +19,25 @@ def test_proactive_item_walks_the_whole_chain(
     assert [r.trigger for r in rows] == ["create", "submit", "clear", "sign_off"]
     verified = auditlog.verify(engine.db, settings.require_audit_key())
     assert verified.fault is None and verified.count == 4
+
+
+def test_machine_table_agrees_with_the_machine_for_every_state_and_trigger() -> None:
+    from pathlib import Path
+
+    from workflow.errors import TransitionNotAllowed
+    from workflow.loader import load_definitions
+    from workflow.machine import compiled
+
+    for definition in load_definitions(Path(__file__).resolve().parent.parent / "definitions").values():
+        machine = compiled(definition)
+        for state in definition.states:
+            for trigger in definition.triggers:
+                try:
+                    expected: str | None = machine.run(state, trigger)
+                except TransitionNotAllowed:
+                    expected = None
+                try:
+                    got: str | None = machine.next_state(state, trigger)
+                except TransitionNotAllowed:
+                    got = None
+                assert got == expected, (definition.name, state, trigger)

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
 import click
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from workflow import auditlog
@@ -29,6 +30,7 @@ from workflow.people import add_user, delegate, list_delegations, list_users
 from workflow.roles import ROLES, role_label
 from workflow.settings import Settings
 from workflow.setup import initialise, open_engine
+from workflow.store.db import normalise_url
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -50,6 +52,7 @@ class Shell:
     @property
     def engine(self) -> WorkflowEngine:
         if self._engine is None:
+            require_initialised(self.settings)
             self._engine = open_engine(self.settings)
         return self._engine
 
@@ -79,6 +82,14 @@ def database_error(error: DBAPIError) -> GongkaiError:
     if isinstance(error, IntegrityError) or any(m in detail.lower() for m in RACE_MARKERS):
         return Conflict("conflict.database", detail=detail)
     return ConfigurationError("config.database_unusable", detail=detail)
+
+
+def require_initialised(settings: Settings) -> None:
+    """A missing SQLite file means 'gongkai init' was not run; do not leave an empty one behind."""
+    url = make_url(normalise_url(settings.database_url))
+    database = url.database
+    if url.get_backend_name() == "sqlite" and database and database != ":memory:" and not Path(database).exists():
+        raise ConfigurationError("config.not_initialised", database=url.database)
 
 
 pass_shell = click.make_pass_decorator(Shell)
@@ -126,8 +137,10 @@ def users() -> None:
 @pass_shell
 def users_add(shell: Shell, name: str, email: str, roles: tuple[str, ...]) -> None:
     """Add a person with one or more roles."""
-    with handled(shell), shell.engine.db.begin() as conn:
-        info = add_user(conn, name, email, list(roles), utc_now())
+    with handled(shell):
+        shell.settings.require_audit_key()  # changing who may act is a write: it needs the key too
+        with shell.engine.db.begin() as conn:
+            info = add_user(conn, name, email, list(roles), utc_now())
     click.echo(f"{info.name} <{info.email}> {', '.join(role_label(r, shell.lang) for r in info.roles)}")
 
 
@@ -183,6 +196,7 @@ def _parse_date(value: str) -> dt.date:
 def users_delegate(shell: Shell, name: str, substitute: str, starts: str, ends: str) -> None:
     """NAME is away: SUBSTITUTE may act in their place for the period."""
     with handled(shell):
+        shell.settings.require_audit_key()
         starts_on, ends_on = _parse_date(starts), _parse_date(ends)
         with shell.engine.db.begin() as conn:
             info = delegate(conn, name, substitute, starts_on, ends_on, utc_now())
@@ -270,11 +284,10 @@ def item_fire(
         result = shell.engine.fire(
             item_ref, trigger, actor, comment=comment, fields=_parse_fields(fields), expected_version=expect_version
         )
-        with shell.engine.db.connect() as conn:
-            definition = shell.engine.registry.pinned(conn, result.item.definition, result.item.definition_version)
+        definition = result.definition
     before = _state_label(definition, result.from_state, shell.lang)
     after = _state_label(definition, result.to_state, shell.lang)
-    line = f"{result.item.reference}: {trigger} {before} -> {after} (#{result.audit_seq})"
+    line = f"{result.row.reference}: {trigger} {before} -> {after} (#{result.audit_seq})"
     quorum = result.details.get("quorum")
     if quorum and result.from_state == result.to_state:
         line += f" [{quorum['votes']}/{quorum['needed']}]"

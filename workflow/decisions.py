@@ -15,10 +15,12 @@ from typing import Any
 from workflow.calendar import WorkingCalendar
 from workflow.definition import Definition, FieldSpec, Transition
 from workflow.errors import CalendarError, InvalidInput, NotPermitted, TransitionNotAllowed
-from workflow.guards import FireContext, check_guards, quorum_reached
+from workflow.guards import GUARDS, FireContext, check_guards, quorum_reached
 from workflow.machine import compiled
 
 ActedMap = Mapping[str, Sequence[Sequence[str]]]
+CALLER_SUPPLIED = ("requires_comment", "requires_field")
+"""Guards the caller satisfies by giving a comment or a field: not a reason to hide a trigger."""
 
 
 @dataclass(frozen=True)
@@ -227,7 +229,12 @@ def available_triggers(snapshot: ItemSnapshot, person: Person) -> list[str]:
         if principal is None:
             continue
         ctx = _context(snapshot, transition, person.name, principal, None, {})
-        refusal = check_guards(ctx)
-        if refusal is None or refusal.key in ("refuse.comment_required", "refuse.field_required"):
+        # A comment or a field is the caller's to give; every other guard (separation of
+        # duties, quorum, once only) must pass, whatever its place in the declared order.
+        if all(
+            GUARDS[spec.name].check(ctx, spec.params) is None
+            for spec in transition.guards
+            if spec.name not in CALLER_SUPPLIED
+        ):
             found.append(trigger)
     return found

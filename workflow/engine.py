@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, cast
 from zoneinfo import ZoneInfo
@@ -28,7 +29,7 @@ from workflow.decisions import (
     decide,
 )
 from workflow.definition import Definition
-from workflow.errors import Conflict, InvalidInput, NotFound, NotPermitted, TransitionNotAllowed
+from workflow.errors import ConfigurationError, Conflict, InvalidInput, NotFound, NotPermitted, TransitionNotAllowed
 from workflow.people import load_person
 from workflow.registry import DefinitionRegistry
 from workflow.store.hot import HotPath, ItemRow
@@ -72,12 +73,19 @@ class ItemView:
 
 @dataclass(frozen=True)
 class FireResult:
-    item: ItemView
+    row: ItemRow
+    """The item as this fire left it."""
+    definition: Definition
     trigger: str
     from_state: str
     to_state: str
     audit_seq: int
     details: dict[str, Any]
+
+    @property
+    def item(self) -> ItemView:
+        """Built on demand: most callers need only the reference and the states."""
+        return item_view(self.row, self.definition, None)
 
 
 class WorkflowEngine:
@@ -85,7 +93,7 @@ class WorkflowEngine:
         self,
         db: Engine,
         registry: DefinitionRegistry,
-        audit_key: bytes,
+        audit_key: bytes | None,
         *,
         timezone: str = "Asia/Shanghai",
         calendar: WorkingCalendar | None = None,
@@ -143,6 +151,7 @@ class WorkflowEngine:
         body: str = "",
         fields: Mapping[str, Any] | None = None,
     ) -> ItemView:
+        self._audit_key()
         definition = self.registry.current(definition_name)
         title = title.strip()
         if not title:
@@ -153,7 +162,7 @@ class WorkflowEngine:
         if missing:
             raise TransitionNotAllowed("refuse.fields_missing", fields=", ".join(missing))
         now = self.clock()
-        with self.db.begin() as conn:
+        with self._transaction() as conn:
             person = load_person(conn, actor, self.today(), with_substitutions=True)
             principal = acting_principal(person, definition.creator_role, {})
             if principal is None:
@@ -210,7 +219,9 @@ class WorkflowEngine:
                 content_hash=digest,
             )
             row = self._item_row(conn, item_id)
-            return self._view(row, definition, person)
+            view = self._view(row, definition, person)
+        self.registry.mark_registered(definition)
+        return view
 
     def _category(self, definition: Definition, category: str | None) -> str | None:
         if category is None or not category.strip():
@@ -238,8 +249,9 @@ class WorkflowEngine:
         expected_version: int | None = None,
     ) -> FireResult:
         """Fire ``trigger`` on an item as ``actor``; refusals raise and write nothing."""
+        self._audit_key()
         comment = comment.strip() if comment and comment.strip() else None
-        with self.db.begin() as conn:
+        with self._transaction() as conn:
             row = self._item_row(conn, item_ref)
             if expected_version is not None and row.version != expected_version:
                 raise self._conflict(conn, row)
@@ -250,7 +262,11 @@ class WorkflowEngine:
             decision = self._decide(conn, row.id, snapshot, trigger, person, comment, fields, today)
             now = self.clock()
             revision = row.revision + (1 if decision.transition.starts_revision else 0)
-            digest = audit.content_hash(row.title, row.body, row.category, decision.fields)
+            digest = (
+                audit.content_hash(row.title, row.body, row.category, decision.fields)
+                if decision.changed_fields
+                else row.content_hash
+            )
             changed = self.hot(conn).update_item(
                 conn, row, state=decision.to_state, revision=revision, fields=decision.fields,
                 acted=decision.acted, content_hash=digest, updated_at=now,
@@ -288,8 +304,19 @@ class WorkflowEngine:
                 row, state=decision.to_state, version=row.version + 1, revision=revision,
                 fields=decision.fields, acted=decision.acted, content_hash=digest, updated_at=now,
             )  # fmt: skip
-        view = self._view(moved, definition, person)
-        return FireResult(view, trigger, decision.from_state, decision.to_state, seq, decision.details)
+        return FireResult(moved, definition, trigger, decision.from_state, decision.to_state, seq, decision.details)
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Connection]:
+        """One transaction on a pooled connection (SQLite: BEGIN IMMEDIATE, see store/db.py)."""
+        with self.db.begin() as conn:
+            yield conn
+
+    def _audit_key(self) -> bytes:
+        """Writing needs the key; reading does not (the shell may open the engine without one)."""
+        if self.audit_key is None:
+            raise ConfigurationError("config.no_audit_key")
+        return self.audit_key
 
     def hot(self, conn: Connection) -> HotPath:
         if self._hot is None:
@@ -355,12 +382,13 @@ class WorkflowEngine:
     # ---- editing and assigning -----------------------------------------------------------
 
     def edit(self, item_ref: str | int, actor: str, *, body: str, title: str | None = None) -> ItemView:
-        with self.db.begin() as conn:
+        self._audit_key()
+        with self._transaction() as conn:
             row = self._item_row(conn, item_ref)
             definition = self.registry.pinned(conn, row.definition, row.definition_version)
             state = definition.states[row.state]
             if not state.editable:
-                editable = [s.label.zh for s in definition.states.values() if s.editable]
+                editable = [name for name, spec in definition.states.items() if spec.editable]
                 raise TransitionNotAllowed("refuse.not_editable", state=row.state, editable=", ".join(editable))
             person = load_person(conn, actor, self.today(), with_substitutions=True)
             principal = next(
@@ -406,7 +434,8 @@ class WorkflowEngine:
 
     def assign(self, item_ref: str | int, role: str, assignee: str, actor: str) -> ItemView:
         """Hand a role on one item to a person who holds that role; logged in the chain."""
-        with self.db.begin() as conn:
+        self._audit_key()
+        with self._transaction() as conn:
             row = self._item_row(conn, item_ref)
             definition = self.registry.pinned(conn, row.definition, row.definition_version)
             if definition.states[row.state].terminal:
@@ -458,27 +487,7 @@ class WorkflowEngine:
         return row
 
     def _view(self, row: ItemRow | Row[Any], definition: Definition, viewer: Person | None) -> ItemView:
-        snapshot = ItemSnapshot(definition, row.state, row.fields, row.holders, row.acted)
-        triggers = definition.triggers_from(row.state) if viewer is None else available_triggers(snapshot, viewer)
-        return ItemView(
-            id=row.id,
-            reference=row.reference,
-            definition=row.definition,
-            definition_version=row.definition_version,
-            state=row.state,
-            title=row.title,
-            category=row.category,
-            body=row.body,
-            fields=dict(row.fields),
-            holders={role: list(names) for role, names in row.holders.items()},
-            revision=row.revision,
-            version=row.version,
-            content_hash=row.content_hash,
-            created_by=row.created_by,
-            created_at=row.created_at,
-            updated_at=row.updated_at,
-            available_triggers=triggers,
-        )
+        return item_view(row, definition, viewer)
 
     def _append_audit(
         self,
@@ -514,11 +523,36 @@ class WorkflowEngine:
             "role": role,
             "at": at,
             "comment": comment,
-            "fields": audit.canonical_json(dict(changed_fields)),
-            "details": audit.canonical_json(dict(details)),
+            "fields": audit.canonical_json(dict(changed_fields)) if changed_fields else "{}",
+            "details": audit.canonical_json(dict(details)) if details else "{}",
             "content_hash": content_hash,
             "prev_hash": head_hash,
         }
-        entry["hash"] = audit.row_hash(self.audit_key, entry)
+        entry["hash"] = audit.row_hash(self._audit_key(), entry)
         hot.append_audit(conn, entry)
         return int(entry["seq"])
+
+
+def item_view(row: ItemRow | Row[Any], definition: Definition, viewer: Person | None) -> ItemView:
+    """What a reader sees; the triggers are those ``viewer`` may fire, or all from the state."""
+    snapshot = ItemSnapshot(definition, row.state, row.fields, row.holders, row.acted)
+    triggers = definition.triggers_from(row.state) if viewer is None else available_triggers(snapshot, viewer)
+    return ItemView(
+        id=row.id,
+        reference=row.reference,
+        definition=row.definition,
+        definition_version=row.definition_version,
+        state=row.state,
+        title=row.title,
+        category=row.category,
+        body=row.body,
+        fields=dict(row.fields),
+        holders={role: list(names) for role, names in row.holders.items()},
+        revision=row.revision,
+        version=row.version,
+        content_hash=row.content_hash,
+        created_by=row.created_by,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        available_triggers=triggers,
+    )

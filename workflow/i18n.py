@@ -257,6 +257,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "无法使用数据库 ({detail}): 数据库服务是否在运行, 是否已执行 gongkai init?",
         "cannot use the database ({detail}): is the server running, and was 'gongkai init' run?",
     ),
+    "config.not_initialised": (
+        "数据库 {database} 不存在: 请先运行 gongkai init",
+        "the database {database} does not exist: run 'gongkai init' first",
+    ),
     "config.no_database_folder": ("数据库所在目录不存在: {folder}", "the database folder does not exist: {folder}"),
     "calendar.no_data": (
         "工作日历没有 {year} 年的官方数据: 请更新 chinesecalendar 或在 definitions/calendar.yaml 中补充",

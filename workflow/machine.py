@@ -37,14 +37,30 @@ class CompiledDefinition:
             send_event=True,
         )
 
+        # The machine's transition table, read once: (state, trigger) -> destination. Asking
+        # the machine per fire (event.trigger on a cursor) gives the same answer in 7.7 µs
+        # instead of 0.1 µs; ``run`` does exactly that, and the tests hold the two equal.
+        self.table: dict[tuple[str, str], str] = {
+            (source, trigger): transitions[0].dest or source
+            for trigger, event in self.machine.events.items()
+            for source, transitions in event.transitions.items()
+        }
+
     def next_state(self, state: str, trigger: str) -> str:
         """Where ``trigger`` leads from ``state``; raises when the machine has no such transition."""
+        dest = self.table.get((state, trigger))
+        if dest is not None:
+            return dest
         if trigger not in self.machine.events:
             raise TransitionNotAllowed("refuse.unknown_trigger", trigger=trigger, state=state)
+        raise TransitionNotAllowed("refuse.wrong_state", trigger=trigger, state=state)
+
+    def run(self, state: str, trigger: str) -> str:
+        """Let the machine itself move a cursor: the reference ``next_state`` must agree with."""
         cursor = _Cursor(state)
         try:
             self.machine.events[trigger].trigger(cursor)
-        except MachineError:
+        except (MachineError, KeyError):
             raise TransitionNotAllowed("refuse.wrong_state", trigger=trigger, state=state) from None
         return cursor.state
 

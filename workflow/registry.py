@@ -15,7 +15,13 @@ from sqlalchemy import Connection, Table, select
 
 from workflow.definition import Catalog, Definition
 from workflow.errors import NotFound
-from workflow.loader import definition_files, load_catalog, load_definition_file, load_definition_text
+from workflow.loader import (
+    definition_files,
+    definition_version,
+    load_catalog,
+    load_definition_file,
+    load_definition_text,
+)
 from workflow.store.models import DefinitionVersion
 from workflow.store.sql import insert_if_absent
 
@@ -28,12 +34,20 @@ class DefinitionRegistry:
         self._pinned: dict[tuple[str, str], Definition] = {}
         self._lock = threading.Lock()
         self._catalog: Catalog | None = None
+        self._registered: set[tuple[str, str]] = set()
 
     def current(self, name: str) -> Definition:
         """The definition as its file says now (validated); raises NotFound or DefinitionError."""
         for path in definition_files(self.directory):
             if path.stem == name:
-                definition = load_definition_file(path)
+                try:
+                    text = path.read_text(encoding="utf-8")
+                except (OSError, UnicodeDecodeError):
+                    return load_definition_file(path)  # reports the problem as FILE:LINE
+                known = self._pinned.get((name, definition_version(text)))
+                if known is not None:
+                    return known  # this exact text was validated before: no need to parse it again
+                definition = load_definition_text(text, str(path))
                 self._remember(definition)
                 return definition
         raise NotFound("notfound.definition", name=name, available=", ".join(self.names()) or "-")
@@ -64,6 +78,9 @@ class DefinitionRegistry:
 
     def register(self, conn: Connection, definition: Definition, now: dt.datetime) -> bool:
         """Store this version's source if it is new; True when it was."""
+        key = (definition.name, definition.version)
+        if key in self._registered:
+            return False
         values = {
             "name": definition.name,
             "version": definition.version,
@@ -72,6 +89,10 @@ class DefinitionRegistry:
             "loaded_at": now,
         }
         return insert_if_absent(conn, _versions, values, ["name", "version"])
+
+    def mark_registered(self, definition: Definition) -> None:
+        """Call after the registering transaction committed: no need to insert it again."""
+        self._registered.add((definition.name, definition.version))
 
     def _remember(self, definition: Definition) -> None:
         with self._lock:

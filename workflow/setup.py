@@ -11,7 +11,6 @@ from workflow.loader import load_definitions
 from workflow.registry import DefinitionRegistry
 from workflow.settings import Settings
 from workflow.store.db import make_engine
-from workflow.store.migrate import upgrade
 
 
 @dataclass(frozen=True)
@@ -31,6 +30,8 @@ def initialise(settings: Settings, db: Engine | None = None) -> InitReport:
     definitions = load_definitions(settings.definitions_dir)
     registry = DefinitionRegistry(settings.definitions_dir)
     registry.catalog()
+    from workflow.store.migrate import upgrade  # alembic is heavy; only init needs it
+
     upgrade(db)
     new: list[str] = []
     with db.begin() as conn:
@@ -41,9 +42,10 @@ def initialise(settings: Settings, db: Engine | None = None) -> InitReport:
 
 
 def open_engine(settings: Settings, db: Engine | None = None) -> WorkflowEngine:
+    """The engine; without an audit key it reads, and refuses to write."""
     return WorkflowEngine(
         db or open_database(settings),
         DefinitionRegistry(settings.definitions_dir),
-        settings.require_audit_key(),
+        settings.require_audit_key() if settings.audit_key is not None else None,
         timezone=settings.timezone,
     )
