@@ -417,7 +417,7 @@ REFUSALS: list[tuple[str, list[str], int, list[str]]] = [
         "edit_outside_editable_state",
         ["item", "edit", "{A}", "--as", "drafter", "--body-file", "{body}"],
         1,
-        ["confidentiality_review", "起草"],
+        ["confidentiality_review", "drafting"],
     ),
     (
         "create_without_creator_role",
