@@ -14,7 +14,7 @@ from typing import Any
 
 from workflow.calendar import WorkingCalendar
 from workflow.definition import Definition, FieldSpec, Transition
-from workflow.errors import CalendarError, InvalidInput, NotPermitted, TransitionNotAllowed
+from workflow.errors import InvalidInput, NotPermitted, TransitionNotAllowed
 from workflow.guards import GUARDS, FireContext, check_guards, quorum_reached
 from workflow.machine import compiled
 
@@ -202,19 +202,21 @@ def _late_mark(
     if not start_text:
         return None
     start = dt.date.fromisoformat(str(start_text))
-    try:
-        limit = calendar.add_working_days(start, mark.working_days)
-    except CalendarError as error:
-        return {"unknown": True, "reason": error.key, "year": error.params.get("year")}
-    if today > limit:
-        return {
-            "from_field": mark.from_field,
-            "from": start.isoformat(),
-            "limit": limit.isoformat(),
-            "working_days": mark.working_days,
-            "on": today.isoformat(),
-        }
-    return None
+    counted = calendar.count(start, mark.working_days)
+    if today <= counted.due:
+        return None
+    late: dict[str, Any] = {
+        "from_field": mark.from_field,
+        "from": start.isoformat(),
+        "limit": counted.due.isoformat(),
+        "working_days": mark.working_days,
+        "on": today.isoformat(),
+        "calendar": calendar.data_version(),
+    }
+    if counted.missing_years:
+        # Counted with weekends only for these years: the mark may be wrong, and says so.
+        late["calendar_missing_years"] = list(counted.missing_years)
+    return late
 
 
 def available_triggers(snapshot: ItemSnapshot, person: Person) -> list[str]:

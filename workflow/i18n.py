@@ -267,6 +267,34 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "the working-day calendar has no official data for {year}: update chinesecalendar "
         "or add the days to definitions/calendar.yaml",
     ),
+    "calendar.bad_file": ("calendar.yaml 必须是映射 (键: 值)", "calendar.yaml must be a mapping (key: value)"),
+    "calendar.unknown_key": (
+        "未知的键 '{key}' (可用: days_off, working_days, covered_years)",
+        "unknown key '{key}' (allowed: days_off, working_days, covered_years)",
+    ),
+    "calendar.not_list": ("'{key}' 必须是列表", "'{key}' must be a list"),
+    "calendar.bad_entry": (
+        "每一项需要 date (YYYY-MM-DD), 可选 reason",
+        "each entry needs a date (YYYY-MM-DD) and may give a reason",
+    ),
+    "calendar.duplicate_day": ("日期 {date} 出现了两次", "the date {date} appears twice"),
+    "calendar.bad_years": ("covered_years 必须是年份列表", "covered_years must be a list of years"),
+    "calendar.missing_warning": (
+        "警告: 工作日历没有 {years} 年的官方节假日数据, 这些年份只按周末计算, 结果可能有误; "
+        "请更新 chinesecalendar 或在 definitions/calendar.yaml 中补充并声明 covered_years",
+        "warning: no official holiday data for {years}: those years were counted with weekends only and "
+        "the result may be wrong; update chinesecalendar or enter the days in definitions/calendar.yaml "
+        "and declare them in covered_years",
+    ),
+    "calendar.year_ok": (
+        "{year} 年: 有官方数据, {working} 个工作日, {holidays} 天法定节假日, {makeup} 个调休上班日 ({version})",
+        "{year}: official data, {working} working days, {holidays} holiday days, {makeup} make-up working days "
+        "({version})",
+    ),
+    "calendar.year_missing": (
+        "{year} 年: 没有官方数据! 只能按周末计算, 法定期限可能算错",
+        "{year}: NO official data! Only weekends would be counted and statutory deadlines may be wrong",
+    ),
     # audit
     "audit.verified": ("{count} entries verified (已校验 {count} 条记录)", "{count} entries verified"),
     "audit.fault_changed": (

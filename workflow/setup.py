@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine
 
+from workflow.calendar import load_calendar
 from workflow.engine import WorkflowEngine, utc_now
 from workflow.loader import load_definitions
 from workflow.registry import DefinitionRegistry
@@ -30,6 +31,7 @@ def initialise(settings: Settings, db: Engine | None = None) -> InitReport:
     definitions = load_definitions(settings.definitions_dir)
     registry = DefinitionRegistry(settings.definitions_dir)
     registry.catalog()
+    load_calendar(settings.definitions_dir)
     from workflow.store.migrate import upgrade  # alembic is heavy; only init needs it
 
     upgrade(db)
@@ -48,4 +50,5 @@ def open_engine(settings: Settings, db: Engine | None = None) -> WorkflowEngine:
         DefinitionRegistry(settings.definitions_dir),
         settings.require_audit_key() if settings.audit_key is not None else None,
         timezone=settings.timezone,
+        calendar=load_calendar(settings.definitions_dir),
     )

@@ -27,6 +27,16 @@ class SourceMap:
         return self.lines.get((), 1)
 
 
+class _Loader(yaml.SafeLoader):
+    """The safe loader, except that dates stay text: we parse and report them ourselves."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
 class YamlSyntaxError(Exception):
     def __init__(self, line: int, message: str) -> None:
         super().__init__(message)
@@ -38,7 +48,7 @@ def read_yaml(text: str, file: str) -> tuple[Any, SourceMap]:
     """Parse one YAML document (safe loader) and map its parts to lines."""
     source_map = SourceMap(file)
     try:
-        loader = yaml.SafeLoader(text)
+        loader = _Loader(text)
         try:
             node = loader.get_single_node()
             data = loader.construct_document(node) if node is not None else None
