@@ -138,9 +138,7 @@ def engine(db: Engine, settings: Settings, clock: FrozenClock) -> WorkflowEngine
     with db.begin() as conn:
         for name, roles in OFFICE:
             add_user(conn, name, f"{name}@town.example.gov.cn", roles, utc_now())
-    return WorkflowEngine(
-        db, DefinitionRegistry(settings.definitions_dir), settings.require_audit_key(), clock=clock
-    )
+    return WorkflowEngine(db, DefinitionRegistry(settings.definitions_dir), settings.require_audit_key(), clock=clock)
 
 
 @pytest.fixture

@@ -20,28 +20,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from workflow.calendar import DayNote, WorkingCalendar
+from workflow.definition import DeadlinePolicy
 
 MAX_SPAN_DAYS = 3660
 """A guard against a policy that could never be met (e.g. a pause that never ends)."""
-
-
-@dataclass(frozen=True)
-class DeadlinePolicy:
-    name: str
-    working_days: int
-    start_field: str | None = None
-    """Start from this date field of the item (e.g. ``received_on``)."""
-    start_state: str | None = None
-    """Start when the item (last) enters this state; None with no field: when it is created."""
-    met_states: tuple[str, ...] = ()
-    """Met when the item enters one of these; for a state's own deadline: when it leaves it."""
-    pause_states: tuple[str, ...] = ()
-    suspend_states: tuple[str, ...] = ()
-    restart_triggers: tuple[str, ...] = ()
-    extension_trigger: str | None = None
-    extension_working_days: int = 0
-    calendar_days: bool = False
-    """Count calendar days instead of working days (e.g. budgets: 20 days, Budget Law art. 14)."""
 
 
 @dataclass(frozen=True)

@@ -69,6 +69,47 @@ class Transition:
 
 
 @dataclass(frozen=True)
+class DeadlinePolicy:
+    name: str
+    working_days: int
+    start_field: str | None = None
+    """Start from this date field of the item (e.g. ``received_on``)."""
+    start_state: str | None = None
+    """Start when the item (last) enters this state; None with no field: when it is created."""
+    met_states: tuple[str, ...] = ()
+    """Met when the item enters one of these; for a state's own deadline: when it leaves it."""
+    pause_states: tuple[str, ...] = ()
+    suspend_states: tuple[str, ...] = ()
+    restart_triggers: tuple[str, ...] = ()
+    extension_trigger: str | None = None
+    extension_working_days: int = 0
+    calendar_days: bool = False
+    """Count calendar days instead of working days (e.g. budgets: 20 days, Budget Law art. 14)."""
+
+
+@dataclass(frozen=True)
+class ReminderPolicy:
+    """When reminders go out for a deadline, and to whom (roles on the item)."""
+
+    before: tuple[int, ...] = ()
+    """Working days before the due date, e.g. (5, 1)."""
+    on_due_day: bool = True
+    notify: tuple[str, ...] = ()
+    """Roles reminded; empty means the roles that act in the item's current state."""
+    escalate_to: str | None = None
+    """The role above, told once the deadline has passed."""
+    repeat_escalation: bool = True
+    """Escalate again every working day while overdue, not just once."""
+
+
+@dataclass(frozen=True)
+class DeadlineSpec:
+    policy: DeadlinePolicy
+    label: Label
+    reminders: ReminderPolicy
+
+
+@dataclass(frozen=True)
 class Definition:
     name: str
     version: str
@@ -83,6 +124,7 @@ class Definition:
     requires_category: bool
     source_text: str
     source_path: str
+    deadlines: tuple[DeadlineSpec, ...] = ()
 
     def transitions_for(self, trigger: str, state: str) -> Transition | None:
         return next(

@@ -110,6 +110,23 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "条件 '{guard}' 需要 count: 至少 2 的整数",
         "guard '{guard}' needs count: an integer of at least 2",
     ),
+    "deadline.bad_length": (
+        "期限需要 working_days 或 calendar_days 之一 (正整数)",
+        "a deadline needs one of working_days or calendar_days (a positive integer)",
+    ),
+    "deadline.bad_starts": (
+        "starts 只能是 {{field: 日期字段}} 或 {{state: 状态}}; 省略则从创建时起算",
+        "starts is {{field: a date field}} or {{state: a state}}; leave it out to start on creation",
+    ),
+    "deadline.bad_extension": (
+        "extension 需要 trigger 和 working_days (正整数)",
+        "extension needs trigger and working_days (a positive integer)",
+    ),
+    "deadline.bad_before": (
+        "reminders.before 必须是正整数列表 (提前的工作日数)",
+        "reminders.before must be a list of positive integers (working days before)",
+    ),
+    "deadline.on_terminal": ("终态 '{state}' 不能有期限", "terminal state '{state}' cannot have a deadline"),
     "catalog.no_categories": (
         "公开目录需要非空的 categories 列表",
         "the catalogue needs a non-empty list of categories",

@@ -10,11 +10,14 @@ from typing import Any
 from workflow.definition import (
     Catalog,
     Category,
+    DeadlinePolicy,
+    DeadlineSpec,
     Definition,
     FieldSpec,
     GuardSpec,
     Label,
     LateMark,
+    ReminderPolicy,
     State,
     Transition,
 )
@@ -159,7 +162,55 @@ def _build(data: dict[str, Any], text: str, file: str) -> Definition:
         requires_category=data.get("requires_category", False),
         source_text=text,
         source_path=file,
+        deadlines=_deadlines(data, states),
     )
+
+
+def _reminders(raw: dict[str, Any] | None) -> ReminderPolicy:
+    raw = raw or {}
+    return ReminderPolicy(
+        before=tuple(sorted(raw.get("before", []), reverse=True)),
+        on_due_day=raw.get("on_due_day", True),
+        notify=_tuple(raw.get("notify")),
+        escalate_to=raw.get("escalate_to"),
+        repeat_escalation=raw.get("repeat_escalation", True),
+    )
+
+
+def _deadlines(data: dict[str, Any], states: dict[str, State]) -> tuple[DeadlineSpec, ...]:
+    """Item deadlines first, then each state's own (named ``state:<name>``)."""
+    specs: list[DeadlineSpec] = []
+    for name, raw in (data.get("deadlines") or {}).items():
+        starts = raw.get("starts") or {}
+        extension = raw.get("extension") or {}
+        policy = DeadlinePolicy(
+            name=name,
+            working_days=raw.get("working_days") or raw["calendar_days"],
+            start_field=starts.get("field"),
+            start_state=starts.get("state"),
+            met_states=_tuple(raw.get("met_on")),
+            pause_states=_tuple(raw.get("pause_in")),
+            suspend_states=_tuple(raw.get("suspend_in")),
+            restart_triggers=_tuple(raw.get("restart_on")),
+            extension_trigger=extension.get("trigger"),
+            extension_working_days=extension.get("working_days", 0),
+            calendar_days="calendar_days" in raw,
+        )
+        specs.append(DeadlineSpec(policy, _label(raw["label"]), _reminders(raw.get("reminders"))))
+    for state_name, raw_state in data["states"].items():
+        raw = raw_state.get("deadline")
+        if raw is None:
+            continue
+        state = states[state_name]
+        policy = DeadlinePolicy(
+            name=f"state:{state_name}",
+            working_days=raw.get("working_days") or raw["calendar_days"],
+            start_state=state_name,
+            calendar_days="calendar_days" in raw,
+        )
+        label = _label(raw["label"]) if "label" in raw else state.label
+        specs.append(DeadlineSpec(policy, label, _reminders(raw.get("reminders"))))
+    return tuple(specs)
 
 
 def load_catalog(directory: Path) -> Catalog:

@@ -106,7 +106,111 @@ def validate_definition_data(data: Any, source_map: SourceMap) -> list[Problem]:
     transitions = _check_transitions(data["transitions"], states, field_types, out) if "transitions" in data else None
     if states is not None and transitions is not None:
         _check_graph(data, states, transitions, out)
+        triggers = {t["trigger"] for t in transitions if isinstance(t.get("trigger"), str)}
+        _check_deadlines(data, states, triggers, field_types, out)
     return out.problems
+
+
+DEADLINE_KEYS = {
+    "label", "working_days", "calendar_days", "starts", "met_on", "pause_in", "suspend_in", "restart_on",
+    "extension", "reminders",
+}  # fmt: skip
+STATE_DEADLINE_KEYS = {"working_days", "calendar_days", "reminders", "label"}
+REMINDER_KEYS = {"before", "on_due_day", "notify", "escalate_to", "repeat_escalation"}
+
+
+def _positive_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
+def _check_deadlines(
+    data: dict[str, Any],
+    states: dict[str, dict[str, Any]],
+    triggers: set[str],
+    field_types: dict[str, str],
+    out: _Collector,
+) -> None:
+    """Deadline policies: per item under ``deadlines:``, per state under the state's ``deadline:``."""
+    policies = data.get("deadlines", {})
+    if not isinstance(policies, dict):
+        out.add(("deadlines",), "definition.not_mapping_key", key="deadlines")
+        policies = {}
+    for name, spec in policies.items():
+        path: Path_ = ("deadlines", name)
+        if not NAME_PATTERN.match(str(name)):
+            out.add(path, "definition.bad_name", value=name)
+        if not isinstance(spec, dict):
+            out.add(path, "definition.not_mapping_key", key=f"deadlines.{name}")
+            continue
+        _check_period(spec, path, DEADLINE_KEYS, out)
+        if not _is_label(spec.get("label")):
+            out.add((*path, "label"), "definition.bad_label")
+        starts = spec.get("starts")
+        if starts is not None:
+            if not (isinstance(starts, dict) and len(starts) == 1 and set(starts) <= {"field", "state"}):
+                out.add((*path, "starts"), "deadline.bad_starts")
+            elif "field" in starts and field_types.get(starts["field"]) != "date":
+                out.add((*path, "starts"), "definition.late_after_field", field=starts["field"])
+            elif "state" in starts and starts["state"] not in states:
+                out.add((*path, "starts"), "definition.unknown_state", state=starts["state"])
+        for key in ("met_on", "pause_in", "suspend_in"):
+            for state in _as_list(spec.get(key, [])):
+                if not isinstance(state, str) or state not in states:
+                    out.add((*path, key), "definition.unknown_state", state=state)
+        for trigger in _as_list(spec.get("restart_on", [])):
+            if trigger not in triggers:
+                out.add((*path, "restart_on"), "definition.unknown_trigger", trigger=trigger)
+        extension = spec.get("extension")
+        if extension is not None:
+            if not (
+                isinstance(extension, dict)
+                and set(extension) == {"trigger", "working_days"}
+                and _positive_int(extension["working_days"])
+            ):
+                out.add((*path, "extension"), "deadline.bad_extension")
+            elif extension["trigger"] not in triggers:
+                out.add((*path, "extension"), "definition.unknown_trigger", trigger=extension["trigger"])
+    for state, spec in states.items():
+        deadline = spec.get("deadline") if isinstance(spec, dict) else None
+        if deadline is None:
+            continue
+        path = ("states", state, "deadline")
+        if not isinstance(deadline, dict):
+            out.add(path, "definition.not_mapping_key", key=f"states.{state}.deadline")
+            continue
+        _check_period(deadline, path, STATE_DEADLINE_KEYS, out)
+        if spec.get("terminal") is True:
+            out.add(path, "deadline.on_terminal", state=state)
+
+
+def _check_period(spec: dict[str, Any], path: Path_, allowed: set[str], out: _Collector) -> None:
+    for key in spec:
+        if key not in allowed:
+            out.add((*path, key), "definition.unknown_key", key=key, allowed=", ".join(sorted(allowed)))
+    lengths = [key for key in ("working_days", "calendar_days") if key in spec]
+    if len(lengths) != 1 or not _positive_int(spec[lengths[0]]):
+        out.add(path, "deadline.bad_length")
+    reminders = spec.get("reminders")
+    if reminders is None:
+        return
+    if not isinstance(reminders, dict):
+        out.add((*path, "reminders"), "definition.not_mapping_key", key="reminders")
+        return
+    r_path = (*path, "reminders")
+    for key in reminders:
+        if key not in REMINDER_KEYS:
+            out.add((*r_path, key), "definition.unknown_key", key=key, allowed=", ".join(sorted(REMINDER_KEYS)))
+    before = reminders.get("before", [])
+    if not isinstance(before, list) or not all(_positive_int(n) for n in before):
+        out.add((*r_path, "before"), "deadline.bad_before")
+    for key in ("on_due_day", "repeat_escalation"):
+        if key in reminders and not isinstance(reminders[key], bool):
+            out.add((*r_path, key), "definition.not_bool", key=key)
+    for role in _as_list(reminders.get("notify", [])):
+        if not _is_role(role):
+            out.add((*r_path, "notify"), "definition.unknown_role", role=role)
+    if "escalate_to" in reminders and not _is_role(reminders["escalate_to"]):
+        out.add((*r_path, "escalate_to"), "definition.unknown_role", role=reminders["escalate_to"])
 
 
 def _check_fields(fields: Any, out: _Collector) -> dict[str, str]:

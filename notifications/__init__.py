@@ -1,0 +1,1 @@
+"""Notifications: message planning, rendering, transports and the outbox sender."""
