@@ -125,6 +125,8 @@ class Definition:
     source_text: str
     source_path: str
     deadlines: tuple[DeadlineSpec, ...] = ()
+    assign_creator: bool = True
+    """The creator holds the creator role on the item (the drafter); False leaves it to everyone with it."""
 
     def transitions_for(self, trigger: str, state: str) -> Transition | None:
         return next(

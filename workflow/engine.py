@@ -42,6 +42,7 @@ audit_log = cast(Table, AuditEntry.__table__)
 audit_head = cast(Table, AuditHead.__table__)
 
 ASSIGNING_ROLES = ("admin", "leader", "office")
+RACE_RETRIES = 3
 
 Clock = Callable[[], dt.datetime]
 
@@ -174,7 +175,7 @@ class WorkflowEngine:
             number = next_counter(conn, definition.reference_prefix, year)
             reference = f"{definition.reference_prefix}-{year}-{number:04d}"
             digest = audit.content_hash(title, body, category_code, given)
-            holders = {definition.creator_role: [principal]}
+            holders = {definition.creator_role: [principal]} if definition.assign_creator else {}
             item_id = conn.execute(
                 insert(items)
                 .values(
@@ -248,9 +249,32 @@ class WorkflowEngine:
         fields: Mapping[str, Any] | None = None,
         expected_version: int | None = None,
     ) -> FireResult:
-        """Fire ``trigger`` on an item as ``actor``; refusals raise and write nothing."""
+        """Fire ``trigger`` on an item as ``actor``; refusals raise and write nothing.
+
+        With ``expected_version`` a fire is for that exact version (a link, a page): if the
+        item moved meanwhile it is a Conflict. Without it the fire means "on the item as it
+        is now", so a lost race is decided again on the new state, a few times at most.
+        """
         self._audit_key()
         comment = comment.strip() if comment and comment.strip() else None
+        attempts = 1 if expected_version is not None else RACE_RETRIES
+        for attempt in range(1, attempts + 1):
+            try:
+                return self._fire_once(item_ref, trigger, actor, comment, fields, expected_version)
+            except Conflict:
+                if attempt == attempts:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _fire_once(
+        self,
+        item_ref: str | int,
+        trigger: str,
+        actor: str,
+        comment: str | None,
+        fields: Mapping[str, Any] | None,
+        expected_version: int | None,
+    ) -> FireResult:
         with self._transaction() as conn:
             row = self._item_row(conn, item_ref)
             if expected_version is not None and row.version != expected_version:
@@ -357,7 +381,8 @@ class WorkflowEngine:
                     snapshot, trigger, person, comment=comment, given_fields=fields, today=today, calendar=self.calendar
                 )
         except (NotPermitted, TransitionNotAllowed) as refusal:
-            if refusal.key == "refuse.wrong_state":
+            if refusal.key in ("refuse.wrong_state", "refuse.role"):
+                # Often the item just moved on: say who acted last.
                 refusal.params["last"] = self._latest_action(conn, item_id)
             full = load_person(conn, person.name, today, with_substitutions=True)
             refusal.params["available"] = available_triggers(snapshot, full)

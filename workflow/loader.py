@@ -163,6 +163,7 @@ def _build(data: dict[str, Any], text: str, file: str) -> Definition:
         source_text=text,
         source_path=file,
         deadlines=_deadlines(data, states),
+        assign_creator=data.get("assign_creator", True),
     )
 
 

@@ -29,6 +29,7 @@ TOP_LEVEL_KEYS = {
     "states",
     "transitions",
     "deadlines",
+    "assign_creator",
 }
 STATE_KEYS = {"label", "role", "terminal", "editable", "deadline"}
 TRANSITION_KEYS = {"trigger", "source", "dest", "role", "guards", "starts_revision", "late_after"}
@@ -95,8 +96,9 @@ def validate_definition_data(data: Any, source_map: SourceMap) -> list[Problem]:
     prefix = data.get("reference_prefix")
     if "reference_prefix" in data and not (isinstance(prefix, str) and PREFIX_PATTERN.match(prefix)):
         out.add(("reference_prefix",), "definition.bad_prefix", value=prefix)
-    if "requires_category" in data and not isinstance(data["requires_category"], bool):
-        out.add(("requires_category",), "definition.not_bool", key="requires_category")
+    for flag in ("requires_category", "assign_creator"):
+        if flag in data and not isinstance(data[flag], bool):
+            out.add((flag,), "definition.not_bool", key=flag)
     if "creator_role" in data and not _is_role(data["creator_role"]):
         out.add(("creator_role",), "definition.unknown_role", role=data["creator_role"])
 
