@@ -21,6 +21,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from workflow import auditlog
 from workflow.calendar import WorkingCalendar, WorkingDayCount, holiday_label, load_calendar
+from workflow.deadlines import ItemDeadline, count_with_pauses, current_due
 from workflow.definition import Definition
 from workflow.diagram import mermaid
 from workflow.engine import ItemView, WorkflowEngine, utc_now
@@ -361,7 +362,10 @@ def item_show(shell: Shell, item_ref: str, viewer: str | None, as_json: bool) ->
         view = shell.engine.show(item_ref, viewer)
         with shell.engine.db.connect() as conn:
             definition = shell.engine.registry.pinned(conn, view.definition, view.definition_version)
+        _, deadlines = shell.engine.deadlines(view.id)
     data = item_json(view, definition, shell.lang)
+    data["due_date"] = _iso(current_due(deadlines))
+    data["deadlines"] = [deadline_json(d, shell.engine.today()) for d in deadlines]
     if as_json:
         click.echo(json.dumps(data, ensure_ascii=False, indent=2))
         return
@@ -387,12 +391,87 @@ def item_show(shell: Shell, item_ref: str, viewer: str | None, as_json: bool) ->
         for k, v in view.fields.items()
     ]
     rows.append(("may fire" if en else "可执行", ", ".join(view.available_triggers) or "-"))
+    rows.append(("due" if en else "期限", data["due_date"] or "-"))
     width = max(len(label) for label, _ in rows)
     for label, value in rows:
         click.echo(f"{label:<{width}}  {value}")
     if view.body:
         click.echo("")
         click.echo(view.body)
+
+
+def _iso(day: dt.date | None) -> str | None:
+    return day.isoformat() if day else None
+
+
+def deadline_json(deadline: ItemDeadline, today: dt.date) -> dict[str, Any]:
+    status = deadline.status
+    return {
+        "kind": deadline.policy.name,
+        "label": {"zh": deadline.label_zh, "en": deadline.label_en},
+        "status": status.status,
+        "applies_now": deadline.applies_now,
+        "start": _iso(status.start),
+        "due_date": _iso(status.due),
+        "working_days": status.working_days,
+        "extension_days": status.extension_days,
+        "paused_days": status.paused_days,
+        "met": status.met,
+        "met_on": _iso(status.met_on),
+        "overdue": status.overdue(today),
+        "calendar_missing_years": list(status.missing_years),
+    }
+
+
+@item.command("deadline")
+@click.argument("item_ref", metavar="ID")
+@click.option("--explain", is_flag=True, help="Show the working days one by one: counted, skipped and why.")
+@click.option("--json", "as_json", is_flag=True)
+@pass_shell
+def item_deadline(shell: Shell, item_ref: str, explain: bool, as_json: bool) -> None:
+    """The item's deadlines: which applies now, due dates, pauses, extension."""
+    with handled(shell):
+        view, deadlines = shell.engine.deadlines(item_ref)
+    today = shell.engine.today()
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "id": view.id,
+                    "reference": view.reference,
+                    "due_date": _iso(current_due(deadlines)),
+                    "deadlines": [deadline_json(d, today) for d in deadlines],
+                },
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
+        return
+    en = shell.lang == "en"
+    for deadline in deadlines:
+        status = deadline.status
+        label = deadline.label_en if en else deadline.label_zh
+        mark = "*" if deadline.applies_now else " "
+        parts = [f"{mark} {label} ({deadline.policy.name}): {status.status}"]
+        if status.due:
+            parts.append(("due " if en else "截止 ") + status.due.isoformat())
+        if status.extension_days:
+            parts.append(f"+{status.extension_days} " + ("extension" if en else "延期"))
+        if status.paused_days:
+            parts.append(f"{status.paused_days} " + ("working days paused" if en else "个工作日暂停计算"))
+        if status.overdue(today):
+            parts.append("OVERDUE" if en else "已逾期")
+        click.echo(", ".join(parts))
+        if explain and status.start and status.due:
+            length = status.working_days + status.extension_days
+            _, _, notes = count_with_pauses(
+                shell.engine.calendar, status.start, length, status.pauses, today, deadline.policy.calendar_days
+            )
+            explained = WorkingDayCount(status.start, length, status.due, tuple(notes), status.missing_years)
+            for line in explain_count(explained, shell.lang):
+                click.echo("    " + line)
+        if status.missing_years:
+            click.echo(shell.t("calendar.missing_warning", years=", ".join(map(str, status.missing_years))), err=True)
 
 
 def _category_text(shell: Shell, code: str | None) -> str:
@@ -652,6 +731,7 @@ def explain_count(counted: WorkingDayCount, lang: str) -> list[str]:
         "makeup_workday": ("调休上班", "make-up working day"),
         "override_off": ("本办休息", "office day off"),
         "override_on": ("本办上班", "office working day"),
+        "paused": ("暂停计算", "paused (not counted)"),
     }
     lines = [f"{counted.start.isoformat()}  " + ("start, not counted" if en else "起算日, 不计入")]
     number = 0

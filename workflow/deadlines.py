@@ -16,11 +16,12 @@ The day the period starts is never counted (the civil-law rule for periods).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from workflow.calendar import DayNote, WorkingCalendar
-from workflow.definition import DeadlinePolicy
+from workflow.definition import DeadlinePolicy, Definition
 
 MAX_SPAN_DAYS = 3660
 """A guard against a policy that could never be met (e.g. a pause that never ends)."""
@@ -190,3 +191,41 @@ def working_days_left(calendar: WorkingCalendar, today: dt.date, due: dt.date) -
     if due >= today:
         return sum(1 for n in range(1, (due - today).days + 1) if calendar.is_working_day(today + dt.timedelta(n)))
     return -sum(1 for n in range(0, (today - due).days) if calendar.is_working_day(today - dt.timedelta(n)))
+
+
+@dataclass(frozen=True)
+class ItemDeadline:
+    policy: DeadlinePolicy
+    label_zh: str
+    label_en: str
+    status: DeadlineStatus
+    applies_now: bool
+    """Counts for the item now: an open item deadline, or the deadline of the state it is in."""
+
+
+def item_deadlines(
+    definition: Definition,
+    state: str,
+    events: Sequence[Event],
+    fields: Mapping[str, Any],
+    calendar: WorkingCalendar,
+    today: dt.date,
+) -> list[ItemDeadline]:
+    """Every deadline a definition declares, as the item's history stands on ``today``."""
+    found: list[ItemDeadline] = []
+    for spec in definition.deadlines:
+        policy = spec.policy
+        start_value = fields.get(policy.start_field) if policy.start_field else None
+        field_start = dt.date.fromisoformat(str(start_value)) if start_value else None
+        status = compute(policy, events, calendar, today, field_start)
+        open_ = status.status in ("running", "paused", "suspended")
+        own_state = policy.start_state is None or policy.start_state == state
+        applies = open_ and own_state and not definition.states[state].terminal
+        found.append(ItemDeadline(policy, spec.label.zh, spec.label.en, status, applies))
+    return found
+
+
+def current_due(deadlines: Sequence[ItemDeadline]) -> dt.date | None:
+    """The due date that applies now: the earliest of the open deadlines that apply."""
+    dues = [d.status.due for d in deadlines if d.applies_now and d.status.due is not None]
+    return min(dues) if dues else None

@@ -19,6 +19,7 @@ from sqlalchemy import Connection, Engine, Row, Table, insert, select, update
 
 from workflow import audit
 from workflow.calendar import WorkingCalendar
+from workflow.deadlines import Event, ItemDeadline, item_deadlines
 from workflow.decisions import (
     Decision,
     ItemSnapshot,
@@ -131,6 +132,20 @@ class WorkflowEngine:
                 self._view(row, self.registry.pinned(conn, row.definition, row.definition_version), person)
                 for row in conn.execute(query)
             ]
+
+    def deadlines(self, item_ref: str | int) -> tuple[ItemView, list[ItemDeadline]]:
+        """The item and its deadlines as of today, computed from its audit history."""
+        with self.db.connect() as conn:
+            row = self._item_row(conn, item_ref)
+            definition = self.registry.pinned(conn, row.definition, row.definition_version)
+            history = conn.execute(
+                select(audit_log.c.at, audit_log.c.trigger, audit_log.c.from_state, audit_log.c.to_state)
+                .where(audit_log.c.item_id == row.id)
+                .order_by(audit_log.c.seq)
+            ).all()
+        events = [Event(h.at.astimezone(self.zone).date(), h.trigger, h.from_state, h.to_state) for h in history]
+        found = item_deadlines(definition, row.state, events, row.fields, self.calendar, self.today())
+        return self._view(row, definition, None), found
 
     def _viewer(self, conn: Connection, viewer: str | None) -> Person | None:
         if viewer is None:

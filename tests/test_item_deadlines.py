@@ -1,0 +1,78 @@
+"""Deadlines of real items, from their audit history, on both databases."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+from tests.conftest import FrozenClock
+from workflow.deadlines import current_due
+from workflow.engine import WorkflowEngine
+
+D = dt.date
+
+
+def at(day: dt.date) -> dt.datetime:
+    """10:00 in Beijing on that day."""
+    return dt.datetime(day.year, day.month, day.day, 2, 0, tzinfo=dt.UTC)
+
+
+def test_request_deadline_with_pause_extension_and_correction(
+    engine: WorkflowEngine, make_item: Callable[..., int], clock: FrozenClock
+) -> None:
+    clock.now = at(D(2026, 1, 26))
+    fields = {"requester": "张三", "requester_type": "business", "channel": "post", "received_on": "2026-01-26"}
+    over_the_festival = make_item("disclosure_request", fields=fields)
+    _, deadlines = engine.deadlines(over_the_festival)
+    statutory = next(d for d in deadlines if d.policy.name == "statutory_reply")
+    assert statutory.status.due == D(2026, 2, 28)  # 20 working days over the Spring Festival
+    assert current_due(deadlines) == D(2026, 1, 27)  # but first: register it within a working day
+
+    clock.now = at(D(2026, 2, 25))
+    item_id = make_item("disclosure_request", fields={**fields, "received_on": "2026-02-25"})
+
+    engine.fire(item_id, "register", "office_a")
+    clock.now = at(D(2026, 3, 2))
+    engine.fire(item_id, "consult_third_party", "office_a")
+    clock.now = at(D(2026, 3, 6))
+    _, deadlines = engine.deadlines(item_id)
+    statutory = next(d for d in deadlines if d.policy.name == "statutory_reply")
+    assert (statutory.status.status, statutory.status.paused_days) == ("paused", 4)
+
+    engine.fire(item_id, "third_party_replied", "office_a")
+    engine.fire(item_id, "extend", "leader_a", comment="需调取档案")
+    _, deadlines = engine.deadlines(item_id)
+    statutory = next(d for d in deadlines if d.policy.name == "statutory_reply")
+    assert statutory.status.extension_days == 20
+    assert statutory.status.paused_days == 4
+    assert current_due(deadlines) == engine.calendar.add_working_days(D(2026, 2, 25), 44)
+
+    engine.fire(item_id, "request_correction", "office_a", comment="请补充")
+    _, deadlines = engine.deadlines(item_id)
+    assert current_due(deadlines) is None  # suspended until the corrected application arrives
+    clock.now = at(D(2026, 3, 16))
+    engine.fire(item_id, "correction_received", "office_a")
+    _, deadlines = engine.deadlines(item_id)
+    statutory = next(d for d in deadlines if d.policy.name == "statutory_reply")
+    assert statutory.status.start == D(2026, 3, 16)
+    assert statutory.status.due == engine.calendar.add_working_days(D(2026, 3, 16), 40)
+
+
+def test_review_deadline_applies_only_in_its_state(
+    engine: WorkflowEngine, make_item: Callable[..., int], clock: FrozenClock
+) -> None:
+    clock.now = at(D(2026, 9, 29))
+    item_id = make_item()
+    engine.fire(item_id, "submit", "drafter_a")
+    _, deadlines = engine.deadlines(item_id)
+    applying = {d.policy.name: d.status.due for d in deadlines if d.applies_now}
+    assert applying == {
+        "publication": engine.calendar.add_working_days(D(2026, 9, 29), 20),
+        "state:confidentiality_review": engine.calendar.add_working_days(D(2026, 9, 29), 5),
+    }
+    assert current_due(deadlines) == applying["state:confidentiality_review"]
+    clock.now = at(D(2026, 10, 20))
+    engine.fire(item_id, "clear", "reviewer_a")
+    _, deadlines = engine.deadlines(item_id)
+    review = next(d for d in deadlines if d.policy.name == "state:confidentiality_review")
+    assert (review.status.status, review.status.met, review.applies_now) == ("met_late", False, False)
