@@ -18,14 +18,13 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from workflow.audit import CHAINED_COLUMNS
+
 ITEM_COLUMNS = (
     "id", "reference", "definition", "definition_version", "state", "version", "revision", "title",
     "category", "body", "fields", "holders", "acted", "content_hash", "created_by", "created_at", "updated_at",
 )  # fmt: skip
-AUDIT_COLUMNS = (
-    "seq", "item_id", "definition", "definition_version", "trigger", "from_state", "to_state", "actor",
-    "on_behalf_of", "role", "at", "comment", "fields", "details", "content_hash", "prev_hash", "hash",
-)  # fmt: skip
+AUDIT_COLUMNS = (*CHAINED_COLUMNS, "hash")
 JSON_ITEM_COLUMNS = ("fields", "holders", "acted")
 
 _SELECT_ITEM = f"SELECT {', '.join(ITEM_COLUMNS)} FROM items WHERE "
