@@ -396,7 +396,7 @@ class WorkflowEngine:
                     snapshot, trigger, person, comment=comment, given_fields=fields, today=today, calendar=self.calendar
                 )
         except (NotPermitted, TransitionNotAllowed) as refusal:
-            if refusal.key in ("refuse.wrong_state", "refuse.role"):
+            if refusal.key == "refuse.wrong_state":
                 # Often the item just moved on: say who acted last.
                 refusal.params["last"] = self._latest_action(conn, item_id)
             full = load_person(conn, person.name, today, with_substitutions=True)
