@@ -76,3 +76,53 @@ def test_review_deadline_applies_only_in_its_state(
     _, deadlines = engine.deadlines(item_id)
     review = next(d for d in deadlines if d.policy.name == "state:confidentiality_review")
     assert (review.status.status, review.status.met, review.applies_now) == ("met_late", False, False)
+
+
+def stored_deadlines(engine: WorkflowEngine, item_id: int) -> dict[str, tuple[str, dt.date | None, bool]]:
+    from sqlalchemy import select
+
+    from workflow.engine import deadlines_table as table
+
+    with engine.db.connect() as conn:
+        rows = conn.execute(
+            select(table.c.kind, table.c.status, table.c.due_on, table.c.applies_now).where(table.c.item_id == item_id)
+        ).all()
+    return {row.kind: (row.status, row.due_on, row.applies_now) for row in rows}
+
+
+def computed_deadlines(engine: WorkflowEngine, item_id: int) -> dict[str, tuple[str, dt.date | None, bool]]:
+    _, deadlines = engine.deadlines(item_id)
+    return {d.policy.name: (d.status.status, d.status.due, d.applies_now) for d in deadlines}
+
+
+def test_stored_deadlines_follow_every_transition(
+    engine: WorkflowEngine, make_item: Callable[..., int], clock: FrozenClock
+) -> None:
+    """What the engine stores on each fire equals what the whole history gives."""
+    clock.now = at(D(2026, 2, 10))
+    fields = {"requester": "李四", "requester_type": "research", "channel": "email", "received_on": "2026-02-10"}
+    request = make_item("disclosure_request", fields=fields)
+    proactive = make_item()
+    steps = [
+        (request, "register", "office_a", None, {}),
+        (proactive, "submit", "drafter_a", None, {}),
+        (request, "consult_third_party", "office_a", None, {}),
+        (proactive, "send_back", "reviewer_a", "请修改", {}),
+        (request, "third_party_replied", "office_b", None, {}),
+        (request, "extend", "leader_a", "延期", {}),
+        (proactive, "submit", "drafter_a", None, {}),
+        (request, "request_correction", "office_a", "补正", {}),
+        (proactive, "clear", "reviewer_a", None, {}),
+        (request, "correction_received", "office_a", None, {}),
+        (request, "draft_reply", "office_a", None, {"outcome": "disclosed"}),
+        (proactive, "sign_off", "leader_a", None, {}),
+        (request, "clear", "reviewer_a", None, {}),
+        (request, "sign_off", "leader_b", None, {}),
+    ]
+    for item_id, trigger, actor, comment, fields_given in steps:
+        clock.advance(days=2)
+        engine.fire(item_id, trigger, actor, comment=comment, fields=fields_given)
+        for checked in (request, proactive):
+            assert stored_deadlines(engine, checked) == computed_deadlines(engine, checked), (trigger, checked)
+    assert stored_deadlines(engine, request)["statutory_reply"][0] in ("met", "met_late")
+    assert not any(applies for _, _, applies in stored_deadlines(engine, request).values())

@@ -71,12 +71,53 @@ class DeadlineStatus:
 
 
 @dataclass
-class _Walk:
+class ClockState:
+    """Where one deadline's clock stands after the events so far; stored with the deadline row."""
+
     start: dt.date | None = None
     suspended: bool = False
     extension: int = 0
     pauses: list[Pause] = field(default_factory=list)
     met_on: dt.date | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "start": _iso(self.start),
+            "suspended": self.suspended,
+            "extension": self.extension,
+            "pauses": [[_iso(p.entered), _iso(p.left)] for p in self.pauses],
+            "met_on": _iso(self.met_on),
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> ClockState:
+        return cls(
+            start=_date(data.get("start")),
+            suspended=bool(data.get("suspended")),
+            extension=int(data.get("extension") or 0),
+            pauses=[Pause(_date(a) or dt.date.min, _date(b)) for a, b in data.get("pauses") or []],
+            met_on=_date(data.get("met_on")),
+        )
+
+
+def _iso(day: dt.date | None) -> str | None:
+    return day.isoformat() if day else None
+
+
+def _date(text: Any) -> dt.date | None:
+    return dt.date.fromisoformat(str(text)) if text else None
+
+
+def start_clock(policy: DeadlinePolicy, field_start: dt.date | None = None) -> ClockState:
+    """The clock before any event; a policy that starts from a field starts at its date."""
+    return ClockState(start=field_start if policy.start_field is not None else None)
+
+
+def advance(policy: DeadlinePolicy, state: ClockState, event: Event) -> ClockState:
+    """The clock after one more event (the state passed in is not changed)."""
+    moved = ClockState(state.start, state.suspended, state.extension, list(state.pauses), state.met_on)
+    _apply(policy, moved, event)
+    return moved
 
 
 def compute(
@@ -91,11 +132,14 @@ def compute(
     ``events`` are in order, the first being the item's creation. ``field_start`` is the
     value of ``policy.start_field`` when the policy starts from a field.
     """
-    walk = _Walk()
-    if policy.start_field is not None:
-        walk.start = field_start
+    state = start_clock(policy, field_start)
     for event in events:
-        _apply(policy, walk, event)
+        state = advance(policy, state, event)
+    return evaluate(policy, state, calendar, today)
+
+
+def evaluate(policy: DeadlinePolicy, walk: ClockState, calendar: WorkingCalendar, today: dt.date) -> DeadlineStatus:
+    """The status of a clock on ``today``: due date, paused days, met or not."""
     if walk.start is None:
         return DeadlineStatus(policy.name, "not_started", None, None, policy.working_days, walk.extension, 0)
     if walk.suspended and walk.met_on is None:
@@ -123,7 +167,7 @@ def compute(
     )
 
 
-def _apply(policy: DeadlinePolicy, walk: _Walk, event: Event) -> None:
+def _apply(policy: DeadlinePolicy, walk: ClockState, event: Event) -> None:
     entering = event.to_state != event.from_state
     if policy.start_field is None:
         if policy.start_state is None and event.from_state is None:
@@ -218,9 +262,7 @@ def item_deadlines(
         start_value = fields.get(policy.start_field) if policy.start_field else None
         field_start = dt.date.fromisoformat(str(start_value)) if start_value else None
         status = compute(policy, events, calendar, today, field_start)
-        open_ = status.status in ("running", "paused", "suspended")
-        own_state = policy.start_state is None or policy.start_state == state
-        applies = open_ and own_state and not definition.states[state].terminal
+        applies = applies_in(definition, policy, status.status, state)
         found.append(ItemDeadline(policy, spec.label.zh, spec.label.en, status, applies))
     return found
 
@@ -229,3 +271,56 @@ def current_due(deadlines: Sequence[ItemDeadline]) -> dt.date | None:
     """The due date that applies now: the earliest of the open deadlines that apply."""
     dues = [d.status.due for d in deadlines if d.applies_now and d.status.due is not None]
     return min(dues) if dues else None
+
+
+@dataclass(frozen=True)
+class DeadlineRecord:
+    """What is stored for one deadline of one item."""
+
+    kind: str
+    clock: ClockState
+    status: DeadlineStatus
+    applies_now: bool
+
+
+OPEN = ("running", "paused", "suspended")
+
+
+def applies_in(definition: Definition, policy: DeadlinePolicy, status: str, state: str) -> bool:
+    """An open deadline counts now if it is the item's own or that of the state it is in."""
+    if definition.states[state].terminal or status not in OPEN:
+        return False
+    return policy.start_state is None or policy.start_state == state
+
+
+def step_records(
+    definition: Definition,
+    state: str,
+    stored: Mapping[str, tuple[ClockState, str, bool]],
+    event: Event,
+    fields: Mapping[str, Any],
+    calendar: WorkingCalendar,
+    today: dt.date,
+) -> list[DeadlineRecord]:
+    """The records that change with ``event``; with nothing stored (creation), every record.
+
+    ``stored`` maps a deadline's kind to its clock, status and whether it applied; ``state``
+    is the item's state after the event. A clock the event does not move is not evaluated
+    again unless whether it applies changed.
+    """
+    changed: list[DeadlineRecord] = []
+    for spec in definition.deadlines:
+        policy = spec.policy
+        previous = stored.get(policy.name)
+        if previous is None:
+            value = fields.get(policy.start_field) if policy.start_field else None
+            before = start_clock(policy, _date(value))
+        else:
+            before = previous[0]
+        clock = advance(policy, before, event)
+        unmoved = previous is not None and clock == before
+        if unmoved and previous is not None and applies_in(definition, policy, previous[1], state) == previous[2]:
+            continue
+        status = evaluate(policy, clock, calendar, today)
+        changed.append(DeadlineRecord(policy.name, clock, status, applies_in(definition, policy, status.status, state)))
+    return changed

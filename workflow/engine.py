@@ -19,7 +19,7 @@ from sqlalchemy import Connection, Engine, Row, Table, insert, select, update
 
 from workflow import audit
 from workflow.calendar import WorkingCalendar
-from workflow.deadlines import Event, ItemDeadline, item_deadlines
+from workflow.deadlines import ClockState, DeadlineRecord, Event, ItemDeadline, item_deadlines, step_records
 from workflow.decisions import (
     Decision,
     ItemSnapshot,
@@ -34,13 +34,14 @@ from workflow.errors import ConfigurationError, Conflict, InvalidInput, NotFound
 from workflow.people import load_person
 from workflow.registry import DefinitionRegistry
 from workflow.store.hot import HotPath, ItemRow
-from workflow.store.models import AuditEntry, AuditHead, Item, ItemRevision
+from workflow.store.models import AuditEntry, AuditHead, Deadline, Item, ItemRevision
 from workflow.store.sql import next_counter
 
 items = cast(Table, Item.__table__)
 revisions = cast(Table, ItemRevision.__table__)
 audit_log = cast(Table, AuditEntry.__table__)
 audit_head = cast(Table, AuditHead.__table__)
+deadlines_table = cast(Table, Deadline.__table__)
 
 ASSIGNING_ROLES = ("admin", "leader", "office")
 RACE_RETRIES = 3
@@ -108,6 +109,7 @@ class WorkflowEngine:
         self.calendar = calendar or WorkingCalendar()
         self.clock = clock
         self._hot: HotPath | None = None
+        self.calendar_version = self.calendar.data_version()
 
     # ---- reading -------------------------------------------------------------------------
 
@@ -234,6 +236,9 @@ class WorkflowEngine:
                 details={"reference": reference, "title": title},
                 content_hash=digest,
             )
+            today = now.astimezone(self.zone).date()
+            event = Event(today, "create", None, definition.initial)
+            self._step_deadlines(conn, item_id, definition, definition.initial, event, given, now, today, new=True)
             row = self._item_row(conn, item_id)
             view = self._view(row, definition, person)
         self.registry.mark_registered(definition)
@@ -339,6 +344,8 @@ class WorkflowEngine:
                 details=decision.details,
                 content_hash=digest,
             )
+            event = Event(today, trigger, row.state, decision.to_state)
+            self._step_deadlines(conn, row.id, definition, decision.to_state, event, decision.fields, now, today)
             moved = dataclasses.replace(
                 row, state=decision.to_state, version=row.version + 1, revision=revision,
                 fields=decision.fields, acted=decision.acted, content_hash=digest, updated_at=now,
@@ -350,6 +357,60 @@ class WorkflowEngine:
         """One transaction on a pooled connection (SQLite: BEGIN IMMEDIATE, see store/db.py)."""
         with self.db.begin() as conn:
             yield conn
+
+    def _step_deadlines(
+        self,
+        conn: Connection,
+        item_id: int,
+        definition: Definition,
+        state: str,
+        event: Event,
+        fields: Mapping[str, Any],
+        now: dt.datetime,
+        today: dt.date,
+        *,
+        new: bool = False,
+    ) -> None:
+        """Move the item's deadline clocks by one event and write the ones that changed."""
+        if not definition.deadlines:
+            return
+        hot = self.hot(conn)
+        stored = {} if new else hot.deadlines(conn, item_id)
+        clocks = {
+            kind: (ClockState.from_json(clock), status, applies) for kind, (clock, status, applies) in stored.items()
+        }
+        records = step_records(definition, state, clocks, event, fields, self.calendar, today)
+        fresh = []
+        for record in records:
+            values = self._deadline_values(item_id, record, now)
+            if record.kind in stored:
+                hot.update_deadline(conn, values)
+            else:
+                fresh.append(values)
+        if fresh:
+            conn.execute(insert(deadlines_table), fresh)
+
+    def _deadline_values(self, item_id: int, record: DeadlineRecord, now: dt.datetime) -> dict[str, Any]:
+        status = record.status
+        due_at = None
+        if status.due is not None:
+            # A deadline falls due at the end of its day, in the office's time zone.
+            end = dt.datetime.combine(status.due + dt.timedelta(days=1), dt.time(), tzinfo=self.zone)
+            due_at = end.astimezone(dt.UTC)
+        return {
+            "item_id": item_id,
+            "kind": record.kind,
+            "clock": record.clock.to_json(),
+            "status": status.status,
+            "applies_now": record.applies_now,
+            "due_on": status.due,
+            "due_at": due_at,
+            "met_on": status.met_on,
+            "paused_days": status.paused_days,
+            "extension_days": status.extension_days,
+            "calendar_version": self.calendar_version,
+            "computed_at": now,
+        }
 
     def _audit_key(self) -> bytes:
         """Writing needs the key; reading does not (the shell may open the engine without one)."""

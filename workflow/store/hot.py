@@ -45,6 +45,12 @@ SQL = {
         f"INSERT INTO audit_log ({', '.join(AUDIT_COLUMNS)}) VALUES ({', '.join(':' + c for c in AUDIT_COLUMNS)})"
     ),
     "update_head": "UPDATE audit_head SET seq = :seq, hash = :hash WHERE id = 1",
+    "deadlines_of_item": "SELECT kind, clock, status, applies_now FROM deadlines WHERE item_id = :item_id",
+    "update_deadline": (
+        "UPDATE deadlines SET clock = :clock, status = :status, applies_now = :applies_now, due_on = :due_on, "
+        "due_at = :due_at, met_on = :met_on, paused_days = :paused_days, extension_days = :extension_days, "
+        "calendar_version = :calendar_version, computed_at = :computed_at WHERE item_id = :item_id AND kind = :kind"
+    ),
 }
 _PARAM = re.compile(r"(?<!:):([a-z_]+)")
 
@@ -89,6 +95,9 @@ class HotPath:
         else:
             self.sql = {name: _PARAM.sub(r"%(\1)s", text) for name, text in SQL.items()}
             self.sql["lock_head"] += " FOR UPDATE"
+            self.sql["update_deadline"] = self.sql["update_deadline"].replace(
+                "clock = %(clock)s", "clock = %(clock)s::json"
+            )
             for column in JSON_ITEM_COLUMNS:
                 self.sql["update_item"] = self.sql["update_item"].replace(
                     f"{column} = %({column})s", f"{column} = %({column})s::json"
@@ -109,6 +118,9 @@ class HotPath:
             return None
         values = dict(zip(ITEM_COLUMNS, row, strict=True))
         if self.sqlite:
+            self.sql["update_deadline"] = self.sql["update_deadline"].replace(
+                "clock = %(clock)s", "clock = %(clock)s::json"
+            )
             for column in JSON_ITEM_COLUMNS:
                 values[column] = json.loads(values[column])
             values["created_at"] = _sqlite_read_time(values["created_at"])
@@ -152,3 +164,21 @@ class HotPath:
         params["at"] = self._time(entry["at"])
         self._run(conn, "insert_audit", params)
         self._run(conn, "update_head", {"seq": entry["seq"], "hash": entry["hash"]})
+
+    def deadlines(self, conn: Connection, item_id: int) -> dict[str, tuple[dict[str, Any], str, bool]]:
+        """kind -> (clock, status, applies_now) of an item's stored deadlines."""
+        rows = self._run(conn, "deadlines_of_item", {"item_id": item_id}).fetchall()
+        return {
+            kind: (json.loads(clock) if isinstance(clock, str) else clock, status, bool(applies))
+            for kind, clock, status, applies in rows
+        }
+
+    def update_deadline(self, conn: Connection, values: dict[str, Any]) -> None:
+        params = dict(values)
+        params["clock"] = json.dumps(values["clock"])
+        for key in ("due_at", "computed_at"):
+            params[key] = self._time(values[key]) if values[key] is not None else None
+        if self.sqlite:
+            for key in ("due_on", "met_on"):
+                params[key] = values[key].isoformat() if values[key] is not None else None
+        self._run(conn, "update_deadline", params)

@@ -173,3 +173,29 @@ class AuditHead(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     seq: Mapped[int] = mapped_column(Integer)
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class Deadline(Base):
+    """One deadline of one item as last computed: its clock, status and due date."""
+
+    __tablename__ = "deadlines"
+    __table_args__ = (
+        UniqueConstraint("item_id", "kind"),
+        Index("ix_deadlines_due", "applies_now", "due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"))
+    kind: Mapped[str] = mapped_column(String(80))
+    """The policy's name: ``statutory_reply``, ``state:confidentiality_review``..."""
+    clock: Mapped[dict[str, Any]]
+    status: Mapped[str] = mapped_column(String(16))
+    applies_now: Mapped[bool] = mapped_column(Boolean)
+    due_on: Mapped[dt.date | None] = mapped_column(Date)
+    due_at: Mapped[dt.datetime | None]
+    """The end of the due day in the office's time zone, as UTC: overdue after this instant."""
+    met_on: Mapped[dt.date | None] = mapped_column(Date)
+    paused_days: Mapped[int] = mapped_column(Integer)
+    extension_days: Mapped[int] = mapped_column(Integer)
+    calendar_version: Mapped[str] = mapped_column(String(80))
+    computed_at: Mapped[dt.datetime]
