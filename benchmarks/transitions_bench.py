@@ -13,7 +13,8 @@ synchronous=NORMAL, BEGIN IMMEDIATE, as ``workflow/store/db.py`` sets):
 * hand-written side: another fresh file with the same schema (``initialise`` runs the same Alembic
   migration on it), then the standard library's ``sqlite3`` only. Per transition: BEGIN IMMEDIATE;
   SELECT the item; SELECT the actor's roles; UPDATE items ... WHERE id AND version; SELECT audit_head;
-  INSERT INTO audit_log (HMAC computed with ``workflow.audit.row_hash``); UPDATE audit_head; COMMIT.
+  INSERT INTO audit_log (HMAC computed with ``workflow.audit.row_hash``); UPDATE audit_head;
+  SELECT the item's deadlines; UPDATE the deadline rows whose clock moved (1 or 2); COMMIT.
   Creates: BEGIN IMMEDIATE; roles; reference counter; INSERT items, item_revisions, audit_log; head.
 
 Each repeat uses fresh files; the reported rate is the median over R repeats. Afterwards, both audit
@@ -48,6 +49,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -56,6 +58,7 @@ if str(ROOT) not in sys.path:
 from sqlalchemy import Engine  # noqa: E402
 
 from workflow import audit, auditlog  # noqa: E402
+from workflow.calendar import WorkingCalendar  # noqa: E402
 from workflow.engine import WorkflowEngine, utc_now  # noqa: E402
 from workflow.people import add_user  # noqa: E402
 from workflow.settings import Settings  # noqa: E402
@@ -69,7 +72,7 @@ CATEGORY = "03"
 PEOPLE = [("drafter_a", ["drafter"]), ("reviewer_a", ["confidentiality_reviewer"]), ("leader_a", ["leader"])]
 CHAIN = [("submit", "drafter_a"), ("clear", "reviewer_a"), ("sign_off", "leader_a")]
 BODY = "2026 年镇级财政预算收入 1,250 万元, 支出 1,180 万元。\n三公经费预算 18.6 万元。\n"
-TABLES = ("items", "item_revisions", "audit_log", "reference_counters", "users", "user_roles")
+TABLES = ("items", "item_revisions", "audit_log", "deadlines", "reference_counters", "users", "user_roles")
 
 
 @dataclass
@@ -198,6 +201,43 @@ INSERT_REVISION_SQL = (
     "INSERT INTO item_revisions (item_id, revision, title, body, content_hash, updated_at) VALUES (?, 1, ?, ?, ?, ?)"
 )
 
+DEADLINES_SQL = "SELECT kind, clock, status, applies_now FROM deadlines WHERE item_id = ?"
+INSERT_DEADLINE_SQL = (
+    "INSERT INTO deadlines (item_id, kind, clock, status, applies_now, due_on, due_at, met_on, paused_days, "
+    "extension_days, calendar_version, computed_at) VALUES (?, ?, ?, ?, ?, ?, ?, NULL, 0, 0, ?, ?)"
+)
+UPDATE_DEADLINE_SQL = (
+    "UPDATE deadlines SET clock = ?, status = ?, applies_now = ?, due_on = ?, due_at = ?, met_on = ?, "
+    "paused_days = 0, extension_days = 0, calendar_version = ?, computed_at = ? WHERE item_id = ? AND kind = ?"
+)
+# The deadline rows the engine writes for the proactive chain (definitions/proactive_disclosure.yaml):
+# at creation all three; then per transition the ones whose clock moves: kind -> (status, working days).
+HAND_DEADLINES_CREATE = {
+    "publication": ("running", 20),
+    "state:confidentiality_review": ("not_started", 0),
+    "state:leadership_signoff": ("not_started", 0),
+}
+HAND_DEADLINE_STEPS = {
+    "submit": {"state:confidentiality_review": ("running", 5)},
+    "clear": {"state:confidentiality_review": ("met", 5), "state:leadership_signoff": ("running", 3)},
+    "sign_off": {"publication": ("met", 20), "state:leadership_signoff": ("met", 3)},
+}
+HAND_CALENDAR = WorkingCalendar()
+HAND_CALENDAR_VERSION = HAND_CALENDAR.data_version()
+OFFICE_ZONE = ZoneInfo("Asia/Shanghai")
+
+
+def hand_deadline_values(status: str, days: int, now: dt.datetime) -> tuple[Any, ...]:
+    """clock, status, applies_now, due_on, due_at, met_on as the engine would store them."""
+    today = now.astimezone(OFFICE_ZONE).date()
+    if status == "not_started":
+        return json.dumps({"start": None}), status, 0, None, None, None
+    due = HAND_CALENDAR.add_working_days(today, days)
+    end = dt.datetime.combine(due + dt.timedelta(days=1), dt.time(), tzinfo=OFFICE_ZONE)
+    clock = json.dumps({"start": today.isoformat(), "met_on": today.isoformat() if status == "met" else None})
+    met_on = today.isoformat() if status == "met" else None
+    return clock, status, int(status == "running"), due.isoformat(), sqlite_time(end), met_on
+
 
 class Refused(Exception):
     pass
@@ -254,6 +294,14 @@ def hand_create(conn: sqlite3.Connection, key: bytes, version: str, number: int,
              stamp, stamp),
         ).fetchone()[0]  # fmt: skip
         conn.execute(INSERT_REVISION_SQL, (item_id, title, BODY, digest, stamp))
+        version_text = HAND_CALENDAR_VERSION
+        conn.executemany(
+            INSERT_DEADLINE_SQL,
+            [
+                (item_id, kind, *hand_deadline_values(status, days, now)[:5], version_text, stamp)
+                for kind, (status, days) in HAND_DEADLINES_CREATE.items()
+            ],
+        )
         hand_append_audit(
             conn,
             key,
@@ -302,6 +350,10 @@ def hand_fire(conn: sqlite3.Connection, key: bytes, item_id: int, trigger: str, 
              "from_state": state, "to_state": dest, "actor": actor, "on_behalf_of": None, "role": role, "at": now,
              "comment": None, "fields": "{}", "details": "{}", "content_hash": digest},
         )  # fmt: skip
+        conn.execute(DEADLINES_SQL, (item_id,)).fetchall()
+        for kind, (status, days) in HAND_DEADLINE_STEPS[trigger].items():
+            values = hand_deadline_values(status, days, now)
+            conn.execute(UPDATE_DEADLINE_SQL, (*values, HAND_CALENDAR_VERSION, sqlite_time(now), item_id, kind))
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")

@@ -66,8 +66,16 @@ class WorkingCalendar:
     covered_years: frozenset[int] = frozenset()
     """Years the office declares complete in its overrides (for years without national data)."""
     source: str = "definitions/calendar.yaml"
+    _notes: dict[dt.date, DayNote] = field(default_factory=dict, compare=False, repr=False)
+    """Answers already worked out: chinesecalendar scans its whole table on every call."""
 
     def note(self, day: dt.date) -> DayNote:
+        cached = self._notes.get(day)
+        if cached is None:
+            cached = self._notes[day] = self._work_out(day)
+        return cached
+
+    def _work_out(self, day: dt.date) -> DayNote:
         if day in self.overrides:
             working = self.overrides[day]
             return DayNote(day, working, "override_on" if working else "override_off", self.reasons.get(day))
