@@ -126,3 +126,24 @@ def test_stored_deadlines_follow_every_transition(
             assert stored_deadlines(engine, checked) == computed_deadlines(engine, checked), (trigger, checked)
     assert stored_deadlines(engine, request)["statutory_reply"][0] in ("met", "met_late")
     assert not any(applies for _, _, applies in stored_deadlines(engine, request).values())
+
+
+def test_list_overdue_and_due_before(engine: WorkflowEngine, make_item: Callable[..., int], clock: FrozenClock) -> None:
+    clock.now = at(D(2026, 3, 2))
+    in_review = make_item()
+    engine.fire(in_review, "submit", "drafter_a")  # review due 5 working days later: 03-09
+    drafting = make_item()  # publication due 20 working days later: 03-30
+    answered_fields = {"requester": "王五", "requester_type": "other", "channel": "fax", "received_on": "2026-03-02"}
+    request = make_item("disclosure_request", fields=answered_fields)  # register due 03-03
+    review_due = engine.calendar.add_working_days(D(2026, 3, 2), 5)
+
+    clock.now = at(D(2026, 3, 4))
+    overdue = engine.list_items(overdue=True)
+    assert [(v.id, v.due_date) for v in overdue] == [(request, D(2026, 3, 3))]
+    due_soon = engine.list_items(due_before=D(2026, 3, 10))
+    assert [(v.id, v.due_date) for v in due_soon] == [(request, D(2026, 3, 3)), (in_review, review_due)]
+    assert {v.id: v.due_date for v in engine.list_items()}[drafting] == engine.calendar.add_working_days(
+        D(2026, 3, 2), 20
+    )
+    engine.fire(request, "register", "office_a")
+    assert engine.list_items(overdue=True) == []

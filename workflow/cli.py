@@ -21,6 +21,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from workflow import auditlog
 from workflow.calendar import WorkingCalendar, WorkingDayCount, holiday_label, load_calendar
+from workflow.cli_outbox import outbox
 from workflow.deadlines import ItemDeadline, count_with_pauses, current_due
 from workflow.definition import Definition
 from workflow.diagram import mermaid
@@ -486,11 +487,25 @@ def _category_text(shell: Shell, code: str | None) -> str:
 @click.option("--state")
 @click.option("--definition")
 @click.option("--as", "viewer", help="List only the triggers this person may fire.")
+@click.option("--overdue", is_flag=True, help="Only items whose applicable deadline has passed.")
+@click.option("--due-before", help="Only items due before this date (YYYY-MM-DD), not on it.")
 @click.option("--json", "as_json", is_flag=True)
 @pass_shell
-def item_list(shell: Shell, state: str | None, definition: str | None, viewer: str | None, as_json: bool) -> None:
+def item_list(
+    shell: Shell,
+    state: str | None,
+    definition: str | None,
+    viewer: str | None,
+    overdue: bool,
+    due_before: str | None,
+    as_json: bool,
+) -> None:
+    """Items, with the due date that applies now; by due date when --overdue or --due-before is given."""
     with handled(shell):
-        views = shell.engine.list_items(state=state, definition=definition, viewer=viewer)
+        before = _parse_date(due_before) if due_before else None
+        views = shell.engine.list_items(
+            state=state, definition=definition, viewer=viewer, overdue=overdue, due_before=before
+        )
         with shell.engine.db.connect() as conn:
             definitions = {
                 (v.definition, v.definition_version): shell.engine.registry.pinned(
@@ -501,7 +516,13 @@ def item_list(shell: Shell, state: str | None, definition: str | None, viewer: s
     if as_json:
         click.echo(
             json.dumps(
-                [item_json(v, definitions[(v.definition, v.definition_version)], shell.lang) for v in views],
+                [
+                    {
+                        **item_json(v, definitions[(v.definition, v.definition_version)], shell.lang),
+                        "due_date": _iso(v.due_date),
+                    }
+                    for v in views
+                ],
                 ensure_ascii=False,
                 indent=2,
             )
@@ -509,7 +530,7 @@ def item_list(shell: Shell, state: str | None, definition: str | None, viewer: s
         return
     for v in views:
         label = _state_label(definitions[(v.definition, v.definition_version)], v.state, shell.lang)
-        click.echo(f"{v.id:>5}  {v.reference:<13} {label:<10} {v.title}")
+        click.echo(f"{v.id:>5}  {v.reference:<13} {label:<10} {_iso(v.due_date) or '-':<10}  {v.title}")
 
 
 # ---- audit ---------------------------------------------------------------------------------
@@ -761,6 +782,9 @@ def demo(shell: Shell) -> None:
 
     with handled(shell):
         run_demo(shell.settings, click.echo)
+
+
+main.add_command(outbox)
 
 
 if __name__ == "__main__":

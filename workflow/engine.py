@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, Engine, Row, Table, insert, select, update
+from sqlalchemy import Connection, Engine, Row, Table, func, insert, select, update
 
 from workflow import audit
 from workflow.calendar import WorkingCalendar
@@ -72,6 +72,8 @@ class ItemView:
     created_at: dt.datetime
     updated_at: dt.datetime
     available_triggers: list[str] = field(default_factory=list)
+    due_date: dt.date | None = None
+    """The due date that applies now (the earliest open one), where the caller asked for it."""
 
 
 @dataclass(frozen=True)
@@ -121,17 +123,39 @@ class WorkflowEngine:
             return self._view(row, definition, person)
 
     def list_items(
-        self, state: str | None = None, definition: str | None = None, viewer: str | None = None
+        self,
+        state: str | None = None,
+        definition: str | None = None,
+        viewer: str | None = None,
+        *,
+        overdue: bool = False,
+        due_before: dt.date | None = None,
     ) -> list[ItemView]:
+        """Items, each with the due date that applies now; by due date when filtering on it."""
+        due = (
+            select(deadlines_table.c.item_id, func.min(deadlines_table.c.due_on).label("due_date"))
+            .where(deadlines_table.c.applies_now.is_(True))
+            .group_by(deadlines_table.c.item_id)
+            .subquery()
+        )
+        query = select(items, due.c.due_date).outerjoin(due, due.c.item_id == items.c.id)
+        if state:
+            query = query.where(items.c.state == state)
+        if definition:
+            query = query.where(items.c.definition == definition)
+        if overdue:
+            query = query.where(due.c.due_date < self.today())
+        if due_before is not None:
+            query = query.where(due.c.due_date < due_before)
+        ordered = overdue or due_before is not None
+        query = query.order_by(due.c.due_date, items.c.id) if ordered else query.order_by(items.c.id)
         with self.db.connect() as conn:
-            query = select(items).order_by(items.c.id)
-            if state:
-                query = query.where(items.c.state == state)
-            if definition:
-                query = query.where(items.c.definition == definition)
             person = self._viewer(conn, viewer)
             return [
-                self._view(row, self.registry.pinned(conn, row.definition, row.definition_version), person)
+                dataclasses.replace(
+                    self._view(row, self.registry.pinned(conn, row.definition, row.definition_version), person),
+                    due_date=row.due_date,
+                )
                 for row in conn.execute(query)
             ]
 
