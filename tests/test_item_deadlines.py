@@ -147,3 +147,24 @@ def test_list_overdue_and_due_before(engine: WorkflowEngine, make_item: Callable
     )
     engine.fire(request, "register", "office_a")
     assert engine.list_items(overdue=True) == []
+
+
+def test_a_calendar_change_recomputes_open_deadlines(
+    engine: WorkflowEngine, make_item: Callable[..., int], clock: FrozenClock
+) -> None:
+    from workflow.calendar import WorkingCalendar
+
+    clock.now = at(D(2026, 3, 2))
+    item_id = make_item()
+    engine.fire(item_id, "submit", "drafter_a")
+    assert engine.recompute_deadlines() == []  # nothing computed with other data
+    review_due = engine.calendar.add_working_days(D(2026, 3, 2), 5)
+    # The office declares a day off inside the review period: the review is due a day later.
+    engine.calendar = WorkingCalendar(overrides={D(2026, 3, 4): False})
+    engine.calendar_version = engine.calendar.data_version()
+    changes = engine.recompute_deadlines()
+    moved = {c.kind: (c.old_due, c.new_due) for c in changes if c.old_due != c.new_due}
+    assert moved["state:confidentiality_review"] == (review_due, engine.calendar.add_working_days(D(2026, 3, 2), 5))
+    assert moved["state:confidentiality_review"][1] == D(2026, 3, 10)
+    assert stored_deadlines(engine, item_id) == computed_deadlines(engine, item_id)
+    assert engine.recompute_deadlines() == []

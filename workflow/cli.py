@@ -724,6 +724,24 @@ def calendar_check(shell: Shell, year: int) -> None:
     )
 
 
+@calendar.command("recompute")
+@pass_shell
+def calendar_recompute(shell: Shell) -> None:
+    """Recompute open deadlines computed with other calendar data; one line per change."""
+    with handled(shell):
+        changes = shell.engine.recompute_deadlines()
+    moved = [c for c in changes if c.old_due != c.new_due]
+    for change in moved:
+        click.echo(f"{change.reference} {change.kind}: {_iso(change.old_due)} -> {_iso(change.new_due)}")
+    en = shell.lang == "en"
+    click.echo(
+        f"{len(changes)} open deadlines recomputed, {len(moved)} moved ({shell.engine.calendar_version})"
+        if en
+        else f"重新计算了 {len(changes)} 个未到期期限, 其中 {len(moved)} 个截止日期有变化 "
+        f"({shell.engine.calendar_version})"
+    )
+
+
 @calendar.command("add-days")
 @click.argument("start")
 @click.argument("count", type=click.IntRange(min=0))

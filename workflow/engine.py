@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import logging
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -19,7 +20,17 @@ from sqlalchemy import Connection, Engine, Row, Table, func, insert, select, upd
 
 from workflow import audit
 from workflow.calendar import WorkingCalendar
-from workflow.deadlines import ClockState, DeadlineRecord, Event, ItemDeadline, item_deadlines, step_records
+from workflow.deadlines import (
+    OPEN,
+    ClockState,
+    DeadlineRecord,
+    Event,
+    ItemDeadline,
+    applies_in,
+    evaluate,
+    item_deadlines,
+    step_records,
+)
 from workflow.decisions import (
     Decision,
     ItemSnapshot,
@@ -42,6 +53,8 @@ revisions = cast(Table, ItemRevision.__table__)
 audit_log = cast(Table, AuditEntry.__table__)
 audit_head = cast(Table, AuditHead.__table__)
 deadlines_table = cast(Table, Deadline.__table__)
+
+log = logging.getLogger("gongkai.engine")
 
 ASSIGNING_ROLES = ("admin", "leader", "office")
 RACE_RETRIES = 3
@@ -74,6 +87,15 @@ class ItemView:
     available_triggers: list[str] = field(default_factory=list)
     due_date: dt.date | None = None
     """The due date that applies now (the earliest open one), where the caller asked for it."""
+
+
+@dataclass(frozen=True)
+class DeadlineChange:
+    reference: str
+    kind: str
+    old_due: dt.date | None
+    new_due: dt.date | None
+    old_calendar: str
 
 
 @dataclass(frozen=True)
@@ -172,6 +194,52 @@ class WorkflowEngine:
         events = [Event(h.at.astimezone(self.zone).date(), h.trigger, h.from_state, h.to_state) for h in history]
         found = item_deadlines(definition, row.state, events, row.fields, self.calendar, self.today())
         return self._view(row, definition, None), found
+
+    def recompute_deadlines(self, batch: int = 500) -> list[DeadlineChange]:
+        """Open deadlines computed with other calendar data are computed again; the changes returned.
+
+        Run when ``chinesecalendar`` is upgraded or ``calendar.yaml`` changes (the worker does it
+        on every pass): a due date is never left resting on data that has since been corrected.
+        """
+        changes: list[DeadlineChange] = []
+        today = self.today()
+        while True:
+            with self._transaction() as conn:
+                rows = conn.execute(
+                    select(
+                        deadlines_table,
+                        items.c.definition,
+                        items.c.definition_version,
+                        items.c.state,
+                        items.c.reference,
+                    )
+                    .join(items, items.c.id == deadlines_table.c.item_id)
+                    .where(
+                        deadlines_table.c.status.in_(OPEN),
+                        deadlines_table.c.calendar_version != self.calendar_version,
+                    )
+                    .order_by(deadlines_table.c.id)
+                    .limit(batch)
+                ).all()
+                if not rows:
+                    return changes
+                now = self.clock()
+                for row in rows:
+                    definition = self.registry.pinned(conn, row.definition, row.definition_version)
+                    spec = next(d for d in definition.deadlines if d.policy.name == row.kind)
+                    clock = ClockState.from_json(row.clock)
+                    status = evaluate(spec.policy, clock, self.calendar, today)
+                    applies = applies_in(definition, spec.policy, status.status, row.state)
+                    record = DeadlineRecord(row.kind, clock, status, applies)
+                    self.hot(conn).update_deadline(conn, self._deadline_values(row.item_id, record, now))
+                    changes.append(
+                        DeadlineChange(row.reference, row.kind, row.due_on, status.due, row.calendar_version)
+                    )
+                    if row.due_on != status.due:
+                        log.warning(
+                            "deadline %s %s moved from %s to %s (calendar %s -> %s)", row.reference, row.kind,
+                            row.due_on, status.due, row.calendar_version, self.calendar_version,
+                        )  # fmt: skip
 
     def _viewer(self, conn: Connection, viewer: str | None) -> Person | None:
         if viewer is None:
