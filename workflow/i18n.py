@@ -333,6 +333,61 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "audit.anchor_bad": ("锚点文件 {path} 无效: {detail}", "anchor file {path} is not valid: {detail}"),
     "audit.after_good": ("(此前 {count} 条记录校验通过)", "({count} entries before it verified)"),
+    # mail: rendering, transports, outbox
+    "mail.unknown_event": (
+        "未知的邮件类型 '{event}' (可用: {allowed})",
+        "unknown email event '{event}' (allowed: {allowed})",
+    ),
+    "mail.item_required": ("邮件类型 '{event}' 需要一个事项", "the email event '{event}' needs an item"),
+    "mail.due_required": (
+        "邮件类型 '{event}' 需要截止日期, 事项 {reference} 没有",
+        "the email event '{event}' needs a due date; item {reference} has none",
+    ),
+    "mail.empty_digest": ("待办汇总邮件至少要列出一个事项", "a digest lists at least one item"),
+    "config.bad_web_url": (
+        "网址 '{url}' 无效: 需要以 http:// 或 https:// 开头的完整网址 (GONGKAI_BASE_URL)",
+        "invalid web address '{url}': a full http:// or https:// URL is needed (GONGKAI_BASE_URL)",
+    ),
+    "config.bad_smtp_url": (
+        "邮件服务器地址 {url} 无效 (GONGKAI_SMTP_URL)",
+        "invalid mail server URL {url} (GONGKAI_SMTP_URL)",
+    ),
+    "config.bad_smtp_scheme": (
+        "邮件服务器地址 {url} 的协议不受支持 (可用: {allowed})",
+        "the mail server URL {url} has an unsupported scheme (allowed: {allowed})",
+    ),
+    "config.smtp_password_in_clear": (
+        "邮件服务器地址 {url} 会以明文发送密码: 请改用 smtp+starttls:// 或 smtps://",
+        "the mail server URL {url} would send the password unencrypted: use smtp+starttls:// or smtps://",
+    ),
+    "config.smtp_credentials_not_ascii": (
+        "邮件服务器地址 {url} 的用户名或密码含有非 ASCII 字符, 无法用于 SMTP 登录",
+        "the user or password of the mail server URL {url} has non-ASCII characters, which SMTP login cannot send",
+    ),
+    "config.bad_mail_from": (
+        "发件人地址 '{value}' 无效 (GONGKAI_MAIL_FROM)",
+        "invalid sender address '{value}' (GONGKAI_MAIL_FROM)",
+    ),
+    "delivery.failed": ("邮件未能发出: {detail}", "the email was not delivered: {detail}"),
+    "delivery.temporary": (
+        "邮件暂时未能发出, 稍后重试: {detail}",
+        "the email was not delivered this time, will retry: {detail}",
+    ),
+    "delivery.permanent": ("邮件被拒收, 不再重试: {detail}", "the email was refused for good: {detail}"),
+    "outbox.bad_recipient": ("收件人地址 '{recipient}' 无效", "invalid recipient address '{recipient}'"),
+    "outbox.key_too_long": ("邮件去重键过长: {key}", "the email's dedupe key is too long: {key}"),
+    "outbox.bad_owner": ("发送者名称 '{owner}' 无效", "invalid lease owner '{owner}'"),
+    "outbox.not_found": ("找不到待发邮件 #{id}", "no outbox message #{id}"),
+    "outbox.not_failed": (
+        "邮件 #{id} 的状态是 {status}, 只有发送失败的邮件才能重试",
+        "message #{id} is {status}: only failed messages can be retried",
+    ),
+    "outbox.requeued": ("邮件 #{id} 已重新排队, 将尽快发送", "message #{id} is queued again and will be sent shortly"),
+    "outbox.empty": ("没有邮件", "no messages"),
+    "outbox.status.pending": ("待发送", "pending"),
+    "outbox.status.sending": ("发送中", "sending"),
+    "outbox.status.sent": ("已发送", "sent"),
+    "outbox.status.failed": ("发送失败", "failed"),
 }
 
 

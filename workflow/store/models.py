@@ -199,3 +199,36 @@ class Deadline(Base):
     extension_days: Mapped[int] = mapped_column(Integer)
     calendar_version: Mapped[str] = mapped_column(String(80))
     computed_at: Mapped[dt.datetime]
+
+
+class OutboxMessage(Base):
+    """One email to one recipient, written in the transaction that caused it and sent after the commit.
+
+    ``status`` is one of ``pending``, ``sending`` (claimed under a lease), ``sent``, ``failed``.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        Index("ix_outbox_pending", "status", "next_attempt_at"),
+        Index("ix_outbox_lease", "status", "lease_until"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_id: Mapped[str] = mapped_column(String(100), unique=True)
+    """``<hash of dedupe_key@gongkai>``: fixed when the row is written, the same on every resend."""
+    dedupe_key: Mapped[str] = mapped_column(String(255), unique=True)
+    event: Mapped[str] = mapped_column(String(40))
+    item_id: Mapped[int | None] = mapped_column(ForeignKey("items.id"))
+    recipient: Mapped[str] = mapped_column(String(254))
+    subject: Mapped[str] = mapped_column(Text)
+    body_text: Mapped[str] = mapped_column(Text)
+    body_html: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer)
+    """Delivery attempts started (counted when claimed, so a message that kills its worker ends too)."""
+    next_attempt_at: Mapped[dt.datetime]
+    lease_owner: Mapped[str | None] = mapped_column(String(128))
+    lease_until: Mapped[dt.datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime]
+    sent_at: Mapped[dt.datetime | None]

@@ -19,7 +19,10 @@ def _insert(conn: Connection, table: Table) -> Any:
 def insert_if_absent(conn: Connection, table: Table, values: dict[str, Any], keys: list[str]) -> bool:
     """Insert one row unless a row with the same ``keys`` exists; True when inserted."""
     statement = _insert(conn, table).values(**values).on_conflict_do_nothing(index_elements=keys)
-    return conn.execute(statement).rowcount == 1
+    # Ask for the key back: on PostgreSQL, SQLAlchemy adds RETURNING for the primary key by
+    # itself and then reports rowcount -1, so rowcount cannot tell an insert from a skip.
+    statement = statement.returning(*table.primary_key.columns)
+    return conn.execute(statement).first() is not None
 
 
 def next_counter(conn: Connection, prefix: str, year: int) -> int:

@@ -1,0 +1,122 @@
+"""The outbox sender: claim a batch, send it over one connection, settle each row."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+
+from notifications.outbox import (
+    DEFAULT_BATCH,
+    DEFAULT_LEASE_SECONDS,
+    ClaimedMessage,
+    RetryPolicy,
+    claim_batch,
+    complete,
+    fail,
+    release,
+    retry_later,
+)
+from notifications.transport import DeliveryError, Transport
+
+
+@dataclass(frozen=True)
+class DeliveryReport:
+    """What one call of :func:`deliver_pending` did."""
+
+    sent: int = 0
+    """Accepted by the transport."""
+    retried: int = 0
+    """Back to pending, to be tried again later."""
+    failed: int = 0
+    """Given up: a permanent refusal, or the last attempt."""
+    stale: int = 0
+    """Outcomes not recorded because another worker had taken the claim over (its lease ran out)."""
+
+    @property
+    def claimed(self) -> int:
+        return self.sent + self.retried + self.failed
+
+
+def deliver_pending(
+    db: Engine,
+    transport: Transport,
+    owner: str,
+    now: dt.datetime,
+    limit: int = DEFAULT_BATCH,
+    *,
+    lease_seconds: float = DEFAULT_LEASE_SECONDS,
+    policy: RetryPolicy | None = None,
+) -> DeliveryReport:
+    """Claim up to ``limit`` due messages for ``owner`` and send them over one connection of ``transport``.
+
+    Each row is settled in its own short transaction right after its send, so a worker
+    killed mid-batch resends at most the message in flight (same Message-ID); the rows
+    it had not reached stay ``sending`` until their lease ends, then another worker
+    claims them. Safe to run in several workers at once on PostgreSQL.
+    """
+    policy = policy or RetryPolicy()
+    batch = claim_batch(db, owner, now, limit, lease_seconds)
+    tally = _Tally()
+    if not batch:
+        return tally.report()
+    worn_out = [m for m in batch if m.attempts > policy.max_attempts]
+    for message in worn_out:  # claimed again and again: its worker died while sending it
+        tally.failed(fail(db, message, f"gave up after {message.attempts - 1} attempts that never finished"))
+    batch = [m for m in batch if m.attempts <= policy.max_attempts]
+    if not batch:
+        return tally.report()
+    try:
+        transport.open()
+    except DeliveryError as error:
+        for message in batch:
+            _settle_failure(db, message, error, now, policy, tally)
+        return tally.report()
+    try:
+        for index, message in enumerate(batch):
+            try:
+                transport.send(message.email())
+            except DeliveryError as error:
+                _settle_failure(db, message, error, now, policy, tally)
+                if error.connection_lost:  # the rest were never tried: due again at once, no attempt counted
+                    for untried in batch[index + 1 :]:
+                        tally.retried(release(db, untried, now))
+                    break
+            else:
+                tally.sent(complete(db, message, now))
+    finally:
+        transport.close()
+    return tally.report()
+
+
+def _settle_failure(
+    db: Engine, message: ClaimedMessage, error: DeliveryError, now: dt.datetime, policy: RetryPolicy, tally: _Tally
+) -> None:
+    at = policy.next_attempt(message.attempts, permanent=error.permanent, now=now)
+    if at is None:
+        tally.failed(fail(db, message, error.detail))
+    else:
+        tally.retried(retry_later(db, message, error.detail, at))
+
+
+class _Tally:
+    def __init__(self) -> None:
+        self.counts = {"sent": 0, "retried": 0, "failed": 0, "stale": 0}
+
+    def _count(self, outcome: str, recorded: bool) -> None:
+        self.counts[outcome] += 1
+        if not recorded:
+            self.counts["stale"] += 1
+
+    def sent(self, recorded: bool) -> None:
+        self._count("sent", recorded)
+
+    def retried(self, recorded: bool) -> None:
+        self._count("retried", recorded)
+
+    def failed(self, recorded: bool) -> None:
+        self._count("failed", recorded)
+
+    def report(self) -> DeliveryReport:
+        return DeliveryReport(**self.counts)

@@ -1,0 +1,264 @@
+"""Email rendering (pure): one event, one reader, one language -> subject, text and HTML.
+
+Templates live in ``notifications/templates/<lang>/`` and follow Wagtail's naming:
+``<event>_subject.txt``, ``<event>.txt`` and ``<event>.html``. The HTML part is
+autoescaped, the text part is not, and both use ``StrictUndefined``. What people typed
+(titles, bodies, names) only ever reaches a template as data, so ``{{ 7*7 }}`` in a
+title stays those eight characters.
+
+The renderer, not the template, decides whether an item's body may appear: while the
+item is in a state the caller marks as confidential (a confidentiality review), the
+body is dropped before any template sees it (:func:`include_body`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, replace
+from functools import cache
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, Template, select_autoescape
+
+from workflow.definition import Definition
+from workflow.errors import ConfigurationError, InvalidInput
+
+EVENTS = (
+    "new_task",
+    "reminder_upcoming",
+    "reminder_due_today",
+    "reminder_overdue",
+    "escalation",
+    "periodic_update",
+    "digest",
+)
+"""Every event that has templates; an event's name is part of each outbox row."""
+
+DUE_EVENTS = frozenset({"reminder_upcoming", "reminder_due_today", "reminder_overdue", "escalation"})
+"""Events about a deadline: their item must have a due date."""
+
+LANGUAGES = ("zh", "en")
+CONFIDENTIALITY_ROLE = "confidentiality_reviewer"
+BODY_LIMIT = 2000
+"""Characters of an item's body shown in an email; the link leads to the rest."""
+
+_WEEKDAYS_ZH = "一二三四五六日"
+_WEEKDAYS_EN = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+_MONTHS_EN = (
+    "January", "February", "March", "April", "May", "June",
+    "July", "August", "September", "October", "November", "December",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class RenderedMessage:
+    """A rendered email: a one-line subject (no CR/LF), a plain-text and an HTML part."""
+
+    subject: str
+    text: str
+    html: str
+
+
+@dataclass(frozen=True)
+class ItemSummary:
+    """What an email may say about an item; labels are already in the reader's language."""
+
+    reference: str
+    title: str
+    state: str
+    """The stored state name: decides, with the caller's confidential states, whether the body is shown."""
+    state_label: str
+    due_on: dt.date | None = None
+    body: str = ""
+    """Shown only where :func:`include_body` allows it, cut at :data:`BODY_LIMIT` characters."""
+
+
+@dataclass(frozen=True)
+class ActionLink:
+    """A link that records a decision (``clear``, ``sign_off``...), made by the caller."""
+
+    label: str
+    url: str
+
+    def __post_init__(self) -> None:
+        check_web_url(self.url)
+
+
+@dataclass(frozen=True)
+class LateStep:
+    """One step of an escalation's chain: who had the item, in which state, due when."""
+
+    person: str
+    state_label: str
+    due_on: dt.date
+    done_on: dt.date | None = None
+    """When the step was finally done (late); None while it is still waiting."""
+
+
+def include_body(state: str, confidential_states: Collection[str]) -> bool:
+    """May an email show the body of an item in ``state``? Never while it is under confidentiality review."""
+    if isinstance(confidential_states, str):  # "in" would test substrings
+        raise TypeError("confidential_states is a collection of state names, not one string")
+    return state not in confidential_states
+
+
+def confidential_states_of(definition: Definition) -> frozenset[str]:
+    """The states of a definition in which the confidentiality reviewer acts: the body is not yet cleared there."""
+    return frozenset(name for name, state in definition.states.items() if CONFIDENTIALITY_ROLE in state.roles)
+
+
+def header_safe(value: str) -> str:
+    """One line for a mail header: every line break and run of whitespace becomes one space."""
+    return " ".join(value.split())
+
+
+def item_url(base_url: str, reference: str) -> str:
+    """The item's page in the web interface."""
+    return f"{base_url.rstrip('/')}/items/{quote(reference, safe='')}"
+
+
+class Renderer:
+    """The template environment, built once: Jinja compiles and caches each template on first use."""
+
+    def __init__(self) -> None:
+        self.environment = Environment(
+            loader=PackageLoader("notifications", "templates"),
+            autoescape=select_autoescape(enabled_extensions=("html",), disabled_extensions=("txt",), default=True),
+            undefined=StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=True,
+        )
+        self.environment.filters["day"] = format_day
+
+    def render(
+        self,
+        event: str,
+        *,
+        recipient_name: str,
+        base_url: str,
+        today: dt.date,
+        confidential_states: Collection[str],
+        lang: str = "zh",
+        item: ItemSummary | None = None,
+        items: Sequence[ItemSummary] = (),
+        actions: Sequence[ActionLink] = (),
+        late_chain: Sequence[LateStep] = (),
+    ) -> RenderedMessage:
+        """Render ``event`` for one reader; see :func:`render`."""
+        if event not in EVENTS:
+            raise InvalidInput("mail.unknown_event", event=event, allowed=", ".join(EVENTS))
+        if lang not in LANGUAGES:
+            raise ConfigurationError("config.bad_lang", value=lang)
+        check_web_url(base_url)
+        if event == "digest":
+            if not items:
+                raise InvalidInput("mail.empty_digest")
+        elif item is None:
+            raise InvalidInput("mail.item_required", event=event)
+        elif item.due_on is None and event in DUE_EVENTS:
+            raise InvalidInput("mail.due_required", event=event, reference=item.reference)
+        context: dict[str, Any] = {
+            "lang": lang,
+            "recipient_name": recipient_name,
+            "base_url": base_url.rstrip("/"),
+            "today": today,
+            "item": None if item is None else _item_context(item, base_url, today, confidential_states),
+            "items": [_item_context(i, base_url, today, confidential_states, body=False) for i in _by_urgency(items)],
+            "actions": list(actions),
+            "late_chain": list(late_chain),
+        }
+        context["overdue_count"] = sum(1 for entry in context["items"] if entry["overdue"])
+        subject = self._template(lang, f"{event}_subject.txt").render(context)
+        return RenderedMessage(
+            subject=header_safe(subject),
+            text=self._template(lang, f"{event}.txt").render(context),
+            html=self._template(lang, f"{event}.html").render(context),
+        )
+
+    def _template(self, lang: str, name: str) -> Template:
+        return self.environment.get_template(f"{lang}/{name}")
+
+
+@cache
+def default_renderer() -> Renderer:
+    return Renderer()
+
+
+def render(
+    event: str,
+    *,
+    recipient_name: str,
+    base_url: str,
+    today: dt.date,
+    confidential_states: Collection[str],
+    lang: str = "zh",
+    item: ItemSummary | None = None,
+    items: Sequence[ItemSummary] = (),
+    actions: Sequence[ActionLink] = (),
+    late_chain: Sequence[LateStep] = (),
+) -> RenderedMessage:
+    """Render one email of ``event`` (one of :data:`EVENTS`) for one reader.
+
+    ``item`` is required for every event but ``digest``, which lists ``items`` instead
+    (overdue first, then by due date). ``today`` is the office's date: it decides what is
+    overdue. ``confidential_states`` are the states in which the body must not appear
+    (:func:`confidential_states_of` gives them for a definition). ``actions`` are links
+    that record a decision, shown where the email asks for one; may be empty.
+    """
+    return default_renderer().render(
+        event,
+        recipient_name=recipient_name,
+        base_url=base_url,
+        today=today,
+        confidential_states=confidential_states,
+        lang=lang,
+        item=item,
+        items=items,
+        actions=actions,
+        late_chain=late_chain,
+    )
+
+
+def format_day(day: dt.date, lang: str) -> str:
+    """A date as people read it: ``2026年3月9日 (星期一)`` or ``Monday 9 March 2026``."""
+    if lang == "en":
+        return f"{_WEEKDAYS_EN[day.weekday()]} {day.day} {_MONTHS_EN[day.month - 1]} {day.year}"
+    return f"{day.year}年{day.month}月{day.day}日 (星期{_WEEKDAYS_ZH[day.weekday()]})"
+
+
+def _item_context(
+    item: ItemSummary, base_url: str, today: dt.date, confidential_states: Collection[str], *, body: bool = True
+) -> dict[str, Any]:
+    shown = body and include_body(item.state, confidential_states)
+    if not shown:
+        item = replace(item, body="")
+    text = item.body.strip()
+    truncated = len(text) > BODY_LIMIT
+    return {
+        "reference": header_safe(item.reference),
+        "title": header_safe(item.title),
+        "state_label": header_safe(item.state_label),
+        "due_on": item.due_on,
+        "due_iso": item.due_on.isoformat() if item.due_on else "",
+        "overdue": item.due_on is not None and item.due_on < today,
+        "body": text[:BODY_LIMIT],
+        "body_truncated": truncated,
+        "body_withheld": body and not shown,
+        "url": item_url(base_url, item.reference),
+    }
+
+
+def _by_urgency(items: Sequence[ItemSummary]) -> list[ItemSummary]:
+    """Earliest due first, so overdue items lead; items without a due date last."""
+    far = dt.date.max
+    return sorted(items, key=lambda i: (i.due_on or far, i.reference))
+
+
+def check_web_url(url: str) -> None:
+    """Refuses anything but an absolute http(s) URL on one line: links in emails are only ever these."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc or any(c in url for c in "\r\n\t "):
+        raise ConfigurationError("config.bad_web_url", url=url)
