@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Engine, Row, Table, func, insert, select, update
@@ -43,6 +43,9 @@ from workflow.decisions import (
 from workflow.definition import Definition
 from workflow.errors import ConfigurationError, Conflict, InvalidInput, NotFound, NotPermitted, TransitionNotAllowed
 from workflow.people import load_person
+
+if TYPE_CHECKING:
+    from workflow.notify import Notifier
 from workflow.registry import DefinitionRegistry
 from workflow.store.hot import HotPath, ItemRow
 from workflow.store.models import AuditEntry, AuditHead, Deadline, Item, ItemRevision
@@ -125,6 +128,7 @@ class WorkflowEngine:
         timezone: str = "Asia/Shanghai",
         calendar: WorkingCalendar | None = None,
         clock: Clock = utc_now,
+        notifier: Notifier | None = None,
     ) -> None:
         self.db = db
         self.registry = registry
@@ -133,6 +137,7 @@ class WorkflowEngine:
         self.calendar = calendar or WorkingCalendar()
         self.clock = clock
         self._hot: HotPath | None = None
+        self.notifier = notifier
         self.calendar_version = self.calendar.data_version()
 
     # ---- reading -------------------------------------------------------------------------
@@ -330,8 +335,12 @@ class WorkflowEngine:
             )
             today = now.astimezone(self.zone).date()
             event = Event(today, "create", None, definition.initial)
-            self._step_deadlines(conn, item_id, definition, definition.initial, event, given, now, today, new=True)
+            due = self._step_deadlines(
+                conn, item_id, definition, definition.initial, event, given, now, today, new=True
+            )
             row = self._item_row(conn, item_id)
+            if self.notifier is not None:
+                self.notifier.new_task(conn, definition, row, due, actor, now, today)
             view = self._view(row, definition, person)
         self.registry.mark_registered(definition)
         return view
@@ -437,11 +446,14 @@ class WorkflowEngine:
                 content_hash=digest,
             )
             event = Event(today, trigger, row.state, decision.to_state)
-            self._step_deadlines(conn, row.id, definition, decision.to_state, event, decision.fields, now, today)
+            due = self._step_deadlines(conn, row.id, definition, decision.to_state, event, decision.fields, now, today)
             moved = dataclasses.replace(
                 row, state=decision.to_state, version=row.version + 1, revision=revision,
                 fields=decision.fields, acted=decision.acted, content_hash=digest, updated_at=now,
             )  # fmt: skip
+            if self.notifier is not None and decision.to_state != row.state:
+                # The people who must act now are told, in the same transaction as the move.
+                self.notifier.new_task(conn, definition, moved, due, actor, now, today)
         return FireResult(moved, definition, trigger, decision.from_state, decision.to_state, seq, decision.details)
 
     @contextmanager
@@ -462,25 +474,30 @@ class WorkflowEngine:
         today: dt.date,
         *,
         new: bool = False,
-    ) -> None:
-        """Move the item's deadline clocks by one event and write the ones that changed."""
+    ) -> dt.date | None:
+        """Move the item's deadline clocks by one event, write the ones that changed, return the due date now."""
         if not definition.deadlines:
-            return
+            return None
         hot = self.hot(conn)
         stored = {} if new else hot.deadlines(conn, item_id)
         clocks = {
-            kind: (ClockState.from_json(clock), status, applies) for kind, (clock, status, applies) in stored.items()
+            kind: (ClockState.from_json(clock), status, applies) for kind, (clock, status, applies, _) in stored.items()
         }
         records = step_records(definition, state, clocks, event, fields, self.calendar, today)
+        due_now = {kind: due for kind, (_, _, applies, due) in stored.items() if applies and due is not None}
         fresh = []
         for record in records:
             values = self._deadline_values(item_id, record, now)
+            due_now.pop(record.kind, None)
+            if record.applies_now and record.status.due is not None:
+                due_now[record.kind] = record.status.due
             if record.kind in stored:
                 hot.update_deadline(conn, values)
             else:
                 fresh.append(values)
         if fresh:
             conn.execute(insert(deadlines_table), fresh)
+        return min(due_now.values()) if due_now else None
 
     def _deadline_values(self, item_id: int, record: DeadlineRecord, now: dt.datetime) -> dict[str, Any]:
         status = record.status
@@ -670,6 +687,10 @@ class WorkflowEngine:
             return self._view(self._item_row(conn, row.id), definition, person)
 
     # ---- shared pieces -------------------------------------------------------------------
+
+    def item_row(self, conn: Connection, item_ref: str | int) -> ItemRow:
+        """The stored item, read in the caller's transaction."""
+        return self._item_row(conn, item_ref)
 
     def _item_row(self, conn: Connection, item_ref: str | int) -> ItemRow:
         text = str(item_ref).strip()

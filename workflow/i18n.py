@@ -312,6 +312,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "{year} 年: 没有官方数据! 只能按周末计算, 法定期限可能算错",
         "{year}: NO official data! Only weekends would be counted and statutory deadlines may be wrong",
     ),
+    "worker.sqlite_second": (
+        "已有一个工作进程 ({owner}) 在使用这个 SQLite 数据库 (租约到 {until}): SQLite 只支持一个工作进程; "
+        "多个工作进程请使用 PostgreSQL",
+        "another worker ({owner}) is using this SQLite database (its lease runs until {until}): SQLite supports "
+        "one worker; run several on PostgreSQL",
+    ),
     # audit
     "audit.verified": ("{count} entries verified (已校验 {count} 条记录)", "{count} entries verified"),
     "audit.fault_changed": (

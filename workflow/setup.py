@@ -6,9 +6,11 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine
 
+from notifications.settings import MailSettings
 from workflow.calendar import load_calendar
 from workflow.engine import WorkflowEngine, utc_now
 from workflow.loader import load_definitions
+from workflow.notify import Notifier
 from workflow.registry import DefinitionRegistry
 from workflow.settings import Settings
 from workflow.store.db import make_engine
@@ -43,12 +45,16 @@ def initialise(settings: Settings, db: Engine | None = None) -> InitReport:
     return InitReport({d.name: d.version for d in definitions.values()}, new)
 
 
-def open_engine(settings: Settings, db: Engine | None = None) -> WorkflowEngine:
-    """The engine; without an audit key it reads, and refuses to write."""
+def open_engine(settings: Settings, db: Engine | None = None, mail: MailSettings | None = None) -> WorkflowEngine:
+    """The engine; without an audit key it reads, and refuses to write.
+
+    Transitions write their new-task emails to the outbox; ``mail`` defaults to the environment's.
+    """
     return WorkflowEngine(
         db or open_database(settings),
         DefinitionRegistry(settings.definitions_dir),
         settings.require_audit_key() if settings.audit_key is not None else None,
         timezone=settings.timezone,
         calendar=load_calendar(settings.definitions_dir),
+        notifier=Notifier(mail or MailSettings.from_env(), settings.lang),
     )

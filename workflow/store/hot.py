@@ -45,7 +45,7 @@ SQL = {
         f"INSERT INTO audit_log ({', '.join(AUDIT_COLUMNS)}) VALUES ({', '.join(':' + c for c in AUDIT_COLUMNS)})"
     ),
     "update_head": "UPDATE audit_head SET seq = :seq, hash = :hash WHERE id = 1",
-    "deadlines_of_item": "SELECT kind, clock, status, applies_now FROM deadlines WHERE item_id = :item_id",
+    "deadlines_of_item": "SELECT kind, clock, status, applies_now, due_on FROM deadlines WHERE item_id = :item_id",
     "update_deadline": (
         "UPDATE deadlines SET clock = :clock, status = :status, applies_now = :applies_now, due_on = :due_on, "
         "due_at = :due_at, met_on = :met_on, paused_days = :paused_days, extension_days = :extension_days, "
@@ -165,12 +165,17 @@ class HotPath:
         self._run(conn, "insert_audit", params)
         self._run(conn, "update_head", {"seq": entry["seq"], "hash": entry["hash"]})
 
-    def deadlines(self, conn: Connection, item_id: int) -> dict[str, tuple[dict[str, Any], str, bool]]:
-        """kind -> (clock, status, applies_now) of an item's stored deadlines."""
+    def deadlines(self, conn: Connection, item_id: int) -> dict[str, tuple[dict[str, Any], str, bool, dt.date | None]]:
+        """kind -> (clock, status, applies_now, due_on) of an item's stored deadlines."""
         rows = self._run(conn, "deadlines_of_item", {"item_id": item_id}).fetchall()
         return {
-            kind: (json.loads(clock) if isinstance(clock, str) else clock, status, bool(applies))
-            for kind, clock, status, applies in rows
+            kind: (
+                json.loads(clock) if isinstance(clock, str) else clock,
+                status,
+                bool(applies),
+                dt.date.fromisoformat(due) if isinstance(due, str) else due,
+            )
+            for kind, clock, status, applies, due in rows
         }
 
     def update_deadline(self, conn: Connection, values: dict[str, Any]) -> None:

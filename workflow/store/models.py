@@ -232,3 +232,30 @@ class OutboxMessage(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime]
     sent_at: Mapped[dt.datetime | None]
+
+
+class Reminder(Base):
+    """A reminder raised once: its key (item, deadline, kind, due date, day) is unique."""
+
+    __tablename__ = "reminders"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"))
+    deadline_kind: Mapped[str] = mapped_column(String(80))
+    kind: Mapped[str] = mapped_column(String(20))
+    due_on: Mapped[dt.date] = mapped_column(Date)
+    messages: Mapped[int] = mapped_column(Integer)
+    raised_at: Mapped[dt.datetime]
+
+
+class WorkerLease(Base):
+    """Who runs a role among the workers (on SQLite: the one worker) and until when."""
+
+    __tablename__ = "worker_leases"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(200))
+    until: Mapped[dt.datetime]
+    last_pass_at: Mapped[dt.datetime | None]
+    last_pass: Mapped[dict[str, Any] | None]

@@ -1,0 +1,189 @@
+"""The worker pass against a real SMTP server: new-task notices, reminders, escalation, once each."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from notifications.settings import MailSettings
+from notifications.transport import SmtpTransport
+from tests.conftest import FrozenClock
+from tests.smtp_server import RecordingHandler, smtp_server
+from workflow.engine import WorkflowEngine
+from workflow.errors import ConfigurationError
+from workflow.notify import Notifier
+from workflow.registry import DefinitionRegistry
+from workflow.settings import Settings
+from workflow.store.db import make_engine
+from workflow.worker import Worker
+
+D = dt.date
+
+
+def at(day: dt.date, hour_utc: int = 1) -> dt.datetime:
+    return dt.datetime(day.year, day.month, day.day, hour_utc, 0, tzinfo=dt.UTC)
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[tuple[RecordingHandler, int]]:
+    with smtp_server() as running:
+        yield running
+
+
+@pytest.fixture
+def mailbox(server: tuple[RecordingHandler, int]) -> RecordingHandler:
+    server[0].reset()
+    return server[0]
+
+
+@pytest.fixture
+def mail_settings(server: tuple[RecordingHandler, int]) -> MailSettings:
+    return MailSettings(smtp_url=f"smtp://127.0.0.1:{server[1]}", base_url="https://gk.town.example.gov.cn")
+
+
+@pytest.fixture
+def office(engine: WorkflowEngine, mail_settings: MailSettings) -> WorkflowEngine:
+    engine.notifier = Notifier(mail_settings)
+    return engine
+
+
+def make_worker(engine: WorkflowEngine, mail: MailSettings, **options: object) -> Worker:
+    assert mail.smtp_url
+    url = mail.smtp_url
+    return Worker(
+        engine, Notifier(mail), lambda: SmtpTransport.from_url(url, sender="gongkai@town.example.gov.cn"), **options
+    )  # type: ignore[arg-type]
+
+
+def to_whom(mailbox: RecordingHandler) -> list[tuple[str, str]]:
+    return sorted((r.recipients[0], str(r.message["Subject"])) for r in mailbox.received)
+
+
+def test_new_task_notice_goes_out_with_the_next_pass(
+    office: WorkflowEngine,
+    make_item: Callable[..., int],
+    clock: FrozenClock,
+    mail_settings: MailSettings,
+    mailbox: RecordingHandler,
+) -> None:
+    clock.now = at(D(2026, 3, 2))
+    item_id = make_item(title="<script>alert(1)</script> {{ 7*7 }}", body="机密正文")
+    office.fire(item_id, "submit", "drafter_a")
+    worker = make_worker(office, mail_settings)
+    report = worker.run_pass(clock.now)
+    assert report.sent == 3  # reviewer_a, reviewer_b, multi: everyone holding the reviewer role
+    recipients = {r.recipients[0] for r in mailbox.received}
+    assert recipients == {f"{n}@town.example.gov.cn" for n in ("reviewer_a", "reviewer_b", "multi")}
+    message = mailbox.received[0].message
+    assert office.show(item_id).reference in str(message["Subject"])
+    text = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    html = message.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    assert "<script>alert(1)</script> {{ 7*7 }}" in text and "49" not in text
+    assert "&lt;script&gt;" in html and "<script>" not in html
+    assert "机密正文" not in text and "机密正文" not in html  # still in confidentiality review
+    assert worker.run_pass(clock.now).sent == 0  # nothing twice
+
+
+def test_reminders_then_escalation_each_raised_once(
+    office: WorkflowEngine,
+    make_item: Callable[..., int],
+    clock: FrozenClock,
+    mail_settings: MailSettings,
+    mailbox: RecordingHandler,
+) -> None:
+    clock.now = at(D(2026, 3, 2))
+    item_id = make_item()
+    office.fire(item_id, "submit", "drafter_a")  # review due 2026-03-09, reminder 1 working day before
+    worker = make_worker(office, mail_settings)
+    worker.run_pass(clock.now)
+    mailbox.reset()
+    for day in (D(2026, 3, 6), D(2026, 3, 6)):
+        worker.run_pass(at(day))
+    upcoming = to_whom(mailbox)
+    assert len(upcoming) == 3 and all("2026-03-09" in subject or "3月9日" in subject for _, subject in upcoming)
+    mailbox.reset()
+    worker.run_pass(at(D(2026, 3, 9)))  # due today
+    assert len(mailbox.received) == 3
+    mailbox.reset()
+    for _ in range(2):
+        worker.run_pass(at(D(2026, 3, 10)))  # overdue: the reviewers once, the leaders escalated once today
+    recipients = sorted(r.recipients[0].split("@")[0] for r in mailbox.received)
+    assert recipients == sorted(["reviewer_a", "reviewer_b", "multi", "leader_a", "leader_b", "leader_c", "multi"])
+    mailbox.reset()
+    worker.run_pass(at(D(2026, 3, 11)))  # the next working day: escalated again, not reminded again
+    assert sorted(r.recipients[0].split("@")[0] for r in mailbox.received) == [
+        "leader_a",
+        "leader_b",
+        "leader_c",
+        "multi",
+    ]
+
+
+def test_a_second_worker_on_sqlite_is_refused(
+    office: WorkflowEngine, settings: Settings, mail_settings: MailSettings
+) -> None:
+    first = make_worker(office, mail_settings)
+    first.acquire()
+    second = make_worker(office, mail_settings)
+    if office.db.dialect.name == "sqlite":
+        with pytest.raises(ConfigurationError) as refused:
+            second.acquire()
+        assert refused.value.key == "worker.sqlite_second"
+        first.release()
+        second.acquire()
+    else:
+        second.acquire()  # several workers are the PostgreSQL set-up
+
+
+def test_three_workers_raise_and_send_each_reminder_once(
+    office: WorkflowEngine,
+    make_item: Callable[..., int],
+    clock: FrozenClock,
+    mail_settings: MailSettings,
+    mailbox: RecordingHandler,
+    settings: Settings,
+) -> None:
+    """On PostgreSQL all three work; on SQLite one works and the other two are refused, clearly."""
+    clock.now = at(D(2026, 3, 2))
+    ids = [make_item() for _ in range(6)]
+    for item_id in ids:
+        office.fire(item_id, "submit", "drafter_a")
+    workers = []
+    for _ in range(3):
+        engine = WorkflowEngine(
+            make_engine(settings.database_url),
+            DefinitionRegistry(settings.definitions_dir),
+            settings.require_audit_key(),
+            clock=clock,
+            notifier=Notifier(mail_settings),
+        )
+        workers.append(make_worker(engine, mail_settings))
+    barrier = threading.Barrier(3)
+    errors: list[BaseException] = []
+
+    def run(worker: Worker) -> None:
+        for day in (D(2026, 3, 2), D(2026, 3, 6), D(2026, 3, 10)):
+            barrier.wait()  # the workers share one clock, as real ones do
+            try:
+                worker.run_pass(at(day))
+            except BaseException as error:
+                errors.append(error)
+
+    threads = [threading.Thread(target=run, args=(w,)) for w in workers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if office.db.dialect.name == "sqlite":
+        assert len(errors) == 6 and all(getattr(e, "key", "") == "worker.sqlite_second" for e in errors)
+    else:
+        assert errors == []
+    ids_seen = mailbox.message_ids()
+    assert len(ids_seen) == len(set(ids_seen))
+    # per item: 3 new-task notices, 3 upcoming, 3 overdue, 4 escalations (3 leaders and multi)
+    assert len(ids_seen) == len(ids) * 13
+    for worker in workers:
+        worker.engine.db.dispose()

@@ -1,0 +1,128 @@
+"""Who is told what: new-task notices and reminders, written to the outbox in the caller's transaction."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, cast
+
+from sqlalchemy import Connection, Table, select
+
+from notifications.outbox import enqueue
+from notifications.render import ItemSummary, LateStep, confidential_states_of, render
+from notifications.settings import MailSettings
+from workflow.definition import Definition
+from workflow.store.models import User, UserRole
+
+users = cast(Table, User.__table__)
+user_roles = cast(Table, UserRole.__table__)
+
+REMINDER_EVENTS = {
+    "upcoming": "reminder_upcoming",
+    "due_today": "reminder_due_today",
+    "overdue": "reminder_overdue",
+    "escalation": "escalation",
+}
+
+
+@dataclass(frozen=True)
+class Person:
+    name: str
+    email: str
+
+
+def people_for_roles(conn: Connection, roles: Iterable[str], holders: Mapping[str, Sequence[str]]) -> list[Person]:
+    """The people who hold these roles on an item: those assigned, else everyone active with the role."""
+    found: dict[str, Person] = {}
+    for role in roles:
+        assigned = holders.get(role)
+        query = select(users.c.name, users.c.email).where(users.c.active.is_(True))
+        if assigned:
+            query = query.where(users.c.name.in_(list(assigned)))
+        else:
+            query = query.join(user_roles, user_roles.c.user_id == users.c.id).where(user_roles.c.role == role)
+        for row in conn.execute(query.order_by(users.c.name)):
+            found.setdefault(row.name, Person(row.name, row.email))
+    return list(found.values())
+
+
+class Notifier:
+    """Renders and enqueues emails; the engine and the worker call it inside their transactions."""
+
+    def __init__(self, mail: MailSettings, lang: str = "zh") -> None:
+        self.mail = mail
+        self.lang = lang
+
+    def summary(self, definition: Definition, row: Any, due: dt.date | None) -> ItemSummary:
+        state = definition.states[row.state]
+        return ItemSummary(
+            reference=row.reference,
+            title=row.title,
+            state=row.state,
+            state_label=state.label.in_lang(self.lang),
+            due_on=due,
+            body=row.body,
+        )
+
+    def new_task(
+        self,
+        conn: Connection,
+        definition: Definition,
+        row: Any,
+        due: dt.date | None,
+        actor: str,
+        now: dt.datetime,
+        today: dt.date,
+    ) -> int:
+        """Tell the people who must act in the item's (new) state; the actor is not told of their own act."""
+        roles = definition.states[row.state].roles
+        if not roles:
+            return 0
+        people = [p for p in people_for_roles(conn, roles, row.holders) if p.name != actor]
+        item = self.summary(definition, row, due)
+        confidential = confidential_states_of(definition)
+        written = 0
+        for person in people:
+            message = render(
+                "new_task", recipient_name=person.name, base_url=self.mail.base_url, today=today,
+                confidential_states=confidential, lang=self.lang, item=item,
+            )  # fmt: skip
+            key = f"new_task:{row.id}:{row.version}"
+            written += enqueue(conn, key=key, event="new_task", recipient=person.email, message=message,
+                               now=now, item_id=row.id)  # fmt: skip
+        return written
+
+    def reminder(
+        self,
+        conn: Connection,
+        definition: Definition,
+        row: Any,
+        kind: str,
+        key: str,
+        roles: Sequence[str],
+        notify_roles: Sequence[str],
+        due: dt.date,
+        now: dt.datetime,
+        today: dt.date,
+    ) -> int:
+        """One reminder to everyone holding ``roles``; an escalation names who was late."""
+        people = people_for_roles(conn, roles, row.holders)
+        item = self.summary(definition, row, due)
+        late: list[LateStep] = []
+        if kind == "escalation":
+            late = [
+                LateStep(person=p.name, state_label=item.state_label, due_on=due)
+                for p in people_for_roles(conn, notify_roles, row.holders)
+            ]
+        event = REMINDER_EVENTS[kind]
+        confidential = confidential_states_of(definition)
+        written = 0
+        for person in people:
+            message = render(
+                event, recipient_name=person.name, base_url=self.mail.base_url, today=today,
+                confidential_states=confidential, lang=self.lang, item=item, late_chain=late,
+            )  # fmt: skip
+            written += enqueue(conn, key=key, event=event, recipient=person.email, message=message, now=now,
+                               item_id=row.id)  # fmt: skip
+        return written

@@ -1,0 +1,254 @@
+"""One worker pass: recompute stale deadlines, raise due reminders, deliver the outbox.
+
+Every step is idempotent and claims its work in the database, so a pass can run twice,
+or in several workers at once on PostgreSQL, and each reminder is raised and each email
+sent once. ``now`` is an argument: ``run_worker.py --once --at T`` is one pass as of T.
+On SQLite one worker is the supported set-up; a second one is refused by a lease row.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any, cast
+
+from sqlalchemy import Table, func, select, update
+
+from notifications.delivery import deliver_pending
+from notifications.outbox import FAILED, PENDING, new_owner
+from notifications.transport import Transport
+from workflow.engine import WorkflowEngine, deadlines_table, items, utc_now
+from workflow.errors import ConfigurationError
+from workflow.notify import Notifier
+from workflow.reminders import PlannedReminder, plan
+from workflow.store.models import OutboxMessage, Reminder, WorkerLease
+from workflow.store.sql import insert_if_absent
+
+log = logging.getLogger("gongkai.worker")
+
+reminders_table = cast(Table, Reminder.__table__)
+leases = cast(Table, WorkerLease.__table__)
+outbox = cast(Table, OutboxMessage.__table__)
+
+SQLITE_LEASE = "sqlite-worker"
+LOOKAHEAD_SLACK_DAYS = 21
+"""Calendar days beyond the longest 'before' reminder that a holiday season can add."""
+
+
+@dataclass
+class PassReport:
+    at: str
+    recomputed: int = 0
+    moved: int = 0
+    reminders: int = 0
+    messages: int = 0
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    would: list[str] = field(default_factory=list)
+
+
+class Worker:
+    def __init__(
+        self,
+        engine: WorkflowEngine,
+        notifier: Notifier,
+        transport: Callable[[], Transport],
+        *,
+        owner: str | None = None,
+        dry_run: bool = False,
+        lease_seconds: float = 300,
+        batch: int = 50,
+    ) -> None:
+        self.engine = engine
+        self.notifier = notifier
+        self.transport = transport
+        self.owner = owner or new_owner()
+        self.dry_run = dry_run
+        self.lease_seconds = lease_seconds
+        self.batch = batch
+
+    # ---- the one-worker rule on SQLite --------------------------------------------------------
+
+    def acquire(self) -> None:
+        """On SQLite, hold the worker lease or refuse; the lease runs on the wall clock, not ``--at``."""
+        if self.engine.db.dialect.name != "sqlite":
+            return
+        wall = utc_now()
+        until = wall + dt.timedelta(seconds=self.lease_seconds)
+        with self.engine.db.begin() as conn:
+            taken = insert_if_absent(
+                conn, leases, {"name": SQLITE_LEASE, "owner": self.owner, "until": until}, ["name"]
+            )
+            if taken:
+                return
+            holder = conn.execute(select(leases.c.owner, leases.c.until).where(leases.c.name == SQLITE_LEASE)).one()
+            if holder.owner != self.owner and holder.until > wall:
+                raise ConfigurationError(
+                    "worker.sqlite_second", owner=holder.owner, until=holder.until.isoformat(timespec="seconds")
+                )
+            conn.execute(update(leases).where(leases.c.name == SQLITE_LEASE).values(owner=self.owner, until=until))
+
+    def release(self) -> None:
+        if self.engine.db.dialect.name != "sqlite":
+            return
+        with self.engine.db.begin() as conn:
+            conn.execute(
+                update(leases)
+                .where(leases.c.name == SQLITE_LEASE, leases.c.owner == self.owner)
+                .values(until=utc_now())
+            )
+
+    # ---- the pass -----------------------------------------------------------------------------
+
+    def run_pass(self, now: dt.datetime) -> PassReport:
+        report = PassReport(at=now.isoformat())
+        self.acquire()
+        if not self.dry_run:
+            changes = self.engine.recompute_deadlines()
+            report.recomputed = len(changes)
+            report.moved = sum(1 for c in changes if c.old_due != c.new_due)
+        self.raise_reminders(now, report)
+        if self.dry_run:
+            self._would_send(report)
+        else:
+            with self.transport() as transport:
+                delivered = deliver_pending(self.engine.db, transport, self.owner, now, self.batch)
+            report.sent, report.retried, report.failed = delivered.sent, delivered.retried, delivered.failed
+            self._record(report)
+        log.info(
+            "pass at %s: %d deadlines recomputed (%d moved), %d reminders, %d messages written, "
+            "%d sent, %d to retry, %d failed",
+            report.at, report.recomputed, report.moved, report.reminders, report.messages,
+            report.sent, report.retried, report.failed,
+        )  # fmt: skip
+        return report
+
+    def raise_reminders(self, now: dt.datetime, report: PassReport) -> None:
+        """Reminders of the open deadlines near or past their due date: the index reads only those."""
+        engine = self.engine
+        today = now.astimezone(engine.zone).date()
+        horizon = now + dt.timedelta(days=self._lookahead_days())
+        query = (
+            select(
+                deadlines_table.c.item_id,
+                deadlines_table.c.kind,
+                deadlines_table.c.due_on,
+                items.c.definition,
+                items.c.definition_version,
+                items.c.state,
+            )
+            .join(items, items.c.id == deadlines_table.c.item_id)
+            .where(
+                deadlines_table.c.applies_now.is_(True),
+                deadlines_table.c.status == "running",
+                deadlines_table.c.due_at <= horizon,
+            )
+            .order_by(deadlines_table.c.due_at, deadlines_table.c.id)
+        )
+        with engine.db.connect() as conn:
+            candidates = conn.execute(query).all()
+        for candidate in candidates:
+            with engine.db.connect() as conn:
+                definition = engine.registry.pinned(conn, candidate.definition, candidate.definition_version)
+            spec = next(d for d in definition.deadlines if d.policy.name == candidate.kind)
+            acting = definition.states[candidate.state].roles
+            for planned in plan(
+                candidate.item_id, candidate.kind, candidate.due_on, spec.reminders, acting, engine.calendar, today
+            ):
+                self._raise(planned, candidate.item_id, candidate.kind, spec.reminders.notify or acting, now, today,
+                            report)  # fmt: skip
+
+    def _raise(
+        self,
+        planned: PlannedReminder,
+        item_id: int,
+        deadline_kind: str,
+        notify_roles: tuple[str, ...],
+        now: dt.datetime,
+        today: dt.date,
+        report: PassReport,
+    ) -> None:
+        engine = self.engine
+        if self.dry_run:
+            with engine.db.connect() as conn:
+                raised = conn.execute(select(reminders_table.c.id).where(reminders_table.c.key == planned.key)).first()
+            if raised is None:
+                report.would.append(f"reminder {planned.kind} {planned.key} -> {', '.join(planned.roles)}")
+            return
+        with engine.db.begin() as conn:
+            fresh = insert_if_absent(
+                conn,
+                reminders_table,
+                {"key": planned.key, "item_id": item_id, "deadline_kind": deadline_kind, "kind": planned.kind,
+                 "due_on": planned.due, "messages": 0, "raised_at": now},
+                ["key"],
+            )
+            if not fresh:
+                return  # raised before, by this worker or another
+            row = engine.item_row(conn, item_id)
+            definition = engine.registry.pinned(conn, row.definition, row.definition_version)
+            written = self.notifier.reminder(
+                conn, definition, row, planned.kind, planned.key, planned.roles, notify_roles, planned.due, now, today
+            )
+            conn.execute(update(reminders_table).where(reminders_table.c.key == planned.key).values(messages=written))
+        report.reminders += 1
+        report.messages += written
+        log.info("reminder %s raised: %d messages", planned.key, written)
+
+    def _lookahead_days(self) -> int:
+        longest = max(
+            (max(spec.reminders.before, default=0) for d in self._definitions() for spec in d.deadlines), default=0
+        )
+        return longest * 2 + LOOKAHEAD_SLACK_DAYS
+
+    def _definitions(self) -> list[Any]:
+        registry = self.engine.registry
+        return [registry.current(name) for name in registry.names()]
+
+    def _would_send(self, report: PassReport) -> None:
+        with self.engine.db.connect() as conn:
+            rows = conn.execute(
+                select(outbox.c.recipient, outbox.c.subject)
+                .where(outbox.c.status == PENDING)
+                .order_by(outbox.c.id)
+                .limit(self.batch)
+            ).all()
+        report.would += [f"send to {row.recipient}: {row.subject}" for row in rows]
+
+    def _record(self, report: PassReport) -> None:
+        """The last pass, for ``gongkai worker status``."""
+        values = {"last_pass_at": utc_now(), "last_pass": asdict(report)}
+        name = f"status:{self.owner}"[:40]
+        with self.engine.db.begin() as conn:
+            if not insert_if_absent(
+                conn, leases, {"name": name, "owner": self.owner, "until": utc_now(), **values}, ["name"]
+            ):
+                conn.execute(update(leases).where(leases.c.name == name).values(**values))
+
+
+def status(engine: WorkflowEngine) -> dict[str, Any]:
+    """The last passes of the workers, and the outbox's pending and failed counts."""
+    with engine.db.connect() as conn:
+        passes = conn.execute(
+            select(leases.c.owner, leases.c.last_pass_at, leases.c.last_pass)
+            .where(leases.c.last_pass_at.is_not(None))
+            .order_by(leases.c.last_pass_at.desc())
+            .limit(10)
+        ).all()
+        counts: dict[str, int] = dict(
+            conn.execute(
+                select(outbox.c.status, func.count())
+                .where(outbox.c.status.in_([PENDING, FAILED]))
+                .group_by(outbox.c.status)
+            )
+            .tuples()
+            .all()
+        )
+    return {
+        "passes": [{"owner": p.owner, "at": p.last_pass_at.isoformat(), "report": p.last_pass} for p in passes],
+        "pending": int(counts.get(PENDING, 0)),
+        "failed": int(counts.get(FAILED, 0)),
+    }
