@@ -16,9 +16,13 @@ install-test: $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[test]'
 
 ## make run: install, initialise the embedded SQLite database with the bundled definitions
-## and a demo office (in demo-office/), and walk one item through the whole chain.
+## and a demo office (in demo-office/), walk one item through the whole chain, then run the
+## worker: reminders and emails, written as .eml files into demo-office/mail (Ctrl-C stops it).
+DEMO_ENV := GONGKAI_DATABASE_URL=sqlite:///demo-office/gongkai.db GONGKAI_MAIL_DIR=demo-office/mail
 run: install
-	$(BIN)/gongkai demo
+	$(DEMO_ENV) $(BIN)/gongkai demo
+	@echo "worker: emails go to demo-office/mail/ as .eml files; Ctrl-C stops it"
+	$(DEMO_ENV) GONGKAI_AUDIT_KEY_FILE=demo-office/audit.key $(BIN)/python run_worker.py
 
 ## make test: install the test extras, lint, type-check and run the whole suite
 ## (SQLite, and PostgreSQL at 127.0.0.1:5432 when reachable; in CI it must be).

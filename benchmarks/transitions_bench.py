@@ -14,7 +14,8 @@ synchronous=NORMAL, BEGIN IMMEDIATE, as ``workflow/store/db.py`` sets):
   migration on it), then the standard library's ``sqlite3`` only. Per transition: BEGIN IMMEDIATE;
   SELECT the item; SELECT the actor's roles; UPDATE items ... WHERE id AND version; SELECT audit_head;
   INSERT INTO audit_log (HMAC computed with ``workflow.audit.row_hash``); UPDATE audit_head;
-  SELECT the item's deadlines; UPDATE the deadline rows whose clock moved (1 or 2); COMMIT.
+  SELECT the item's deadlines; UPDATE the deadline rows whose clock moved (1 or 2); INSERT the
+  new-task notice into the outbox where someone must act next; COMMIT.
   Creates: BEGIN IMMEDIATE; roles; reference counter; INSERT items, item_revisions, audit_log; head.
 
 Each repeat uses fresh files; the reported rate is the median over R repeats. Afterwards, both audit
@@ -72,7 +73,9 @@ CATEGORY = "03"
 PEOPLE = [("drafter_a", ["drafter"]), ("reviewer_a", ["confidentiality_reviewer"]), ("leader_a", ["leader"])]
 CHAIN = [("submit", "drafter_a"), ("clear", "reviewer_a"), ("sign_off", "leader_a")]
 BODY = "2026 年镇级财政预算收入 1,250 万元, 支出 1,180 万元。\n三公经费预算 18.6 万元。\n"
-TABLES = ("items", "item_revisions", "audit_log", "deadlines", "reference_counters", "users", "user_roles")
+TABLES = (
+    "items", "item_revisions", "audit_log", "deadlines", "outbox", "reference_counters", "users", "user_roles",
+)  # fmt: skip
 
 
 @dataclass
@@ -222,6 +225,15 @@ HAND_DEADLINE_STEPS = {
     "clear": {"state:confidentiality_review": ("met", 5), "state:leadership_signoff": ("running", 3)},
     "sign_off": {"publication": ("met", 20), "state:leadership_signoff": ("met", 3)},
 }
+# New-task notices the engine writes to the outbox in the same transaction: one person holds
+# each role in this benchmark, and nobody acts in `published`.
+HAND_NOTICES = {"submit": "reviewer_a", "clear": "leader_a"}
+INSERT_OUTBOX_SQL = (
+    "INSERT INTO outbox (message_id, dedupe_key, event, item_id, recipient, subject, body_text, body_html, "
+    "status, attempts, next_attempt_at, created_at) VALUES (?, ?, 'new_task', ?, ?, ?, ?, ?, 'pending', 0, ?, ?) "
+    "ON CONFLICT (dedupe_key) DO NOTHING"
+)
+NOTICE_TEXT = "请处理: {reference} {title}\n" * 12
 HAND_CALENDAR = WorkingCalendar()
 HAND_CALENDAR_VERSION = HAND_CALENDAR.data_version()
 OFFICE_ZONE = ZoneInfo("Asia/Shanghai")
@@ -351,6 +363,16 @@ def hand_fire(conn: sqlite3.Connection, key: bytes, item_id: int, trigger: str, 
              "comment": None, "fields": "{}", "details": "{}", "content_hash": digest},
         )  # fmt: skip
         conn.execute(DEADLINES_SQL, (item_id,)).fetchall()
+        reader = HAND_NOTICES.get(trigger)
+        if reader is not None:
+            address = f"{reader}@town.example.gov.cn"
+            dedupe = f"new_task:{item_id}:{item_version + 1}|{address}"
+            text = NOTICE_TEXT.format(reference=item_id, title=title)
+            stamp = sqlite_time(now)
+            conn.execute(
+                INSERT_OUTBOX_SQL,
+                (f"<{dedupe}>", dedupe, item_id, address, f"[{item_id}] {title}", text, f"<p>{text}</p>", stamp, stamp),
+            )
         for kind, (status, days) in HAND_DEADLINE_STEPS[trigger].items():
             values = hand_deadline_values(status, days, now)
             conn.execute(UPDATE_DEADLINE_SQL, (*values, HAND_CALENDAR_VERSION, sqlite_time(now), item_id, kind))

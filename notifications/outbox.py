@@ -167,11 +167,19 @@ def enqueue(
     so one key may go to several people. Writing the same key and recipient again is a
     no-op, and the Message-ID follows from the key.
     """
+    values = outbox_values(key=key, event=event, recipient=recipient, message=message, now=now, item_id=item_id)
+    return insert_if_absent(conn, outbox, values, ["dedupe_key"])
+
+
+def outbox_values(
+    *, key: str, event: str, recipient: str, message: RenderedMessage, now: dt.datetime, item_id: int | None
+) -> dict[str, Any]:
+    """The row :func:`enqueue` writes (also written by the engine's hot path)."""
     address = clean_recipient(recipient)
     dedupe_key = dedupe_key_for(key, address)
     if len(dedupe_key) > 255 or len(event) > 40:
         raise InvalidInput("outbox.key_too_long", key=dedupe_key[:80])
-    values: dict[str, Any] = {
+    return {
         "message_id": message_id_for(dedupe_key),
         "dedupe_key": dedupe_key,
         "event": event,
@@ -189,7 +197,6 @@ def enqueue(
         "created_at": now,
         "sent_at": None,
     }
-    return insert_if_absent(conn, outbox, values, ["dedupe_key"])
 
 
 _CLAIMED_COLUMNS = (

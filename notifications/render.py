@@ -130,6 +130,7 @@ class Renderer:
             trim_blocks=True,
             lstrip_blocks=True,
             keep_trailing_newline=True,
+            auto_reload=False,  # templates ship with the package: no stat() of each file on every render
         )
         self.environment.filters["day"] = format_day
 

@@ -5,18 +5,15 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Connection, Table, select
+from sqlalchemy import Connection
 
-from notifications.outbox import enqueue
+from notifications.outbox import outbox_values
 from notifications.render import ItemSummary, LateStep, confidential_states_of, render
 from notifications.settings import MailSettings
 from workflow.definition import Definition
-from workflow.store.models import User, UserRole
-
-users = cast(Table, User.__table__)
-user_roles = cast(Table, UserRole.__table__)
+from workflow.store.hot import HotPath
 
 REMINDER_EVENTS = {
     "upcoming": "reminder_upcoming",
@@ -34,17 +31,17 @@ class Person:
 
 def people_for_roles(conn: Connection, roles: Iterable[str], holders: Mapping[str, Sequence[str]]) -> list[Person]:
     """The people who hold these roles on an item: those assigned, else everyone active with the role."""
+    hot = HotPath(conn.dialect.name)
     found: dict[str, Person] = {}
     for role in roles:
-        assigned = holders.get(role)
-        query = select(users.c.name, users.c.email).where(users.c.active.is_(True))
-        if assigned:
-            query = query.where(users.c.name.in_(list(assigned)))
-        else:
-            query = query.join(user_roles, user_roles.c.user_id == users.c.id).where(user_roles.c.role == role)
-        for row in conn.execute(query.order_by(users.c.name)):
-            found.setdefault(row.name, Person(row.name, row.email))
+        for name, email in hot.people(conn, role, holders.get(role) or ()):
+            found.setdefault(name, Person(name, email))
     return list(found.values())
+
+
+def _enqueue(conn: Connection, **values: Any) -> bool:
+    """Like ``notifications.outbox.enqueue``, on the driver's cursor: this runs inside every transition."""
+    return HotPath(conn.dialect.name).insert_outbox(conn, outbox_values(**values))
 
 
 class Notifier:
@@ -89,8 +86,8 @@ class Notifier:
                 confidential_states=confidential, lang=self.lang, item=item,
             )  # fmt: skip
             key = f"new_task:{row.id}:{row.version}"
-            written += enqueue(conn, key=key, event="new_task", recipient=person.email, message=message,
-                               now=now, item_id=row.id)  # fmt: skip
+            written += _enqueue(conn, key=key, event="new_task", recipient=person.email, message=message,
+                                now=now, item_id=row.id)  # fmt: skip
         return written
 
     def reminder(
@@ -123,6 +120,6 @@ class Notifier:
                 event, recipient_name=person.name, base_url=self.mail.base_url, today=today,
                 confidential_states=confidential, lang=self.lang, item=item, late_chain=late,
             )  # fmt: skip
-            written += enqueue(conn, key=key, event=event, recipient=person.email, message=message, now=now,
-                               item_id=row.id)  # fmt: skip
+            written += _enqueue(conn, key=key, event=event, recipient=person.email, message=message, now=now,
+                                item_id=row.id)  # fmt: skip
         return written

@@ -182,8 +182,15 @@ class Worker:
             fresh = insert_if_absent(
                 conn,
                 reminders_table,
-                {"key": planned.key, "item_id": item_id, "deadline_kind": deadline_kind, "kind": planned.kind,
-                 "due_on": planned.due, "messages": 0, "raised_at": now},
+                {
+                    "key": planned.key,
+                    "item_id": item_id,
+                    "deadline_kind": deadline_kind,
+                    "kind": planned.kind,
+                    "due_on": planned.due,
+                    "messages": 0,
+                    "raised_at": now,
+                },
                 ["key"],
             )
             if not fresh:

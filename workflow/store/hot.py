@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +27,10 @@ ITEM_COLUMNS = (
 )  # fmt: skip
 AUDIT_COLUMNS = (*CHAINED_COLUMNS, "hash")
 JSON_ITEM_COLUMNS = ("fields", "holders", "acted")
+OUTBOX_COLUMNS = (
+    "message_id", "dedupe_key", "event", "item_id", "recipient", "subject", "body_text", "body_html", "status",
+    "attempts", "next_attempt_at", "created_at",
+)  # fmt: skip
 
 _SELECT_ITEM = f"SELECT {', '.join(ITEM_COLUMNS)} FROM items WHERE "
 SQL = {
@@ -45,6 +50,15 @@ SQL = {
         f"INSERT INTO audit_log ({', '.join(AUDIT_COLUMNS)}) VALUES ({', '.join(':' + c for c in AUDIT_COLUMNS)})"
     ),
     "update_head": "UPDATE audit_head SET seq = :seq, hash = :hash WHERE id = 1",
+    "people_with_role": (
+        "SELECT users.name, users.email FROM users JOIN user_roles ON user_roles.user_id = users.id "
+        "WHERE user_roles.role = :role AND users.active = :active ORDER BY users.name"
+    ),
+    "person_named": "SELECT name, email FROM users WHERE name = :name AND active = :active",
+    "insert_outbox": (
+        f"INSERT INTO outbox ({', '.join(OUTBOX_COLUMNS)}) VALUES ({', '.join(':' + c for c in OUTBOX_COLUMNS)}) "
+        "ON CONFLICT (dedupe_key) DO NOTHING"
+    ),
     "deadlines_of_item": "SELECT kind, clock, status, applies_now, due_on FROM deadlines WHERE item_id = :item_id",
     "update_deadline": (
         "UPDATE deadlines SET clock = :clock, status = :status, applies_now = :applies_now, due_on = :due_on, "
@@ -187,3 +201,18 @@ class HotPath:
             for key in ("due_on", "met_on"):
                 params[key] = values[key].isoformat() if values[key] is not None else None
         self._run(conn, "update_deadline", params)
+
+    def people(self, conn: Connection, role: str, assigned: Sequence[str]) -> list[tuple[str, str]]:
+        """(name, email) of the active people holding ``role``: those assigned, else all with the role."""
+        if assigned:
+            found = [self._run(conn, "person_named", {"name": n, "active": True}).fetchone() for n in assigned]
+            return [(row[0], row[1]) for row in found if row is not None]
+        rows = self._run(conn, "people_with_role", {"role": role, "active": True}).fetchall()
+        return [(row[0], row[1]) for row in rows]
+
+    def insert_outbox(self, conn: Connection, values: dict[str, Any]) -> bool:
+        """One outbox row unless its dedupe key is there already; True when written."""
+        params = {column: values[column] for column in OUTBOX_COLUMNS}
+        params["next_attempt_at"] = self._time(values["next_attempt_at"])
+        params["created_at"] = self._time(values["created_at"])
+        return int(self._run(conn, "insert_outbox", params).rowcount) == 1
