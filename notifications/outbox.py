@@ -87,14 +87,22 @@ class ClaimedMessage:
     created_at: dt.datetime
     lease_owner: str
     lease_until: dt.datetime
+    context: dict[str, Any] | None = None
+    """Set when the row was written inside a transition: the email is rendered now, from it."""
 
     def email(self) -> OutgoingEmail:
+        subject, text, html = self.subject, self.body_text, self.body_html
+        if self.context is not None:
+            from notifications.render import render_context
+
+            rendered = render_context(self.context)
+            subject, text, html = header_safe(rendered.subject), rendered.text, rendered.html
         return OutgoingEmail(
             message_id=self.message_id,
             recipient=self.recipient,
-            subject=self.subject,
-            text=self.body_text,
-            html=self.body_html,
+            subject=subject,
+            text=text,
+            html=html,
             date=self.created_at,
             event=self.event,
         )
@@ -171,6 +179,19 @@ def enqueue(
     return insert_if_absent(conn, outbox, values, ["dedupe_key"])
 
 
+def deferred_values(
+    *, key: str, event: str, recipient: str, subject: str, context: dict[str, Any], now: dt.datetime, item_id: int
+) -> dict[str, Any]:
+    """A row whose email is rendered when it is sent (``context``), for writes inside a transition.
+
+    ``subject`` is what ``gongkai outbox list`` shows until then.
+    """
+    placeholder = RenderedMessage(subject=subject, text="", html="")
+    values = outbox_values(key=key, event=event, recipient=recipient, message=placeholder, now=now, item_id=item_id)
+    values["context"] = context
+    return values
+
+
 def outbox_values(
     *, key: str, event: str, recipient: str, message: RenderedMessage, now: dt.datetime, item_id: int | None
 ) -> dict[str, Any]:
@@ -196,6 +217,7 @@ def outbox_values(
         "last_error": None,
         "created_at": now,
         "sent_at": None,
+        "context": None,
     }
 
 
@@ -212,6 +234,7 @@ _CLAIMED_COLUMNS = (
     outbox.c.created_at,
     outbox.c.lease_owner,
     outbox.c.lease_until,
+    outbox.c.context,
 )
 
 
@@ -275,6 +298,7 @@ def _claimed(row: Row[Any]) -> ClaimedMessage:
         created_at=row.created_at,
         lease_owner=row.lease_owner,
         lease_until=row.lease_until,
+        context=row.context,
     )
 
 

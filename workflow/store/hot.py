@@ -29,7 +29,7 @@ AUDIT_COLUMNS = (*CHAINED_COLUMNS, "hash")
 JSON_ITEM_COLUMNS = ("fields", "holders", "acted")
 OUTBOX_COLUMNS = (
     "message_id", "dedupe_key", "event", "item_id", "recipient", "subject", "body_text", "body_html", "status",
-    "attempts", "next_attempt_at", "created_at",
+    "attempts", "next_attempt_at", "created_at", "context",
 )  # fmt: skip
 
 _SELECT_ITEM = f"SELECT {', '.join(ITEM_COLUMNS)} FROM items WHERE "
@@ -112,6 +112,7 @@ class HotPath:
             self.sql["update_deadline"] = self.sql["update_deadline"].replace(
                 "clock = %(clock)s", "clock = %(clock)s::json"
             )
+            self.sql["insert_outbox"] = self.sql["insert_outbox"].replace("%(context)s", "%(context)s::json")
             for column in JSON_ITEM_COLUMNS:
                 self.sql["update_item"] = self.sql["update_item"].replace(
                     f"{column} = %({column})s", f"{column} = %({column})s::json"
@@ -135,6 +136,7 @@ class HotPath:
             self.sql["update_deadline"] = self.sql["update_deadline"].replace(
                 "clock = %(clock)s", "clock = %(clock)s::json"
             )
+            self.sql["insert_outbox"] = self.sql["insert_outbox"].replace("%(context)s", "%(context)s::json")
             for column in JSON_ITEM_COLUMNS:
                 values[column] = json.loads(values[column])
             values["created_at"] = _sqlite_read_time(values["created_at"])
@@ -215,4 +217,5 @@ class HotPath:
         params = {column: values[column] for column in OUTBOX_COLUMNS}
         params["next_attempt_at"] = self._time(values["next_attempt_at"])
         params["created_at"] = self._time(values["created_at"])
+        params["context"] = json.dumps(values["context"]) if values["context"] is not None else None
         return int(self._run(conn, "insert_outbox", params).rowcount) == 1

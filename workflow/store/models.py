@@ -232,6 +232,8 @@ class OutboxMessage(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime]
     sent_at: Mapped[dt.datetime | None]
+    context: Mapped[dict[str, Any] | None]
+    """What to render, when the row was written inside a transition: rendered when it is sent."""
 
 
 class Reminder(Base):
