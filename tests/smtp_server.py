@@ -7,6 +7,7 @@ Recipients decide the server's answer, so retry and failure paths are real SMTP 
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import socket
 import ssl
@@ -49,6 +50,7 @@ class RecordingHandler:
         self.lock = threading.Lock()
         self.received: list[Received] = []
         self.logins: list[tuple[str, str]] = []
+        self.delay = 0.0
 
     def reset(self) -> None:
         with self.lock:
@@ -67,6 +69,8 @@ class RecordingHandler:
         return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.delay:
+            await asyncio.sleep(self.delay)  # a slow server, so a test can stop a sender mid-batch
         message = BytesParser(policy=policy.default).parsebytes(envelope.content)
         assert isinstance(message, EmailMessage)
         with self.lock:

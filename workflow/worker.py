@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
+import socket
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any, cast
@@ -85,7 +87,7 @@ class Worker:
             if taken:
                 return
             holder = conn.execute(select(leases.c.owner, leases.c.until).where(leases.c.name == SQLITE_LEASE)).one()
-            if holder.owner != self.owner and holder.until > wall:
+            if holder.owner != self.owner and holder.until > wall and not _dead_here(holder.owner):
                 raise ConfigurationError(
                     "worker.sqlite_second", owner=holder.owner, until=holder.until.isoformat(timespec="seconds")
                 )
@@ -234,6 +236,21 @@ class Worker:
                 conn, leases, {"name": name, "owner": self.owner, "until": utc_now(), **values}, ["name"]
             ):
                 conn.execute(update(leases).where(leases.c.name == name).values(**values))
+
+
+def _dead_here(owner: str) -> bool:
+    """A lease held by a process of this machine that no longer runs (killed): free to take over."""
+    host, _, rest = owner.partition(":")
+    pid_text = rest.partition(":")[0]
+    if host != socket.gethostname()[:80] or not pid_text.isdigit():
+        return False
+    try:
+        os.kill(int(pid_text), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
 
 
 def status(engine: WorkflowEngine) -> dict[str, Any]:
