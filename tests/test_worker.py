@@ -187,3 +187,28 @@ def test_three_workers_raise_and_send_each_reminder_once(
     assert len(ids_seen) == len(ids) * 13
     for worker in workers:
         worker.engine.db.dispose()
+
+
+def test_periodic_update_asks_the_drafter_once_per_cycle(
+    office: WorkflowEngine,
+    make_item: Callable[..., int],
+    clock: FrozenClock,
+    mail_settings: MailSettings,
+    mailbox: RecordingHandler,
+) -> None:
+    clock.now = at(D(2026, 3, 2))
+    item_id = make_item(category="06")  # 便民服务: re-checked every 90 days
+    for trigger, actor in (("submit", "drafter_a"), ("clear", "reviewer_a"), ("sign_off", "leader_a")):
+        office.fire(item_id, trigger, actor)
+    worker = make_worker(office, mail_settings)
+    worker.run_pass(at(D(2026, 3, 2)))
+    mailbox.reset()
+    worker.run_pass(at(D(2026, 5, 29)))  # 88 days: not yet
+    assert mailbox.received == []
+    for _ in range(2):
+        worker.run_pass(at(D(2026, 6, 1)))  # 91 days: once
+    assert [r.recipients[0] for r in mailbox.received] == ["drafter_a@town.example.gov.cn"]
+    assert office.show(item_id).reference in str(mailbox.received[0].message["Subject"])
+    mailbox.reset()
+    worker.run_pass(at(D(2026, 8, 31)))  # the next cycle (182 days): again
+    assert len(mailbox.received) == 1

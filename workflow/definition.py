@@ -150,6 +150,8 @@ class Definition:
 class Category:
     code: str
     label: Label
+    update_every_days: int | None = None
+    """Published items of this sub-directory are re-checked this many days after publication."""
 
 
 @dataclass(frozen=True)

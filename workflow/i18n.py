@@ -135,6 +135,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "目录项需要 code (文本) 和 name (zh 与 en)",
         "a catalogue entry needs code (text) and name (zh and en)",
     ),
+    "catalog.bad_cycle": (
+        "目录 {code} 的 update_every_days 必须是正整数 (天)",
+        "update_every_days of category {code} must be a positive number of days",
+    ),
     "catalog.duplicate_code": ("目录编码 '{code}' 重复", "catalogue code '{code}' appears twice"),
     # refusals
     "refuse.unknown_trigger": (

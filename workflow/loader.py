@@ -242,7 +242,11 @@ def load_catalog(directory: Path) -> Catalog:
         if entry["code"] in codes:
             problems.append(Problem(file, line, "catalog.duplicate_code", {"code": entry["code"]}))
         codes.add(entry["code"])
-        categories.append(Category(code=entry["code"], label=_label(entry["name"])))
+        cycle = entry.get("update_every_days")
+        if cycle is not None and not (isinstance(cycle, int) and not isinstance(cycle, bool) and cycle > 0):
+            problems.append(Problem(file, line, "catalog.bad_cycle", {"code": entry["code"]}))
+            cycle = None
+        categories.append(Category(code=entry["code"], label=_label(entry["name"]), update_every_days=cycle))
     if problems:
         raise DefinitionError(problems)
     return Catalog(tuple(categories))

@@ -20,6 +20,7 @@ REMINDER_EVENTS = {
     "due_today": "reminder_due_today",
     "overdue": "reminder_overdue",
     "escalation": "escalation",
+    "periodic": "periodic_update",
 }
 
 

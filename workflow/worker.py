@@ -113,6 +113,7 @@ class Worker:
             report.recomputed = len(changes)
             report.moved = sum(1 for c in changes if c.old_due != c.new_due)
         self.raise_reminders(now, report)
+        self.raise_periodic_updates(now, report)
         if self.dry_run:
             self._would_send(report)
         else:
@@ -162,6 +163,34 @@ class Worker:
             ):
                 self._raise(planned, candidate.item_id, candidate.kind, spec.reminders.notify or acting, now, today,
                             report)  # fmt: skip
+
+    def raise_periodic_updates(self, now: dt.datetime, report: PassReport) -> None:
+        """Published items whose sub-directory has an update cycle: the drafter confirms or revises.
+
+        One reminder per item and cycle since publication (the key names the cycle), so a pass
+        run twice raises it once and a worker that was down catches up with one reminder.
+        """
+        engine = self.engine
+        today = now.astimezone(engine.zone).date()
+        cycles = {c.code: c.update_every_days for c in engine.registry.catalog().categories if c.update_every_days}
+        if not cycles:
+            return
+        with engine.db.connect() as conn:
+            published = conn.execute(
+                select(items.c.id, items.c.category, items.c.updated_at)
+                .where(items.c.state == "published", items.c.category.in_(list(cycles)))
+                .order_by(items.c.id)
+            ).all()
+        for item in published:
+            cycle = cycles[item.category]
+            published_on = item.updated_at.astimezone(engine.zone).date()
+            periods = (today - published_on).days // cycle
+            if periods < 1:
+                continue
+            due = published_on + dt.timedelta(days=periods * cycle)
+            key = f"{item.id}:periodic:{published_on.isoformat()}:{periods}"
+            planned = PlannedReminder("periodic", key, ("drafter",), due, 0)
+            self._raise(planned, item.id, "periodic", ("drafter",), now, today, report)
 
     def _raise(
         self,
