@@ -212,3 +212,34 @@ def test_periodic_update_asks_the_drafter_once_per_cycle(
     mailbox.reset()
     worker.run_pass(at(D(2026, 8, 31)))  # the next cycle (182 days): again
     assert len(mailbox.received) == 1
+
+
+def test_a_digest_reader_gets_one_daily_email_instead_of_single_ones(
+    office: WorkflowEngine,
+    make_item: Callable[..., int],
+    clock: FrozenClock,
+    mail_settings: MailSettings,
+    mailbox: RecordingHandler,
+) -> None:
+    from workflow.people import set_digest
+
+    with office.db.begin() as conn:
+        set_digest(conn, "reviewer_b", True)
+    clock.now = at(D(2026, 3, 2))
+    first, second = make_item(title="第一条"), make_item(title="第二条")
+    for item_id in (first, second):
+        office.fire(item_id, "submit", "drafter_a")
+    worker = make_worker(office, mail_settings)
+    for _ in range(2):
+        worker.run_pass(at(D(2026, 3, 2)))
+    to_b = [r for r in mailbox.received if r.recipients[0] == "reviewer_b@town.example.gov.cn"]
+    assert len(to_b) == 1  # one digest, no single new-task notices
+    text = to_b[0].message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "第一条" in text and "第二条" in text
+    to_a = [r for r in mailbox.received if r.recipients[0] == "reviewer_a@town.example.gov.cn"]
+    assert len(to_a) == 2  # single notices for those who did not choose the digest
+    mailbox.reset()
+    worker.run_pass(at(D(2026, 3, 7)))  # Saturday: no digest
+    assert [r for r in mailbox.received if r.recipients[0].startswith("reviewer_b")] == []
+    worker.run_pass(at(D(2026, 3, 9)))
+    assert len([r for r in mailbox.received if r.recipients[0].startswith("reviewer_b")]) == 1

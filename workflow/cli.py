@@ -29,7 +29,7 @@ from workflow.engine import ItemView, WorkflowEngine, utc_now
 from workflow.errors import ConfigurationError, Conflict, DefinitionError, GongkaiError, InvalidInput
 from workflow.i18n import render_error, translate
 from workflow.loader import check_definition_text, definition_files, load_catalog
-from workflow.people import add_user, delegate, list_delegations, list_users
+from workflow.people import add_user, delegate, list_delegations, list_users, set_digest
 from workflow.roles import ROLES, role_label
 from workflow.settings import Settings
 from workflow.setup import initialise, open_engine
@@ -188,6 +188,21 @@ def _parse_date(value: str) -> dt.date:
         return dt.date.fromisoformat(value)
     except ValueError:
         raise InvalidInput("input.bad_date", value=value) from None
+
+
+@users.command("digest")
+@click.argument("name")
+@click.option("--on/--off", "on", default=True, help="One daily email of all pending items, or single emails.")
+@pass_shell
+def users_digest(shell: Shell, name: str, on: bool) -> None:
+    """Choose a daily digest instead of single notices and reminders (escalations still come at once)."""
+    with handled(shell):
+        shell.settings.require_audit_key()
+        with shell.engine.db.begin() as conn:
+            set_digest(conn, name, on)
+    en = shell.lang == "en"
+    choice = ("daily digest" if en else "每日汇总") if on else ("single emails" if en else "逐条邮件")
+    click.echo(f"{name}: {choice}")
 
 
 @users.command("delegate")

@@ -28,6 +28,8 @@ REMINDER_EVENTS = {
 class Person:
     name: str
     email: str
+    digest: bool = False
+    """Wants one daily digest instead of single notices and reminders (escalations still come)."""
 
 
 def people_for_roles(conn: Connection, roles: Iterable[str], holders: Mapping[str, Sequence[str]]) -> list[Person]:
@@ -35,8 +37,8 @@ def people_for_roles(conn: Connection, roles: Iterable[str], holders: Mapping[st
     hot = HotPath(conn.dialect.name)
     found: dict[str, Person] = {}
     for role in roles:
-        for name, email in hot.people(conn, role, holders.get(role) or ()):
-            found.setdefault(name, Person(name, email))
+        for name, email, digest in hot.people(conn, role, holders.get(role) or ()):
+            found.setdefault(name, Person(name, email, digest))
     return list(found.values())
 
 
@@ -77,7 +79,7 @@ class Notifier:
         roles = definition.states[row.state].roles
         if not roles:
             return 0
-        people = [p for p in people_for_roles(conn, roles, row.holders) if p.name != actor]
+        people = [p for p in people_for_roles(conn, roles, row.holders) if p.name != actor and not p.digest]
         item = self.summary(definition, row, due)
         confidential = confidential_states_of(definition)
         hot = HotPath(conn.dialect.name)
@@ -109,7 +111,7 @@ class Notifier:
         today: dt.date,
     ) -> int:
         """One reminder to everyone holding ``roles``; an escalation names who was late."""
-        people = people_for_roles(conn, roles, row.holders)
+        people = [p for p in people_for_roles(conn, roles, row.holders) if kind == "escalation" or not p.digest]
         item = self.summary(definition, row, due)
         late: list[LateStep] = []
         if kind == "escalation":

@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from typing import cast
 
-from sqlalchemy import Connection, Table, and_, insert, select
+from sqlalchemy import Connection, Table, and_, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from workflow.decisions import Person
@@ -170,3 +170,9 @@ def list_delegations(conn: Connection) -> list[DelegationInfo]:
         .order_by(delegations.c.starts_on, delegations.c.id)
     ).all()
     return [DelegationInfo(r.id, r.p, r.s, r.starts_on, r.ends_on) for r in rows]
+
+
+def set_digest(conn: Connection, name: str, digest: bool) -> None:
+    """A person's choice: one daily digest, or single notices and reminders."""
+    info = get_user(conn, name)
+    conn.execute(update(users).where(users.c.id == info.id).values(digest=digest))

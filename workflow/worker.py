@@ -19,13 +19,14 @@ from typing import Any, cast
 from sqlalchemy import Table, func, select, update
 
 from notifications.delivery import deliver_pending
-from notifications.outbox import FAILED, PENDING, new_owner
+from notifications.outbox import FAILED, PENDING, enqueue, new_owner
+from notifications.render import render
 from notifications.transport import Transport
 from workflow.engine import WorkflowEngine, deadlines_table, items, utc_now
 from workflow.errors import ConfigurationError
 from workflow.notify import Notifier
 from workflow.reminders import PlannedReminder, plan
-from workflow.store.models import OutboxMessage, Reminder, WorkerLease
+from workflow.store.models import OutboxMessage, Reminder, User, UserRole, WorkerLease
 from workflow.store.sql import insert_if_absent
 
 log = logging.getLogger("gongkai.worker")
@@ -33,6 +34,8 @@ log = logging.getLogger("gongkai.worker")
 reminders_table = cast(Table, Reminder.__table__)
 leases = cast(Table, WorkerLease.__table__)
 outbox = cast(Table, OutboxMessage.__table__)
+users = cast(Table, User.__table__)
+user_roles = cast(Table, UserRole.__table__)
 
 SQLITE_LEASE = "sqlite-worker"
 LOOKAHEAD_SLACK_DAYS = 21
@@ -114,6 +117,7 @@ class Worker:
             report.moved = sum(1 for c in changes if c.old_due != c.new_due)
         self.raise_reminders(now, report)
         self.raise_periodic_updates(now, report)
+        self.raise_digests(now, report)
         if self.dry_run:
             self._would_send(report)
         else:
@@ -191,6 +195,71 @@ class Worker:
             key = f"{item.id}:periodic:{published_on.isoformat()}:{periods}"
             planned = PlannedReminder("periodic", key, ("drafter",), due, 0)
             self._raise(planned, item.id, "periodic", ("drafter",), now, today, report)
+
+    def raise_digests(self, now: dt.datetime, report: PassReport) -> None:
+        """On working days, one email to each person who chose a digest, listing their pending items."""
+        engine = self.engine
+        today = now.astimezone(engine.zone).date()
+        if not engine.calendar.is_working_day(today):
+            return
+        with engine.db.connect() as conn:
+            readers = conn.execute(
+                select(users.c.id, users.c.name, users.c.email).where(
+                    users.c.digest.is_(True), users.c.active.is_(True)
+                )
+            ).all()
+            if not readers:
+                return
+            roles_of: dict[int, set[str]] = {}
+            for user_id, role in conn.execute(select(user_roles.c.user_id, user_roles.c.role)):
+                roles_of.setdefault(user_id, set()).add(role)
+            due = (
+                select(deadlines_table.c.item_id, func.min(deadlines_table.c.due_on).label("due_on"))
+                .where(deadlines_table.c.applies_now.is_(True))
+                .group_by(deadlines_table.c.item_id)
+                .subquery()
+            )
+            pending = conn.execute(select(items, due.c.due_on).outerjoin(due, due.c.item_id == items.c.id)).all()
+            definitions = {
+                (row.definition, row.definition_version): engine.registry.pinned(
+                    conn, row.definition, row.definition_version
+                )
+                for row in pending
+            }
+        for reader in readers:
+            mine = []
+            for row in pending:
+                definition = definitions[(row.definition, row.definition_version)]
+                state = definition.states[row.state]
+                if state.terminal or not any(
+                    reader.name in row.holders[role] if row.holders.get(role) else role in roles_of.get(reader.id, ())
+                    for role in state.roles
+                ):
+                    continue
+                mine.append(self.notifier.summary(definition, row, row.due_on))
+            if not mine:
+                continue
+            key = f"digest:{reader.name}:{today.isoformat()}"
+            if self.dry_run:
+                report.would.append(f"digest {key}: {len(mine)} items")
+                continue
+            with engine.db.begin() as conn:
+                if not insert_if_absent(
+                    conn, reminders_table,
+                    {"key": key, "item_id": None, "deadline_kind": "digest", "kind": "digest", "due_on": today,
+                     "messages": 1, "raised_at": now},
+                    ["key"],
+                ):  # fmt: skip
+                    continue
+                message = render(
+                    "digest", recipient_name=reader.name, base_url=self.notifier.mail.base_url, today=today,
+                    confidential_states=frozenset({"confidentiality_review", "reply_review"}),
+                    lang=self.notifier.lang, items=mine,
+                )  # fmt: skip
+                enqueue(conn, key=key, event="digest", recipient=reader.email, message=message, now=now)
+            report.reminders += 1
+            report.messages += 1
+            log.info("digest %s raised: %d items", key, len(mine))
 
     def _raise(
         self,

@@ -51,10 +51,10 @@ SQL = {
     ),
     "update_head": "UPDATE audit_head SET seq = :seq, hash = :hash WHERE id = 1",
     "people_with_role": (
-        "SELECT users.name, users.email FROM users JOIN user_roles ON user_roles.user_id = users.id "
+        "SELECT users.name, users.email, users.digest FROM users JOIN user_roles ON user_roles.user_id = users.id "
         "WHERE user_roles.role = :role AND users.active = :active ORDER BY users.name"
     ),
-    "person_named": "SELECT name, email FROM users WHERE name = :name AND active = :active",
+    "person_named": "SELECT name, email, digest FROM users WHERE name = :name AND active = :active",
     "insert_outbox": (
         f"INSERT INTO outbox ({', '.join(OUTBOX_COLUMNS)}) VALUES ({', '.join(':' + c for c in OUTBOX_COLUMNS)}) "
         "ON CONFLICT (dedupe_key) DO NOTHING"
@@ -204,13 +204,13 @@ class HotPath:
                 params[key] = values[key].isoformat() if values[key] is not None else None
         self._run(conn, "update_deadline", params)
 
-    def people(self, conn: Connection, role: str, assigned: Sequence[str]) -> list[tuple[str, str]]:
-        """(name, email) of the active people holding ``role``: those assigned, else all with the role."""
+    def people(self, conn: Connection, role: str, assigned: Sequence[str]) -> list[tuple[str, str, bool]]:
+        """(name, email, wants a digest) of the active people holding ``role``: those assigned, else all with it."""
         if assigned:
             found = [self._run(conn, "person_named", {"name": n, "active": True}).fetchone() for n in assigned]
-            return [(row[0], row[1]) for row in found if row is not None]
+            return [(row[0], row[1], bool(row[2])) for row in found if row is not None]
         rows = self._run(conn, "people_with_role", {"role": role, "active": True}).fetchall()
-        return [(row[0], row[1]) for row in rows]
+        return [(row[0], row[1], bool(row[2])) for row in rows]
 
     def insert_outbox(self, conn: Connection, values: dict[str, Any]) -> bool:
         """One outbox row unless its dedupe key is there already; True when written."""

@@ -68,6 +68,8 @@ class User(Base):
     email: Mapped[str] = mapped_column(String(254))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime]
+    digest: Mapped[bool] = mapped_column(Boolean, default=False)
+    """One daily email listing all pending items instead of single notices and reminders."""
 
 
 class UserRole(Base):
@@ -243,7 +245,7 @@ class Reminder(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     key: Mapped[str] = mapped_column(String(200), unique=True)
-    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"))
+    item_id: Mapped[int | None] = mapped_column(ForeignKey("items.id"))
     deadline_kind: Mapped[str] = mapped_column(String(80))
     kind: Mapped[str] = mapped_column(String(20))
     due_on: Mapped[dt.date] = mapped_column(Date)
