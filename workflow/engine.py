@@ -139,6 +139,8 @@ class WorkflowEngine:
         self._hot: HotPath | None = None
         self.notifier = notifier
         self.calendar_version = self.calendar.data_version()
+        self._recomputed_for: str | None = None
+        """The calendar version every open deadline was last brought to (a full scan, once per process)."""
 
     # ---- reading -------------------------------------------------------------------------
 
@@ -207,6 +209,8 @@ class WorkflowEngine:
         on every pass): a due date is never left resting on data that has since been corrected.
         """
         changes: list[DeadlineChange] = []
+        if self._recomputed_for == self.calendar_version:
+            return changes  # this process already brought every open deadline to this calendar
         today = self.today()
         while True:
             with self._transaction() as conn:
@@ -227,6 +231,7 @@ class WorkflowEngine:
                     .limit(batch)
                 ).all()
                 if not rows:
+                    self._recomputed_for = self.calendar_version
                     return changes
                 now = self.clock()
                 for row in rows:

@@ -133,10 +133,6 @@ class HotPath:
             return None
         values = dict(zip(ITEM_COLUMNS, row, strict=True))
         if self.sqlite:
-            self.sql["update_deadline"] = self.sql["update_deadline"].replace(
-                "clock = %(clock)s", "clock = %(clock)s::json"
-            )
-            self.sql["insert_outbox"] = self.sql["insert_outbox"].replace("%(context)s", "%(context)s::json")
             for column in JSON_ITEM_COLUMNS:
                 values[column] = json.loads(values[column])
             values["created_at"] = _sqlite_read_time(values["created_at"])
