@@ -157,9 +157,12 @@ class Worker:
         )
         with engine.db.connect() as conn:
             candidates = conn.execute(query).all()
+            definitions = {
+                (c.definition, c.definition_version): engine.registry.pinned(conn, c.definition, c.definition_version)
+                for c in candidates
+            }
         for candidate in candidates:
-            with engine.db.connect() as conn:
-                definition = engine.registry.pinned(conn, candidate.definition, candidate.definition_version)
+            definition = definitions[(candidate.definition, candidate.definition_version)]
             spec = next(d for d in definition.deadlines if d.policy.name == candidate.kind)
             acting = definition.states[candidate.state].roles
             for planned in plan(
