@@ -48,16 +48,18 @@ def deliver_pending(
     *,
     lease_seconds: float = DEFAULT_LEASE_SECONDS,
     policy: RetryPolicy | None = None,
+    wall: dt.datetime | None = None,
 ) -> DeliveryReport:
     """Claim up to ``limit`` due messages for ``owner`` and send them over one connection of ``transport``.
 
     Each row is settled in its own short transaction right after its send, so a worker
     killed mid-batch resends at most the message in flight (same Message-ID); the rows
     it had not reached stay ``sending`` until their lease ends, then another worker
-    claims them. Safe to run in several workers at once on PostgreSQL.
+    claims them. Safe to run in several workers at once on PostgreSQL. Leases run on
+    ``wall`` (the real clock unless given), whatever ``now`` a pass runs as of.
     """
     policy = policy or RetryPolicy()
-    batch = claim_batch(db, owner, now, limit, lease_seconds)
+    batch = claim_batch(db, owner, now, limit, lease_seconds, wall=wall)
     tally = _Tally()
     if not batch:
         return tally.report()

@@ -158,6 +158,44 @@ def new_owner() -> str:
     return f"{socket.gethostname()[:80]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
+def dead_here(owner: str) -> bool:
+    """An owner (see ``new_owner``) that was a process of this machine and no longer runs: it was killed."""
+    host, _, rest = owner.partition(":")
+    pid_text = rest.partition(":")[0]
+    if host != socket.gethostname()[:80] or not pid_text.isdigit():
+        return False
+    try:
+        os.kill(int(pid_text), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def release_dead_claims(db: Engine) -> int:
+    """Messages claimed by a killed worker of this machine go back to pending now, not when its lease ends.
+
+    The one in flight when it died may go a second time, with the same Message-ID; the
+    attempt it counted stays counted.
+    """
+    with db.connect() as conn:
+        owners = conn.execute(
+            select(outbox.c.lease_owner).where(outbox.c.status == SENDING).distinct()
+        ).scalars().all()
+    released = 0
+    for owner in owners:
+        if owner is None or not dead_here(owner):
+            continue
+        with db.begin() as conn:
+            released += conn.execute(
+                update(outbox)
+                .where(outbox.c.status == SENDING, outbox.c.lease_owner == owner)
+                .values(status=PENDING, lease_owner=None, lease_until=None)
+            ).rowcount
+    return released
+
+
 def enqueue(
     conn: Connection,
     *,
@@ -238,11 +276,19 @@ _CLAIMED_COLUMNS = (
 )
 
 
-def claim_statement(owner: str, now: dt.datetime, limit: int, lease_seconds: float) -> Update:
-    """The one statement that claims a batch: due pending rows and rows whose lease ran out."""
+def claim_statement(
+    owner: str, now: dt.datetime, limit: int, lease_seconds: float, wall: dt.datetime | None = None
+) -> Update:
+    """The one statement that claims a batch: due pending rows and rows whose lease ran out.
+
+    Due means due as of ``now`` (a pass's ``--at``); leases run on ``wall``, the real clock,
+    so a pass dated in the future cannot hold messages for days, nor one dated in the past
+    take over messages another worker is sending this minute.
+    """
+    wall = wall or dt.datetime.now(dt.UTC)
     due = or_(
         and_(outbox.c.status == PENDING, outbox.c.next_attempt_at <= now),
-        and_(outbox.c.status == SENDING, outbox.c.lease_until <= now),
+        and_(outbox.c.status == SENDING, outbox.c.lease_until <= wall),
     )
     candidates = (
         select(outbox.c.id)
@@ -257,7 +303,7 @@ def claim_statement(owner: str, now: dt.datetime, limit: int, lease_seconds: flo
         .values(
             status=SENDING,
             lease_owner=owner,
-            lease_until=now + dt.timedelta(seconds=lease_seconds),
+            lease_until=wall + dt.timedelta(seconds=lease_seconds),
             attempts=outbox.c.attempts + 1,
         )
         .returning(*_CLAIMED_COLUMNS)
@@ -270,8 +316,10 @@ def claim_batch(
     now: dt.datetime,
     limit: int = DEFAULT_BATCH,
     lease_seconds: float = DEFAULT_LEASE_SECONDS,
+    *,
+    wall: dt.datetime | None = None,
 ) -> list[ClaimedMessage]:
-    """Lease up to ``limit`` due rows to ``owner`` until ``now + lease_seconds``, in one short transaction.
+    """Lease up to ``limit`` rows due by ``now`` to ``owner`` for ``lease_seconds`` of real time (``wall``).
 
     Rows another worker holds are skipped (PostgreSQL) or waited for (SQLite, one
     writer at a time), so no row is claimed twice while its lease runs.
@@ -279,7 +327,7 @@ def claim_batch(
     if not owner or len(owner) > 128:
         raise InvalidInput("outbox.bad_owner", owner=owner[:80])
     with db.begin() as conn:
-        rows = conn.execute(claim_statement(owner, now, limit, lease_seconds)).all()
+        rows = conn.execute(claim_statement(owner, now, limit, lease_seconds, wall)).all()
     return sorted((_claimed(row) for row in rows), key=lambda m: m.id)
 
 

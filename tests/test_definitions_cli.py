@@ -189,6 +189,9 @@ def test_show_lists_every_state_and_transition(tmp_path: Path) -> None:
         ["send_back", "leadership_signoff", "->", "drafting"],
         ["withdraw", "published", "->", "withdrawn"],
         ["revise", "published", "->", "drafting"],
+        ["schedule", "leadership_signoff", "->", "scheduled"],
+        ["publish", "scheduled", "->", "published"],
+        ["unschedule", "scheduled", "->", "leadership_signoff"],
     ]
     assert "requires_comment, not_same_actor_as" in lines[transitions_at + 4]
 

@@ -638,7 +638,7 @@ def test_a_substitute_signs_off_within_the_period(
     _delegate(db, "leader_a", "office_b", "2026-03-02", "2026-03-06")
     item_id = make_item()
     to_signoff(engine, item_id)
-    assert sorted(engine.show(item_id, viewer="office_b").available_triggers) == ["send_back", "sign_off"]
+    assert sorted(engine.show(item_id, viewer="office_b").available_triggers) == ["schedule", "send_back", "sign_off"]
     result = engine.fire(item_id, "sign_off", "office_b")
     assert result.to_state == "published"
     row = last_row(engine, item_id)
@@ -863,13 +863,13 @@ def test_refusals_list_what_the_actor_may_fire_now(engine: WorkflowEngine, make_
     assert sorted(error.params["available"]) == ["clear", "send_back", "withhold"]
     assert error.params["last"]["actor"] == "drafter_a"
     assert error.params["last"]["trigger"] == "submit"
-    error = refused(TransitionNotAllowed, "refuse.unknown_trigger", engine.fire, item_id, "publish", "reviewer_a")
+    error = refused(TransitionNotAllowed, "refuse.unknown_trigger", engine.fire, item_id, "publicize", "reviewer_a")
     assert sorted(error.params["available"]) == ["clear", "send_back", "withhold"]
     error = refused(TransitionNotAllowed, "refuse.wrong_state", engine.fire, item_id, "submit", "drafter_a")
     assert error.params["available"] == []
     engine.fire(item_id, "clear", "reviewer_a")
     error = refused(TransitionNotAllowed, "refuse.wrong_state", engine.fire, item_id, "clear", "leader_a")
-    assert sorted(error.params["available"]) == ["send_back", "sign_off"]
+    assert sorted(error.params["available"]) == ["schedule", "send_back", "sign_off"]
     assert error.params["last"]["actor"] == "reviewer_a"
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -35,6 +36,7 @@ from notifications.outbox import (
     message_id_for,
     new_owner,
     outbox,
+    release_dead_claims,
     requeue_failed,
 )
 from notifications.render import ItemSummary, RenderedMessage, render
@@ -228,13 +230,18 @@ def test_claim_skips_locked_rows_on_postgresql() -> None:
 
 def test_an_expired_lease_is_taken_over_and_the_late_owner_changes_nothing(db: Engine) -> None:
     put(db, OK, "two@town.example.gov.cn")
-    first = claim_batch(db, "worker-a", T0, lease_seconds=60)
+    first = claim_batch(db, "worker-a", T0, lease_seconds=60, wall=T0)
     assert [m.attempts for m in first] == [1, 1]
     assert {(r.status, r.lease_owner, r.lease_until) for r in rows(db)} == {
         ("sending", "worker-a", T0 + dt.timedelta(seconds=60))
     }
-    assert claim_batch(db, "worker-b", T0 + dt.timedelta(seconds=59), lease_seconds=60) == []
-    taken = claim_batch(db, "worker-b", T0 + dt.timedelta(seconds=60), lease_seconds=60)
+    assert (
+        claim_batch(db, "worker-b", T0 + dt.timedelta(seconds=59), lease_seconds=60, wall=T0 + dt.timedelta(seconds=59))
+        == []
+    )
+    taken = claim_batch(
+        db, "worker-b", T0 + dt.timedelta(seconds=60), lease_seconds=60, wall=T0 + dt.timedelta(seconds=60)
+    )
     assert [m.id for m in taken] == [m.id for m in first] and [m.attempts for m in taken] == [2, 2]
     assert not complete(db, first[0], T0 + dt.timedelta(seconds=61)), "worker-a's lease was taken over"
     row = rows(db)[0]
@@ -245,15 +252,17 @@ def test_an_expired_lease_is_taken_over_and_the_late_owner_changes_nothing(db: E
 
 def test_a_lease_that_ran_out_but_was_not_taken_over_can_still_be_completed(db: Engine) -> None:
     put(db, OK)
-    [claimed] = claim_batch(db, "worker-a", T0, lease_seconds=60)
+    [claimed] = claim_batch(db, "worker-a", T0, lease_seconds=60, wall=T0)
     assert complete(db, claimed, T0 + dt.timedelta(minutes=5)), "nobody else sent it: recording it saves a resend"
-    assert claim_batch(db, "worker-b", T0 + dt.timedelta(minutes=6)) == []
+    assert claim_batch(db, "worker-b", T0 + dt.timedelta(minutes=6), wall=T0 + dt.timedelta(minutes=6)) == []
 
 
 def test_the_same_owner_cannot_settle_an_older_claim(db: Engine) -> None:
     put(db, OK)
-    [old] = claim_batch(db, "worker-a", T0, lease_seconds=60)
-    [new] = claim_batch(db, "worker-a", T0 + dt.timedelta(seconds=60), lease_seconds=60)
+    [old] = claim_batch(db, "worker-a", T0, lease_seconds=60, wall=T0)
+    [new] = claim_batch(
+        db, "worker-a", T0 + dt.timedelta(seconds=60), lease_seconds=60, wall=T0 + dt.timedelta(seconds=60)
+    )
     assert not complete(db, old, T0 + dt.timedelta(seconds=61))
     assert complete(db, new, T0 + dt.timedelta(seconds=61))
 
@@ -268,14 +277,14 @@ class TakenOverMidSend(SmtpTransport):
 
     def send(self, email: OutgoingEmail) -> None:
         if not self.taken:
-            self.taken = claim_batch(self.db, "worker-b", T0 + dt.timedelta(hours=1))
+            self.taken = claim_batch(self.db, "worker-b", T0 + dt.timedelta(hours=1), wall=T0 + dt.timedelta(hours=1))
         super().send(email)
 
 
 def test_outcomes_after_a_takeover_are_counted_as_stale(db: Engine, smtp_url: str, mail: RecordingHandler) -> None:
     put(db, OK, "tempfail@town.example.gov.cn")
     slow = TakenOverMidSend(db, smtp_url)
-    report = deliver_pending(db, slow, "worker-a", T0, lease_seconds=60)
+    report = deliver_pending(db, slow, "worker-a", T0, lease_seconds=60, wall=T0)
     assert report == DeliveryReport(sent=1, retried=1, stale=2)
     assert {(r.status, r.lease_owner) for r in rows(db)} == {("sending", "worker-b")}
     assert len(slow.taken) == 2
@@ -323,7 +332,8 @@ class DiesAfterFirstSend(SmtpTransport):
 
 db = make_engine(sys.argv[1])
 transport = DiesAfterFirstSend.from_url(sys.argv[2], local_hostname="localhost", timeout=5)
-deliver_pending(db, transport, "doomed", dt.datetime.fromisoformat(sys.argv[3]), lease_seconds=60)
+at = dt.datetime.fromisoformat(sys.argv[3])
+deliver_pending(db, transport, "doomed", at, lease_seconds=60, wall=at)
 """
 
 
@@ -340,8 +350,9 @@ def test_a_worker_killed_mid_batch_loses_nothing(
     )
     assert killed.returncode == 9, killed.stderr
     assert {(r.status, r.lease_owner) for r in rows(db)} == {("sending", "doomed")}
-    assert deliver_pending(db, transport(), "rescuer", T0 + dt.timedelta(seconds=30)) == DeliveryReport()
-    assert deliver_pending(db, transport(), "rescuer", T0 + dt.timedelta(seconds=60)) == DeliveryReport(sent=3)
+    half, full = T0 + dt.timedelta(seconds=30), T0 + dt.timedelta(seconds=60)
+    assert deliver_pending(db, transport(), "rescuer", half, wall=half) == DeliveryReport()
+    assert deliver_pending(db, transport(), "rescuer", full, wall=full) == DeliveryReport(sent=3)
     received = Counter(mail.message_ids())
     first = rows(db)[0].message_id
     assert received[first] == 2, "at least once: the message in flight is sent again, with the same Message-ID"
@@ -353,9 +364,10 @@ def test_a_message_whose_worker_keeps_dying_fails_in_the_end(
 ) -> None:
     put(db, OK)
     policy = RetryPolicy(max_attempts=2)
-    claim_batch(db, "dies-1", T0, lease_seconds=60)
-    claim_batch(db, "dies-2", T0 + dt.timedelta(seconds=60), lease_seconds=60)
-    report = deliver_pending(db, transport(), "w3", T0 + dt.timedelta(seconds=120), policy=policy)
+    claim_batch(db, "dies-1", T0, lease_seconds=60, wall=T0)
+    claim_batch(db, "dies-2", T0 + dt.timedelta(seconds=60), lease_seconds=60, wall=T0 + dt.timedelta(seconds=60))
+    later = T0 + dt.timedelta(seconds=120)
+    report = deliver_pending(db, transport(), "w3", later, policy=policy, wall=later)
     assert report == DeliveryReport(failed=1)
     row = rows(db)[0]
     assert row.status == "failed" and row.last_error is not None and "2 attempts" in row.last_error
@@ -439,3 +451,31 @@ def test_cli_lists_and_retries(cli_database: tuple[str, Engine]) -> None:
     )
     missing = gongkai(url, "outbox", "retry", "9999")
     assert missing.returncode == 2 and "#9999" in missing.stderr
+
+
+def test_leases_run_on_the_real_clock_whatever_moment_a_pass_runs_as_of(db: Engine) -> None:
+    put(db, OK)
+    far_future = dt.datetime(2030, 1, 1, tzinfo=dt.UTC)
+    before = dt.datetime.now(dt.UTC)
+    [claimed] = claim_batch(db, "worker-a", far_future, lease_seconds=60)
+    after = dt.datetime.now(dt.UTC)
+    # A pass dated 2030 (--at) holds the message for one real minute, not until 2030.
+    assert before + dt.timedelta(seconds=60) <= claimed.lease_until <= after + dt.timedelta(seconds=61)
+    # A pass dated in the past cannot take over what another worker is sending this minute...
+    assert claim_batch(db, "worker-b", T0 - dt.timedelta(days=365), lease_seconds=60) == []
+    # ...nor can one dated in the future: the lease has not run out on the real clock.
+    assert claim_batch(db, "worker-b", far_future + dt.timedelta(days=1), lease_seconds=60) == []
+
+
+def test_only_claims_of_killed_workers_of_this_machine_are_taken_back(db: Engine) -> None:
+    put(db, OK, "two@town.example.gov.cn", "three@town.example.gov.cn")
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    here = socket.gethostname()[:80]
+    owners = [f"{here}:{gone.pid}:dead0001", f"{here}:{os.getpid()}:alive001", "another-host:1:remote01"]
+    for owner in owners:
+        claim_batch(db, owner, T0, limit=1, wall=T0 + dt.timedelta(days=3650))
+    assert release_dead_claims(db) == 1
+    assert sorted((r.status, r.lease_owner or "") for r in rows(db)) == sorted(
+        [("pending", ""), ("sending", owners[1]), ("sending", owners[2])]
+    )

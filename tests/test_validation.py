@@ -246,7 +246,7 @@ def test_unknown_key_in_a_state_and_a_transition(tmp_path: Path) -> None:
         (line_of(text, "roles: [drafter]"), "definition.unknown_key"),
     ]
     assert english(problems[0]) == "unknown key 'colour' (allowed: deadline, editable, label, role, terminal)"
-    assert english(problems[1]).startswith("unknown key 'roles' (allowed: dest, guards, late_after, role, ")
+    assert english(problems[1]).startswith("unknown key 'roles' (allowed: dest, fires_at, guards, late_after, role, ")
 
 
 # ---- states --------------------------------------------------------------------------------
@@ -543,7 +543,7 @@ def test_choice_field_without_choices(tmp_path: Path) -> None:
 def test_unknown_field_type(tmp_path: Path) -> None:
     text = edited("    type: text\n", "    type: string\n")
     problem = only_problem(write(tmp_path, text), line_of(text, "type: string"), "definition.bad_field_type")
-    assert english(problem) == "field 'note' has an invalid type (allowed: text, date, choice)"
+    assert english(problem) == "field 'note' has an invalid type (allowed: text, date, datetime, choice)"
 
 
 @pytest.mark.parametrize(
@@ -803,7 +803,18 @@ def moves(definition: Definition) -> set[tuple[str, str, str | None]]:
 def test_proactive_disclosure_triggers() -> None:
     definition = load("proactive_disclosure")
     assert definition.initial == "drafting"
-    assert definition.triggers == ["submit", "clear", "send_back", "withhold", "sign_off", "withdraw", "revise"]
+    assert definition.triggers == [
+        "submit",
+        "clear",
+        "send_back",
+        "withhold",
+        "sign_off",
+        "withdraw",
+        "revise",
+        "schedule",
+        "publish",
+        "unschedule",
+    ]
     assert moves(definition) == {
         ("submit", "drafting", "confidentiality_review"),
         ("clear", "confidentiality_review", "leadership_signoff"),
@@ -813,7 +824,13 @@ def test_proactive_disclosure_triggers() -> None:
         ("send_back", "leadership_signoff", "drafting"),
         ("withdraw", "published", "withdrawn"),
         ("revise", "published", "drafting"),
+        ("schedule", "leadership_signoff", "scheduled"),
+        ("publish", "scheduled", "published"),
+        ("unschedule", "scheduled", "leadership_signoff"),
     }
+    publish = definition.transitions_for("publish", "scheduled")
+    assert publish is not None and publish.fires_at == "publish_at"
+    assert definition.timed_transitions == (publish,)
     assert definition.states["withheld"].terminal
     assert definition.states["withdrawn"].terminal
     assert not definition.states["published"].terminal

@@ -243,3 +243,28 @@ def test_a_digest_reader_gets_one_daily_email_instead_of_single_ones(
     assert [r for r in mailbox.received if r.recipients[0].startswith("reviewer_b")] == []
     worker.run_pass(at(D(2026, 3, 9)))
     assert len([r for r in mailbox.received if r.recipients[0].startswith("reviewer_b")]) == 1
+
+
+def test_escalation_names_everyone_who_was_late_in_this_round(
+    office: WorkflowEngine,
+    make_item: Callable[..., int],
+    clock: FrozenClock,
+    mail_settings: MailSettings,
+    mailbox: RecordingHandler,
+) -> None:
+    clock.now = at(D(2026, 3, 2))
+    item_id = make_item()
+    office.fire(item_id, "submit", "drafter_a")  # review due 2026-03-09 (5 working days)
+    clock.now = at(D(2026, 3, 12))
+    office.fire(item_id, "clear", "reviewer_b")  # three working days late; sign-off due 2026-03-17
+    worker = make_worker(office, mail_settings)
+    worker.run_pass(at(D(2026, 3, 12)))
+    mailbox.reset()
+    worker.run_pass(at(D(2026, 3, 18)))  # sign-off overdue: escalated
+    escalations = [r for r in mailbox.received if "督办" in str(r.message["Subject"])]
+    assert escalations
+    text = escalations[0].message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    chain = text.split("逾期经过")[1]
+    review_line = next(line for line in chain.splitlines() if "reviewer_b" in line)
+    assert "保密审查" in review_line and "3月9日" in review_line and "3月12日" in review_line
+    assert chain.index("reviewer_b") < chain.index("leader_a")  # earlier steps first, then who holds it now

@@ -86,10 +86,25 @@ def parse_field_value(spec: FieldSpec, raw: Any) -> Any:
             return dt.date.fromisoformat(str(raw)).isoformat()
         except ValueError:
             raise TransitionNotAllowed("refuse.bad_date", field=spec.name, value=raw) from None
+    if spec.type == "datetime":
+        try:
+            moment = dt.datetime.fromisoformat(str(raw).strip())
+        except ValueError:
+            raise TransitionNotAllowed("refuse.bad_datetime", field=spec.name, value=raw) from None
+        # Without an offset it is the office's local time (see field_moment).
+        return moment.isoformat(timespec="minutes")
     text = str(raw)
     if not text.strip():
         raise TransitionNotAllowed("refuse.empty_field", field=spec.name)
     return text
+
+
+def field_moment(value: Any, zone: dt.tzinfo) -> dt.datetime | None:
+    """A stored datetime field as an aware moment; a value without an offset is office time."""
+    if not value:
+        return None
+    moment = dt.datetime.fromisoformat(str(value))
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=zone)
 
 
 def check_given_fields(definition: Definition, given: Mapping[str, Any]) -> dict[str, Any]:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
-FIELD_TYPES = ("text", "date", "choice")
+FIELD_TYPES = ("text", "date", "datetime", "choice")
 
 
 @dataclass(frozen=True)
@@ -63,6 +63,8 @@ class Transition:
     guards: tuple[GuardSpec, ...] = ()
     starts_revision: bool = False
     late_after: LateMark | None = None
+    fires_at: str | None = None
+    """A datetime field: the worker fires this transition once that moment has come (scheduled publication)."""
 
     def guard(self, name: str) -> GuardSpec | None:
         return next((guard for guard in self.guards if guard.name == name), None)
@@ -144,6 +146,11 @@ class Definition:
     @property
     def triggers(self) -> list[str]:
         return list(dict.fromkeys(t.trigger for t in self.transitions))
+
+    @property
+    def timed_transitions(self) -> tuple[Transition, ...]:
+        """Transitions the worker fires when the moment in their ``fires_at`` field has come."""
+        return tuple(t for t in self.transitions if t.fires_at is not None)
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import os
 import secrets
 from collections.abc import Callable
@@ -112,6 +113,19 @@ def run_demo(base: Settings, say: Callable[[str], None], folder: Path = DEMO_DIR
     result = auditlog.verify(engine.db, settings.require_audit_key())
     say("")
     say(f"audit verify: {result.count} entries verified" if result.fault is None else f"audit verify: {result.fault}")
+    step(
+        "第二条信息: 领导定时签发, 两分钟后由后台任务 (run_worker.py) 发布",
+        "A second item: the leader schedules it; the worker (run_worker.py) publishes it in two minutes",
+    )
+    second = engine.create(
+        "proactive_disclosure", title="镇便民服务中心办事指南", actor="zhang_wei", category="06", body=BODY_FIXED
+    )
+    say(f"   {second.reference} [{second.state}]")
+    publish_at = (utc_now() + dt.timedelta(minutes=2)).astimezone(engine.zone).isoformat(timespec="minutes")
+    for move in ("submit:zhang_wei", "clear:li_na"):
+        _fire(engine, second.id, move, None, say, settings.lang)
+    scheduled = engine.fire(second.id, "schedule", "wang_qiang", fields={"publish_at": publish_at})
+    say(f"   wang_qiang schedule: {scheduled.from_state} -> {scheduled.to_state}, publish_at {publish_at}")
     say("")
     say("To use the CLI on this demo database:" if en else "在演示数据库上继续使用命令行:")
     say(f"  export GONGKAI_DATABASE_URL={settings.database_url}")

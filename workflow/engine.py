@@ -39,10 +39,11 @@ from workflow.decisions import (
     available_triggers,
     check_given_fields,
     decide,
+    field_moment,
 )
 from workflow.definition import Definition
 from workflow.errors import ConfigurationError, Conflict, InvalidInput, NotFound, NotPermitted, TransitionNotAllowed
-from workflow.people import load_person
+from workflow.people import SYSTEM_ACTOR, load_person
 
 if TYPE_CHECKING:
     from workflow.notify import Notifier
@@ -392,6 +393,36 @@ class WorkflowEngine:
                     raise
         raise AssertionError("unreachable")
 
+    def fire_timed(
+        self, item_ref: str | int, trigger: str, *, expected_version: int, as_of: dt.datetime | None = None
+    ) -> FireResult:
+        """The worker fires a timed transition (``fires_at``) once its moment has come.
+
+        The audit row names the actor ``system`` in the transition's role and the moment it was
+        scheduled for. A fire for a version the item has left is a Conflict: someone acted first.
+        """
+        self._audit_key()
+        as_of = as_of or self.clock()
+        return self._fire_once(item_ref, trigger, SYSTEM_ACTOR, None, None, expected_version, timed_as_of=as_of)
+
+    def _decide_timed(self, snapshot: ItemSnapshot, trigger: str, today: dt.date, now: dt.datetime) -> Decision:
+        transition = snapshot.definition.transitions_for(trigger, snapshot.state)
+        system = Person(SYSTEM_ACTOR, frozenset({transition.role} if transition else ()))
+        if transition is not None:
+            if transition.fires_at is None:
+                raise NotPermitted("refuse.not_timed", trigger=trigger)
+            moment = field_moment(snapshot.fields.get(transition.fires_at), self.zone)
+            if moment is None:
+                raise TransitionNotAllowed("refuse.fields_missing", fields=transition.fires_at)
+            if moment > now:
+                raise TransitionNotAllowed("refuse.not_yet", trigger=trigger, at=moment.isoformat(timespec="minutes"))
+            # The role's holders on the item are people; the worker acts in the role itself.
+            holders = {role: names for role, names in snapshot.holders.items() if role != transition.role}
+            snapshot = dataclasses.replace(snapshot, holders=holders)
+        decision = decide(snapshot, trigger, system, today=today, calendar=self.calendar)
+        scheduled = snapshot.fields.get(transition.fires_at) if transition and transition.fires_at else None
+        return dataclasses.replace(decision, details={**decision.details, "scheduled_for": scheduled})
+
     def _fire_once(
         self,
         item_ref: str | int,
@@ -400,7 +431,9 @@ class WorkflowEngine:
         comment: str | None,
         fields: Mapping[str, Any] | None,
         expected_version: int | None,
+        timed_as_of: dt.datetime | None = None,
     ) -> FireResult:
+        """One attempt; ``timed_as_of`` makes it the worker's fire of a timed transition as of then."""
         with self._transaction() as conn:
             row = self._item_row(conn, item_ref)
             if expected_version is not None and row.version != expected_version:
@@ -408,9 +441,12 @@ class WorkflowEngine:
             definition = self.registry.pinned(conn, row.definition, row.definition_version)
             snapshot = ItemSnapshot(definition, row.state, row.fields, row.holders, row.acted)
             today = self.today()
-            person = self._acting_person(conn, actor)
-            decision = self._decide(conn, row.id, snapshot, trigger, person, comment, fields, today)
             now = self.clock()
+            if timed_as_of is not None:
+                decision = self._decide_timed(snapshot, trigger, today, timed_as_of)
+            else:
+                person = self._acting_person(conn, actor)
+                decision = self._decide(conn, row.id, snapshot, trigger, person, comment, fields, today)
             revision = row.revision + (1 if decision.transition.starts_revision else 0)
             digest = (
                 audit.content_hash(row.title, row.body, row.category, decision.fields)

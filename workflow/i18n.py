@@ -85,6 +85,18 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "late_after 需要 from_field (日期字段) 和 working_days (正整数)",
         "late_after needs from_field (a date field) and working_days (a positive integer)",
     ),
+    "definition.fires_at_field": (
+        "fires_at '{field}' 必须是已声明的 datetime 字段",
+        "fires_at '{field}' must be a declared datetime field",
+    ),
+    "definition.fires_at_guards": (
+        "定时转换 (fires_at) 由后台任务执行, 不能带 guards",
+        "a timed transition (fires_at) is fired by the worker and cannot have guards",
+    ),
+    "definition.fires_at_internal": (
+        "定时转换 (fires_at) 必须有 dest",
+        "a timed transition (fires_at) needs a dest",
+    ),
     "definition.late_after_field": (
         "late_after 的 from_field '{field}' 必须是已声明的日期字段",
         "late_after's from_field '{field}' must be a declared date field",
@@ -179,6 +191,22 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "refuse.bad_date": (
         "字段 '{field}' 的值 '{value}' 不是日期 (YYYY-MM-DD)",
         "field '{field}': '{value}' is not a date (YYYY-MM-DD)",
+    ),
+    "refuse.bad_datetime": (
+        "字段 '{field}' 的值 '{value}' 不是日期时间 (YYYY-MM-DDTHH:MM, 无时区即本机关所在时区)",
+        "field '{field}': '{value}' is not a date-time (YYYY-MM-DDTHH:MM; without an offset, office time)",
+    ),
+    "refuse.not_yet": (
+        "'{trigger}' 定于 {at} 执行, 时间未到",
+        "'{trigger}' is scheduled for {at}; that time has not come",
+    ),
+    "refuse.not_timed": (
+        "'{trigger}' 不是定时转换, 须由有权限的人执行",
+        "'{trigger}' is not a timed transition; a person with the role must fire it",
+    ),
+    "input.reserved_user_name": (
+        "用户名 '{name}' 保留给系统 (后台任务) 使用",
+        "the user name '{name}' is reserved for the system (the worker)",
     ),
     "refuse.empty_field": ("字段 '{field}' 不能为空", "field '{field}' cannot be empty"),
     "refuse.separation_role": (

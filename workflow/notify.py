@@ -42,6 +42,15 @@ def people_for_roles(conn: Connection, roles: Iterable[str], holders: Mapping[st
     return list(found.values())
 
 
+def asked_to_act(definition: Definition, state: str) -> tuple[str, ...]:
+    """The state's roles that have a decision to make: not those whose only exit the worker fires (timed)."""
+    return tuple(
+        role
+        for role in definition.states[state].roles
+        if any(t.role == role and t.fires_at is None for t in definition.transitions if state in t.sources)
+    )
+
+
 def _enqueue(conn: Connection, **values: Any) -> bool:
     """Like ``notifications.outbox.enqueue``, on the driver's cursor: this runs inside every transition."""
     return HotPath(conn.dialect.name).insert_outbox(conn, outbox_values(**values))
@@ -76,7 +85,7 @@ class Notifier:
         today: dt.date,
     ) -> int:
         """Tell the people who must act in the item's (new) state; the actor is not told of their own act."""
-        roles = definition.states[row.state].roles
+        roles = asked_to_act(definition, row.state)
         if not roles:
             return 0
         people = [p for p in people_for_roles(conn, roles, row.holders) if p.name != actor and not p.digest]
@@ -109,13 +118,15 @@ class Notifier:
         due: dt.date,
         now: dt.datetime,
         today: dt.date,
+        *,
+        earlier_late: Sequence[LateStep] = (),
     ) -> int:
-        """One reminder to everyone holding ``roles``; an escalation names who was late."""
+        """One reminder to everyone holding ``roles``; an escalation names who was late, earlier steps first."""
         people = [p for p in people_for_roles(conn, roles, row.holders) if kind == "escalation" or not p.digest]
         item = self.summary(definition, row, due)
         late: list[LateStep] = []
         if kind == "escalation":
-            late = [
+            late = [*earlier_late] + [
                 LateStep(person=p.name, state_label=item.state_label, due_on=due)
                 for p in people_for_roles(conn, notify_roles, row.holders)
             ]

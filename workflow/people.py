@@ -19,6 +19,8 @@ users = cast(Table, User.__table__)
 user_roles = cast(Table, UserRole.__table__)
 delegations = cast(Table, Delegation.__table__)
 
+SYSTEM_ACTOR = "system"
+"""The actor of the audit rows the worker writes (timed transitions); no person may take the name."""
 USER_NAME = re.compile(r"^[^\s@]{1,64}$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -44,6 +46,8 @@ class DelegationInfo:
 def add_user(conn: Connection, name: str, email: str, roles: list[str], now: dt.datetime) -> UserInfo:
     if not USER_NAME.match(name):
         raise InvalidInput("input.bad_user_name", name=name)
+    if name.lower() == SYSTEM_ACTOR:
+        raise InvalidInput("input.reserved_user_name", name=name)
     if not EMAIL.match(email):
         raise InvalidInput("input.bad_email", email=email)
     if not roles:

@@ -32,7 +32,7 @@ TOP_LEVEL_KEYS = {
     "assign_creator",
 }
 STATE_KEYS = {"label", "role", "terminal", "editable", "deadline"}
-TRANSITION_KEYS = {"trigger", "source", "dest", "role", "guards", "starts_revision", "late_after"}
+TRANSITION_KEYS = {"trigger", "source", "dest", "role", "guards", "starts_revision", "late_after", "fires_at"}
 FIELD_KEYS = {"type", "label", "choices", "required"}
 
 
@@ -330,6 +330,7 @@ def _check_transitions(
         if "starts_revision" in spec and not isinstance(spec["starts_revision"], bool):
             out.add((*path, "starts_revision"), "definition.not_bool", key="starts_revision")
         _check_late_after(spec, path, field_types, out)
+        _check_fires_at(spec, path, field_types, out)
         guards = spec.get("guards", [])
         if not isinstance(guards, list):
             out.add((*path, "guards"), "definition.not_list", key="guards")
@@ -369,6 +370,19 @@ def _check_late_after(spec: dict[str, Any], path: Path_, field_types: dict[str, 
         return
     if field_types.get(late["from_field"]) != "date":
         out.add((*path, "late_after"), "definition.late_after_field", field=late["from_field"])
+
+
+def _check_fires_at(spec: dict[str, Any], path: Path_, field_types: dict[str, str], out: _Collector) -> None:
+    """A timed transition names a datetime field; the worker fires it, so no person's guard can apply."""
+    if "fires_at" not in spec:
+        return
+    name = spec["fires_at"]
+    if not isinstance(name, str) or field_types.get(name) != "datetime":
+        out.add((*path, "fires_at"), "definition.fires_at_field", field=name)
+    if spec.get("guards"):
+        out.add((*path, "guards"), "definition.fires_at_guards")
+    if spec.get("dest") is None:
+        out.add((*path, "fires_at"), "definition.fires_at_internal")
 
 
 def _split_guard(guard: Any) -> tuple[str | None, Any]:

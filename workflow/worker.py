@@ -10,24 +10,26 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
-import socket
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any, cast
 
-from sqlalchemy import Table, func, select, update
+from sqlalchemy import Connection, Table, func, select, update
 
 from notifications.delivery import deliver_pending
-from notifications.outbox import FAILED, PENDING, enqueue, new_owner
-from notifications.render import render
+from notifications.outbox import FAILED, PENDING, dead_here, enqueue, new_owner, release_dead_claims
+from notifications.render import LateStep, render
 from notifications.transport import Transport
-from workflow.engine import WorkflowEngine, deadlines_table, items, utc_now
-from workflow.errors import ConfigurationError
+from workflow.definition import Definition
+from workflow.engine import WorkflowEngine, audit_log, deadlines_table, items, utc_now
+from workflow.errors import ConfigurationError, GongkaiError
+from workflow.i18n import render_error
+from workflow.latechain import HistoryStep, earlier_late_visits
 from workflow.notify import Notifier
 from workflow.reminders import PlannedReminder, plan
 from workflow.store.models import OutboxMessage, Reminder, User, UserRole, WorkerLease
 from workflow.store.sql import insert_if_absent
+from workflow.timed import due_fires
 
 log = logging.getLogger("gongkai.worker")
 
@@ -47,6 +49,7 @@ class PassReport:
     at: str
     recomputed: int = 0
     moved: int = 0
+    fired: int = 0
     reminders: int = 0
     messages: int = 0
     sent: int = 0
@@ -90,7 +93,7 @@ class Worker:
             if taken:
                 return
             holder = conn.execute(select(leases.c.owner, leases.c.until).where(leases.c.name == SQLITE_LEASE)).one()
-            if holder.owner != self.owner and holder.until > wall and not _dead_here(holder.owner):
+            if holder.owner != self.owner and holder.until > wall and not dead_here(holder.owner):
                 raise ConfigurationError(
                     "worker.sqlite_second", owner=holder.owner, until=holder.until.isoformat(timespec="seconds")
                 )
@@ -115,23 +118,49 @@ class Worker:
             changes = self.engine.recompute_deadlines()
             report.recomputed = len(changes)
             report.moved = sum(1 for c in changes if c.old_due != c.new_due)
+        self.fire_timed(now, report)
         self.raise_reminders(now, report)
         self.raise_periodic_updates(now, report)
         self.raise_digests(now, report)
         if self.dry_run:
             self._would_send(report)
         else:
+            released = release_dead_claims(self.engine.db)
+            if released:
+                log.info("%d messages claimed by a killed worker of this machine taken back", released)
             with self.transport() as transport:
                 delivered = deliver_pending(self.engine.db, transport, self.owner, now, self.batch)
             report.sent, report.retried, report.failed = delivered.sent, delivered.retried, delivered.failed
             self._record(report)
         log.info(
-            "pass at %s: %d deadlines recomputed (%d moved), %d reminders, %d messages written, "
+            "pass at %s: %d deadlines recomputed (%d moved), %d scheduled fires, %d reminders, %d messages written, "
             "%d sent, %d to retry, %d failed",
-            report.at, report.recomputed, report.moved, report.reminders, report.messages,
+            report.at, report.recomputed, report.moved, report.fired, report.reminders, report.messages,
             report.sent, report.retried, report.failed,
         )  # fmt: skip
         return report
+
+    def fire_timed(self, now: dt.datetime, report: PassReport) -> None:
+        """Publish what was scheduled: fire each timed transition whose moment has come.
+
+        Each fire is for the version the item had when found, so when two workers find the
+        same item, or a person acts first, the later fire is a Conflict and changes nothing.
+        """
+        for due in due_fires(self.engine, now):
+            moment = due.moment.astimezone(self.engine.zone).isoformat(timespec="minutes")
+            if self.dry_run:
+                report.would.append(f"fire {due.trigger} on {due.reference} (scheduled for {moment})")
+                continue
+            try:
+                result = self.engine.fire_timed(due.item_id, due.trigger, expected_version=due.version, as_of=now)
+            except GongkaiError as refused:
+                log.info("%s on %s not fired: %s", due.trigger, due.reference, render_error(refused, "en"))
+                continue
+            report.fired += 1
+            log.info(
+                "%s %s: %s -> %s (scheduled for %s)",
+                due.trigger, due.reference, result.from_state, result.to_state, moment,
+            )  # fmt: skip
 
     def raise_reminders(self, now: dt.datetime, report: PassReport) -> None:
         """Reminders of the open deadlines near or past their due date: the index reads only those."""
@@ -300,13 +329,39 @@ class Worker:
                 return  # raised before, by this worker or another
             row = engine.item_row(conn, item_id)
             definition = engine.registry.pinned(conn, row.definition, row.definition_version)
+            escalating = planned.kind == "escalation"
+            earlier = self._earlier_late(conn, definition, item_id) if escalating else []
             written = self.notifier.reminder(
-                conn, definition, row, planned.kind, planned.key, planned.roles, notify_roles, planned.due, now, today
-            )
+                conn, definition, row, planned.kind, planned.key, planned.roles, notify_roles, planned.due, now, today,
+                earlier_late=earlier,
+            )  # fmt: skip
             conn.execute(update(reminders_table).where(reminders_table.c.key == planned.key).values(messages=written))
         report.reminders += 1
         report.messages += written
         log.info("reminder %s raised: %d messages", planned.key, written)
+
+    def _earlier_late(self, conn: Connection, definition: Definition, item_id: int) -> list[LateStep]:
+        """The stays before the present one, in the item's current revision, that were done late."""
+        zone = self.engine.zone
+        history = [
+            HistoryStep(row.at.astimezone(zone).date(), row.trigger, row.actor, row.from_state, row.to_state)
+            for row in conn.execute(
+                select(audit_log.c.at, audit_log.c.trigger, audit_log.c.actor, audit_log.c.from_state,
+                       audit_log.c.to_state)
+                .where(audit_log.c.item_id == item_id)
+                .order_by(audit_log.c.seq)
+            )
+        ]  # fmt: skip
+        return [
+            LateStep(
+                person=visit.done_by or "-",
+                state_label=definition.states[visit.state].label.in_lang(self.notifier.lang),
+                due_on=visit.due_on,
+                done_on=visit.done_on,
+            )
+            for visit in earlier_late_visits(definition, history, self.engine.calendar)
+            if visit.due_on is not None
+        ]
 
     def _lookahead_days(self) -> int:
         longest = max(
@@ -337,21 +392,6 @@ class Worker:
                 conn, leases, {"name": name, "owner": self.owner, "until": utc_now(), **values}, ["name"]
             ):
                 conn.execute(update(leases).where(leases.c.name == name).values(**values))
-
-
-def _dead_here(owner: str) -> bool:
-    """A lease held by a process of this machine that no longer runs (killed): free to take over."""
-    host, _, rest = owner.partition(":")
-    pid_text = rest.partition(":")[0]
-    if host != socket.gethostname()[:80] or not pid_text.isdigit():
-        return False
-    try:
-        os.kill(int(pid_text), 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
 
 
 def status(engine: WorkflowEngine) -> dict[str, Any]:
