@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test install install-test lint typecheck clean
+.PHONY: run test install install-test browser lint typecheck clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,9 +24,28 @@ run: install
 	@echo "worker: emails go to demo-office/mail/ as .eml files; Ctrl-C stops it"
 	$(DEMO_ENV) GONGKAI_AUDIT_KEY_FILE=demo-office/audit.key $(BIN)/python run_worker.py
 
+## make browser: Debian's chromium (driven by Playwright in the browser tests) and a CJK font so
+## Chinese text renders in screenshots; apt-get runs only when one of them is missing. Playwright's
+## own browser downloads are never used (`playwright install` is not run).
+CHROMIUM := /usr/bin/chromium
+CJK_FONT := /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc
+BROWSER_PACKAGES := chromium fonts-noto-cjk
+browser:
+	@if [ ! -x $(CHROMIUM) ] || [ ! -f $(CJK_FONT) ]; then \
+	  if [ "$$(id -u)" = 0 ]; then sudo=; \
+	  elif command -v sudo >/dev/null 2>&1; then sudo=sudo; \
+	  else echo "make browser: not root and no sudo; install $(BROWSER_PACKAGES) by hand" \
+	    "(browser tests skip without them, and fail in CI)" >&2; exit 0; fi; \
+	  echo "make browser: installing $(BROWSER_PACKAGES) with apt-get"; \
+	  $$sudo apt-get update -qq && \
+	  $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+	    $(BROWSER_PACKAGES) >/dev/null; \
+	fi
+
 ## make test: install the test extras, lint, type-check and run the whole suite
-## (SQLite, and PostgreSQL at 127.0.0.1:5432 when reachable; in CI it must be).
-test: install-test
+## (SQLite, and PostgreSQL at 127.0.0.1:5432 when reachable; in CI it must be;
+## browser tests in Debian's headless chromium).
+test: install-test browser
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/pytest -n 2

@@ -73,14 +73,15 @@ def main(argv: list[str] | None = None) -> int:
 def build_worker(settings: Settings, args: argparse.Namespace) -> Worker:
     from notifications.settings import MailSettings, transport_for
     from workflow.notify import Notifier
-    from workflow.setup import open_engine
+    from workflow.setup import link_signer, open_engine
 
     mail = MailSettings.from_env()
     engine = open_engine(settings, mail=mail)
     if args.once and args.at:
         moment = parse_at(args.at, settings.timezone)
         engine.clock = lambda: moment  # everything in this pass happens as of --at
-    return Worker(engine, Notifier(mail, settings.lang), lambda: transport_for(mail), dry_run=args.dry_run)
+    notifier = Notifier(mail, settings.lang, signer=link_signer(settings))
+    return Worker(engine, notifier, lambda: transport_for(mail), dry_run=args.dry_run)
 
 
 def run_forever(worker: Worker) -> int:

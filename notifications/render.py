@@ -17,7 +17,7 @@ import datetime as dt
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import cache
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import quote, urlsplit
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, Template, select_autoescape
@@ -265,9 +265,44 @@ def check_web_url(url: str) -> None:
         raise ConfigurationError("config.bad_web_url", url=url)
 
 
-def render_context(context: Mapping[str, Any]) -> RenderedMessage:
+class LinkSigner(Protocol):
+    """Makes the URL of a one-decision action link (see ``workflow.tokens``); signed when the email is made."""
+
+    def action_url(self, base_url: str, user: str, item_id: int, trigger: str, version: int) -> str: ...
+
+
+def action_links(
+    signer: LinkSigner | None,
+    base_url: str,
+    user: str,
+    item_id: int,
+    version: int,
+    triggers: Sequence[str],
+    lang: str,
+) -> list[ActionLink]:
+    """One signed link per decision this person may take; none without a signer (no secret configured)."""
+    from workflow.i18n import trigger_label
+
+    if signer is None:
+        return []
+    return [
+        ActionLink(trigger_label(trigger, lang), signer.action_url(base_url, user, item_id, trigger, version))
+        for trigger in triggers
+    ]
+
+
+def render_context(context: Mapping[str, Any], signer: LinkSigner | None = None) -> RenderedMessage:
     """Render an email from the plain context written with its outbox row (see :func:`deferred_context`)."""
     item = context.get("item")
+    acting = context.get("acting")
+    actions = (
+        action_links(
+            signer, context["base_url"], acting["user"], acting["item_id"], acting["version"], acting["triggers"],
+            context["lang"],
+        )
+        if acting
+        else []
+    )  # fmt: skip
     return render(
         context["event"],
         recipient_name=context["recipient_name"],
@@ -276,6 +311,7 @@ def render_context(context: Mapping[str, Any]) -> RenderedMessage:
         confidential_states=frozenset(context["confidential_states"]),
         lang=context["lang"],
         item=_summary_from(item) if item else None,
+        actions=actions,
     )
 
 
@@ -288,8 +324,11 @@ def deferred_context(
     confidential_states: Collection[str],
     lang: str,
     item: ItemSummary,
+    acting: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """JSON-ready arguments of :func:`render`: written inside a transaction, rendered by the sender.
+
+    ``acting`` ({user, item_id, version, triggers}) asks for action links, signed when rendered.
 
     Rendering costs about 150 µs a message; a transition only writes this small record.
     """
@@ -305,6 +344,7 @@ def deferred_context(
             "reference": item.reference, "title": item.title, "state": item.state, "state_label": item.state_label,
             "due_on": item.due_on.isoformat() if item.due_on else None, "body": item.body,
         },
+        "acting": dict(acting) if acting else None,
     }  # fmt: skip
 
 

@@ -24,6 +24,8 @@ from workflow.settings import Settings
 from workflow.setup import initialise
 from workflow.store.db import make_engine
 
+pytest_plugins = ["tests.browser"]
+
 ROOT = Path(__file__).resolve().parent.parent
 DEFINITIONS = ROOT / "definitions"
 AUDIT_KEY = "test-audit-key-0123456789-abcdefghijklmnop"

@@ -859,3 +859,22 @@ main.add_command(outbox)
 
 if __name__ == "__main__":
     main()
+
+
+@main.command("web")
+@click.option("--host", default="127.0.0.1", show_default=True, help="address to listen on")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@pass_shell
+def web(shell: Shell, host: str, port: int) -> None:
+    """The office web pages: inbox, items, action links from emails, audit log, outbox."""
+    import uvicorn
+
+    from notifications.settings import MailSettings
+    from workflow.web.app import create_app
+
+    with handled(shell):
+        shell.settings.require_secret_key()
+        mail = MailSettings.from_env()
+        app = create_app(shell.settings, shell.engine, mail)
+    click.echo(f"gongkai web: http://{host}:{port}/ (links in emails use {mail.base_url})")
+    uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=False)

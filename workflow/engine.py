@@ -375,19 +375,22 @@ class WorkflowEngine:
         comment: str | None = None,
         fields: Mapping[str, Any] | None = None,
         expected_version: int | None = None,
+        within: Callable[[Connection], None] | None = None,
     ) -> FireResult:
         """Fire ``trigger`` on an item as ``actor``; refusals raise and write nothing.
 
         With ``expected_version`` a fire is for that exact version (a link, a page): if the
         item moved meanwhile it is a Conflict. Without it the fire means "on the item as it
         is now", so a lost race is decided again on the new state, a few times at most.
+        ``within`` runs inside the fire's transaction (a web link marks itself used there):
+        if it raises, nothing is written.
         """
         self._audit_key()
         comment = comment.strip() if comment and comment.strip() else None
         attempts = 1 if expected_version is not None else RACE_RETRIES
         for attempt in range(1, attempts + 1):
             try:
-                return self._fire_once(item_ref, trigger, actor, comment, fields, expected_version)
+                return self._fire_once(item_ref, trigger, actor, comment, fields, expected_version, within=within)
             except Conflict:
                 if attempt == attempts:
                     raise
@@ -432,6 +435,7 @@ class WorkflowEngine:
         fields: Mapping[str, Any] | None,
         expected_version: int | None,
         timed_as_of: dt.datetime | None = None,
+        within: Callable[[Connection], None] | None = None,
     ) -> FireResult:
         """One attempt; ``timed_as_of`` makes it the worker's fire of a timed transition as of then."""
         with self._transaction() as conn:
@@ -495,6 +499,8 @@ class WorkflowEngine:
             if self.notifier is not None and decision.to_state != row.state:
                 # The people who must act now are told, in the same transaction as the move.
                 self.notifier.new_task(conn, definition, moved, due, actor, now, today)
+            if within is not None:
+                within(conn)
         return FireResult(moved, definition, trigger, decision.from_state, decision.to_state, seq, decision.details)
 
     @contextmanager
@@ -626,6 +632,27 @@ class WorkflowEngine:
             return None
         at = latest.at.astimezone(self.zone).strftime("%Y-%m-%d %H:%M:%S")
         return {"actor": latest.actor, "trigger": latest.trigger, "at": at}
+
+    def latest_action(self, conn: Connection, item_id: int) -> dict[str, Any] | None:
+        """Who last acted on the item and when (``at_time``, aware), for pages that say it moved on."""
+        latest = conn.execute(
+            select(audit_log.c.actor, audit_log.c.trigger, audit_log.c.at)
+            .where(audit_log.c.item_id == item_id)
+            .order_by(audit_log.c.seq.desc())
+            .limit(1)
+        ).first()
+        if latest is None:
+            return None
+        return {"actor": latest.actor, "trigger": latest.trigger, "at_time": latest.at}
+
+    def current_due(self, conn: Connection, item_id: int) -> dt.date | None:
+        """The due date that applies now (the earliest open one), as stored."""
+        due: dt.date | None = conn.execute(
+            select(func.min(deadlines_table.c.due_on)).where(
+                deadlines_table.c.item_id == item_id, deadlines_table.c.applies_now.is_(True)
+            )
+        ).scalar()
+        return due
 
     def _conflict(self, conn: Connection, row: ItemRow) -> Conflict:
         return Conflict("conflict.moved", reference=row.reference, last=self._latest_action(conn, row.id))

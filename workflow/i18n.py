@@ -286,6 +286,15 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "GONGKAI_AUDIT_KEY is not set: the audit chain needs a secret of at least 32 characters, "
         "kept outside the database",
     ),
+    "config.no_secret_key": (
+        "未设置 GONGKAI_SECRET_KEY (或 GONGKAI_SECRET_KEY_FILE): 网页服务需要它签署链接和会话, 至少 32 个字符",
+        "GONGKAI_SECRET_KEY (or GONGKAI_SECRET_KEY_FILE) is not set: the web app signs links and sessions with it;"
+        " at least 32 characters",
+    ),
+    "config.short_secret_key": (
+        "GONGKAI_SECRET_KEY 太短: {length} 个字符, 至少需要 {minimum} 个",
+        "GONGKAI_SECRET_KEY is too short: {length} characters, at least {minimum} needed",
+    ),
     "config.short_audit_key": (
         "GONGKAI_AUDIT_KEY 太短: {length} 个字符, 至少需要 {minimum} 个",
         "GONGKAI_AUDIT_KEY is too short: {length} characters, at least {minimum} needed",
@@ -459,3 +468,36 @@ def render_error(error: GongkaiError, lang: str) -> str:
         else:
             parts.append(translate("refuse.available_none", lang))
     return "; ".join(parts)
+
+
+TRIGGER_LABELS: dict[str, tuple[str, str]] = {
+    "submit": ("送审", "Submit"),
+    "clear": ("审查通过", "Clear"),
+    "send_back": ("退回", "Send back"),
+    "withhold": ("不予公开", "Withhold"),
+    "sign_off": ("签发", "Sign off"),
+    "schedule": ("定时发布", "Schedule"),
+    "publish": ("发布", "Publish"),
+    "unschedule": ("取消定时", "Unschedule"),
+    "withdraw": ("撤回", "Withdraw"),
+    "revise": ("修订", "Revise"),
+    "register": ("登记", "Register"),
+    "request_correction": ("要求补正", "Request correction"),
+    "correction_received": ("已收到补正", "Correction received"),
+    "consult_third_party": ("征求第三方意见", "Consult third party"),
+    "third_party_replied": ("第三方已答复", "Third party replied"),
+    "draft_reply": ("拟定答复", "Draft reply"),
+    "extend": ("延长答复期限", "Extend"),
+    "pass_legality": ("合法性审核通过", "Pass legality review"),
+    "file_record": ("报送备案", "File for the record"),
+    "repeal": ("废止", "Repeal"),
+    "still_current": ("确认仍然有效", "Still current"),
+}
+
+
+def trigger_label(trigger: str, lang: str) -> str:
+    """A decision as people call it; an unknown trigger is shown by its name."""
+    labels = TRIGGER_LABELS.get(trigger)
+    if labels is None:
+        return trigger
+    return labels[1] if lang == "en" else labels[0]

@@ -10,8 +10,18 @@ from typing import Any
 from sqlalchemy import Connection
 
 from notifications.outbox import deferred_values, outbox_values
-from notifications.render import ItemSummary, LateStep, confidential_states_of, deferred_context, render
+from notifications.render import (
+    ItemSummary,
+    LateStep,
+    LinkSigner,
+    action_links,
+    confidential_states_of,
+    deferred_context,
+    render,
+)
 from notifications.settings import MailSettings
+from workflow.decisions import ItemSnapshot, available_triggers
+from workflow.decisions import Person as DecidingPerson
 from workflow.definition import Definition
 from workflow.store.hot import HotPath
 
@@ -30,6 +40,8 @@ class Person:
     email: str
     digest: bool = False
     """Wants one daily digest instead of single notices and reminders (escalations still come)."""
+    roles: tuple[str, ...] = ()
+    """The roles on the item for which this person was chosen."""
 
 
 def people_for_roles(conn: Connection, roles: Iterable[str], holders: Mapping[str, Sequence[str]]) -> list[Person]:
@@ -38,8 +50,20 @@ def people_for_roles(conn: Connection, roles: Iterable[str], holders: Mapping[st
     found: dict[str, Person] = {}
     for role in roles:
         for name, email, digest in hot.people(conn, role, holders.get(role) or ()):
-            found.setdefault(name, Person(name, email, digest))
+            known = found.get(name)
+            found[name] = Person(name, email, digest, (*known.roles, role) if known else (role,))
     return list(found.values())
+
+
+def decisions_for(definition: Definition, row: Any, person: Person) -> list[str]:
+    """The decisions an email may offer this person as links: theirs to take now, none fired by the worker."""
+    snapshot = ItemSnapshot(definition, row.state, row.fields, row.holders, row.acted)
+    acting = DecidingPerson(person.name, frozenset(person.roles))
+    return [
+        trigger
+        for trigger in available_triggers(snapshot, acting)
+        if (transition := definition.transitions_for(trigger, row.state)) is not None and transition.fires_at is None
+    ]
 
 
 def asked_to_act(definition: Definition, state: str) -> tuple[str, ...]:
@@ -59,9 +83,11 @@ def _enqueue(conn: Connection, **values: Any) -> bool:
 class Notifier:
     """Renders and enqueues emails; the engine and the worker call it inside their transactions."""
 
-    def __init__(self, mail: MailSettings, lang: str = "zh") -> None:
+    def __init__(self, mail: MailSettings, lang: str = "zh", signer: LinkSigner | None = None) -> None:
         self.mail = mail
         self.lang = lang
+        self.signer = signer
+        """Signs action links (``GONGKAI_SECRET_KEY``); without it emails link to the item page only."""
 
     def summary(self, definition: Definition, row: Any, due: dt.date | None) -> ItemSummary:
         state = definition.states[row.state]
@@ -95,9 +121,13 @@ class Notifier:
         written = 0
         for person in people:
             # Rendered when sent: the transition writes only this small record (rendering is ~150 µs).
+            acting = {
+                "user": person.name, "item_id": row.id, "version": row.version,
+                "triggers": decisions_for(definition, row, person),
+            }  # fmt: skip
             context = deferred_context(
                 "new_task", recipient_name=person.name, base_url=self.mail.base_url, today=today,
-                confidential_states=confidential, lang=self.lang, item=item,
+                confidential_states=confidential, lang=self.lang, item=item, acting=acting,
             )  # fmt: skip
             values = deferred_values(
                 key=f"new_task:{row.id}:{row.version}", event="new_task", recipient=person.email,
@@ -134,9 +164,13 @@ class Notifier:
         confidential = confidential_states_of(definition)
         written = 0
         for person in people:
+            decisions = decisions_for(definition, row, person) if kind != "periodic" else []
+            actions = action_links(
+                self.signer, self.mail.base_url, person.name, row.id, row.version, decisions, self.lang
+            )
             message = render(
                 event, recipient_name=person.name, base_url=self.mail.base_url, today=today,
-                confidential_states=confidential, lang=self.lang, item=item, late_chain=late,
+                confidential_states=confidential, lang=self.lang, item=item, late_chain=late, actions=actions,
             )  # fmt: skip
             written += _enqueue(conn, key=key, event=event, recipient=person.email, message=message, now=now,
                                 item_id=row.id)  # fmt: skip

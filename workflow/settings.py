@@ -21,6 +21,8 @@ class Settings:
     audit_key: str | None
     lang: str = "zh"
     timezone: str = "Asia/Shanghai"
+    secret_key: str | None = None
+    """``GONGKAI_SECRET_KEY`` (or ``_FILE``): signs action links, sign-in links, sessions and forms."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -40,6 +42,7 @@ class Settings:
             audit_key=audit_key,
             lang=lang,
             timezone=env.get("GONGKAI_TIMEZONE") or "Asia/Shanghai",
+            secret_key=_secret(env),
         )
 
     def require_audit_key(self) -> bytes:
@@ -50,6 +53,24 @@ class Settings:
         if len(key) < MIN_AUDIT_KEY_LENGTH:
             raise ConfigurationError("config.short_audit_key", minimum=MIN_AUDIT_KEY_LENGTH, length=len(key))
         return key.encode("utf-8")
+
+
+    def require_secret_key(self) -> str:
+        """The web application's signing secret; refuses a missing or short one."""
+        key = self.secret_key
+        if key is None:
+            raise ConfigurationError("config.no_secret_key")
+        if len(key) < MIN_AUDIT_KEY_LENGTH:
+            raise ConfigurationError("config.short_secret_key", minimum=MIN_AUDIT_KEY_LENGTH, length=len(key))
+        return key
+
+
+def _secret(env: Mapping[str, str]) -> str | None:
+    key = env.get("GONGKAI_SECRET_KEY") or None
+    key_file = env.get("GONGKAI_SECRET_KEY_FILE")
+    if key is None and key_file:
+        key = read_key_file(Path(key_file))
+    return key
 
 
 def read_key_file(path: Path) -> str:

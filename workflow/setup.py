@@ -14,6 +14,7 @@ from workflow.notify import Notifier
 from workflow.registry import DefinitionRegistry
 from workflow.settings import Settings
 from workflow.store.db import make_engine
+from workflow.tokens import Tokens
 
 
 @dataclass(frozen=True)
@@ -56,5 +57,10 @@ def open_engine(settings: Settings, db: Engine | None = None, mail: MailSettings
         settings.require_audit_key() if settings.audit_key is not None else None,
         timezone=settings.timezone,
         calendar=load_calendar(settings.definitions_dir),
-        notifier=Notifier(mail or MailSettings.from_env(), settings.lang),
+        notifier=Notifier(mail or MailSettings.from_env(), settings.lang, signer=link_signer(settings)),
     )
+
+
+def link_signer(settings: Settings) -> Tokens | None:
+    """Action links in emails are signed with ``GONGKAI_SECRET_KEY``; without one, emails link to item pages."""
+    return Tokens(settings.require_secret_key()) if settings.secret_key else None

@@ -129,7 +129,9 @@ class Worker:
             if released:
                 log.info("%d messages claimed by a killed worker of this machine taken back", released)
             with self.transport() as transport:
-                delivered = deliver_pending(self.engine.db, transport, self.owner, now, self.batch)
+                delivered = deliver_pending(
+                    self.engine.db, transport, self.owner, now, self.batch, signer=self.notifier.signer
+                )
             report.sent, report.retried, report.failed = delivered.sent, delivered.retried, delivered.failed
             self._record(report)
         log.info(

@@ -263,3 +263,35 @@ class WorkerLease(Base):
     until: Mapped[dt.datetime]
     last_pass_at: Mapped[dt.datetime | None]
     last_pass: Mapped[dict[str, Any] | None]
+
+
+class UsedToken(Base):
+    """A one-time token (an action link, a sign-in link) that has been used: a second use is refused."""
+
+    __tablename__ = "used_tokens"
+
+    token_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    user_name: Mapped[str] = mapped_column(String(64))
+    item_id: Mapped[int | None] = mapped_column(Integer)
+    used_at: Mapped[dt.datetime]
+
+
+class SecurityEvent(Base):
+    """The web application's security log: refused links, sign-ins, throttled requests.
+
+    Not the audit chain, which holds transitions only.
+    """
+
+    __tablename__ = "security_log"
+    __table_args__ = (Index("ix_security_log_event", "event", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[dt.datetime]
+    event: Mapped[str] = mapped_column(String(40))
+    user_name: Mapped[str | None] = mapped_column(String(64))
+    client: Mapped[str | None] = mapped_column(String(64))
+    """The client's address, as the server saw it."""
+    subject: Mapped[str | None] = mapped_column(String(254))
+    """What it was about: an email address asked for, an item reference."""
+    detail: Mapped[dict[str, Any] | None]

@@ -1,0 +1,68 @@
+"""Helpers for the web tests: an app over the test engine, a client, forms with their CSRF token."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import func, select
+from starlette.testclient import TestClient
+
+from notifications.settings import MailSettings
+from tests.conftest import FrozenClock
+from workflow.engine import WorkflowEngine, audit_log
+from workflow.settings import Settings
+from workflow.store.models import SecurityEvent, UsedToken
+from workflow.tokens import Tokens
+from workflow.web.app import SESSION_COOKIE, WebApp
+
+SECRET = "test-web-secret-0123456789-abcdefghijklmnopq"
+BASE_URL = "http://testserver"
+CSRF = re.compile(r'name="csrf" value="([0-9a-f]+)"')
+
+
+@dataclass
+class Web:
+    engine: WorkflowEngine
+    app: WebApp
+    client: TestClient
+    tokens: Tokens
+
+    def sign_in(self, name: str) -> None:
+        self.client.cookies.set(SESSION_COOKIE, self.tokens.session(name))
+
+    def sign_out(self) -> None:
+        self.client.cookies.delete(SESSION_COOKIE)
+
+    def csrf(self, path: str = "/signin") -> str:
+        """The form token of this browser (its CSRF cookie is set by the first page it opens)."""
+        found = CSRF.search(self.client.get(path).text)
+        assert found, f"no form on {path}"
+        return found.group(1)
+
+    def link(self, user: str, item_id: int, trigger: str, version: int | None = None) -> str:
+        if version is None:
+            version = self.engine.show(item_id).version
+        return f"/act/{self.tokens.action(user, item_id, trigger, version)}"
+
+    def audit_count(self) -> int:
+        with self.engine.db.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(audit_log)).scalar_one())
+
+    def used_count(self) -> int:
+        with self.engine.db.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(UsedToken.__table__)).scalar_one())
+
+    def security_events(self) -> list[str]:
+        table = SecurityEvent.__table__
+        with self.engine.db.connect() as conn:
+            return list(conn.execute(select(table.c.event).order_by(table.c.id)).scalars())
+
+
+def make_web(engine: WorkflowEngine, settings: Settings, mail_dir: Path, clock: FrozenClock) -> Web:
+    mail = MailSettings(smtp_url=None, mail_dir=mail_dir, base_url=BASE_URL)
+    tokens = Tokens(SECRET)
+    app = WebApp(settings, engine, mail, tokens, clock=clock)
+    client = TestClient(app.asgi(), base_url=BASE_URL, follow_redirects=False)
+    return Web(engine, app, client, tokens)

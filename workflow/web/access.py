@@ -1,0 +1,54 @@
+"""Who may see what on the web pages: pure rules over a person, a definition and an item's holders.
+
+A person sees the items on which they hold a role (in their own right or standing in for
+someone); auditors and administrators see all, read-only. Before an item is published
+only those who write, review and sign it read its body.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from workflow.decisions import Person, acting_principal
+from workflow.definition import Definition
+
+READ_ALL_ROLES = frozenset({"auditor", "admin"})
+BODY_ROLES = frozenset({"drafter", "confidentiality_reviewer", "legal_reviewer", "leader"})
+PUBLISHED_STATES = frozenset({"published", "filed", "withdrawn", "repealed"})
+OUTBOX_ROLES = frozenset({"office", "admin"})
+AUDIT_ROLES = frozenset({"auditor", "admin"})
+
+
+def definition_roles(definition: Definition) -> frozenset[str]:
+    roles = {definition.creator_role}
+    for state in definition.states.values():
+        roles.update(state.roles)
+    roles.update(transition.role for transition in definition.transitions)
+    return frozenset(roles)
+
+
+def roles_on_item(person: Person, definition: Definition, holders: Mapping[str, Sequence[str]]) -> frozenset[str]:
+    return frozenset(
+        role for role in definition_roles(definition) if acting_principal(person, role, holders) is not None
+    )
+
+
+def may_see(person: Person, definition: Definition, holders: Mapping[str, Sequence[str]]) -> bool:
+    return bool(person.roles & READ_ALL_ROLES) or bool(roles_on_item(person, definition, holders))
+
+
+def may_read_body(person: Person, definition: Definition, holders: Mapping[str, Sequence[str]], state: str) -> bool:
+    if state in PUBLISHED_STATES:
+        return may_see(person, definition, holders)
+    return bool(roles_on_item(person, definition, holders) & (BODY_ROLES | {definition.creator_role}))
+
+
+def waiting_for(person: Person, definition: Definition, holders: Mapping[str, Sequence[str]], state: str) -> bool:
+    """Is the item waiting for one of this person's roles (a decision of theirs, not the worker's)?"""
+    if definition.states[state].terminal:
+        return False
+    return any(
+        transition.fires_at is None and acting_principal(person, transition.role, holders) is not None
+        for transition in definition.transitions
+        if state in transition.sources and transition.role in definition.states[state].roles
+    )

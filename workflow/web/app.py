@@ -1,0 +1,704 @@
+"""The office web application: Starlette pages over the same engine as the command line.
+
+GET never changes anything: mail scanners and link previewers open links. Every form
+carries a CSRF token bound to a cookie; every change goes through ``WorkflowEngine``
+with the same rules as the CLI. Action links from emails work without signing in:
+their signed token is the authority for one decision by one person, once.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import logging
+import re
+import secrets
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, cast
+from urllib.parse import quote
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from sqlalchemy import Connection, Table, insert, select
+from sqlalchemy.exc import IntegrityError
+from starlette.applications import Starlette
+from starlette.datastructures import FormData
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from notifications.outbox import FAILED, PENDING, SENDING, enqueue, list_messages, requeue_failed
+from notifications.render import RenderedMessage
+from notifications.settings import MailSettings
+from workflow.deadlines import working_days_left
+from workflow.decisions import ItemSnapshot, Person, available_triggers, decide
+from workflow.definition import Definition, Transition
+from workflow.engine import WorkflowEngine, utc_now
+from workflow.errors import Conflict, GongkaiError, InvalidInput, NotFound, NotPermitted, TransitionNotAllowed
+from workflow.i18n import render_error, trigger_label
+from workflow.people import load_person
+from workflow.roles import role_label
+from workflow.settings import Settings
+from workflow.store.hot import ItemRow
+from workflow.store.models import UsedToken, User
+from workflow.tokens import ActionClaim, TokenRefused, Tokens
+from workflow.web import queries
+from workflow.web.access import AUDIT_ROLES, OUTBOX_ROLES, may_read_body, may_see
+from workflow.web.bodydiff import body_diff, collapse
+from workflow.web.chain import chain_svg
+from workflow.web.security import SecurityHeaders, record, signin_throttled
+from workflow.web.text import translate
+
+log = logging.getLogger("gongkai.web")
+
+HERE = Path(__file__).parent
+SESSION_COOKIE = "gk_session"
+CSRF_COOKIE = "gk_csrf"
+LANG_COOKIE = "gk_lang"
+LARGE_COOKIE = "gk_large"
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+used_tokens = cast(Table, UsedToken.__table__)
+users = cast(Table, User.__table__)
+
+
+class Page(Exception):
+    """Stop handling and show this page (a refusal, a redirect to sign in)."""
+
+    def __init__(self, response: Response) -> None:
+        self.response = response
+
+
+class WebApp:
+    def __init__(
+        self,
+        settings: Settings,
+        engine: WorkflowEngine,
+        mail: MailSettings,
+        tokens: Tokens,
+        clock: Callable[[], dt.datetime] = utc_now,
+    ) -> None:
+        self.settings = settings
+        self.engine = engine
+        self.mail = mail
+        self.tokens = tokens
+        self.clock = clock
+        self.secure_cookies = mail.base_url.startswith("https://")
+        self.templates = Environment(
+            loader=FileSystemLoader(HERE / "templates"),
+            autoescape=select_autoescape(["html"]),
+            auto_reload=False,
+        )
+        self.templates.filters["day"] = _day
+        self.templates.filters["moment"] = self._moment
+
+    # ---- the application -----------------------------------------------------------------------
+
+    def asgi(self) -> Starlette:
+        routes = [
+            Route("/", self.inbox),
+            Route("/healthz", self.healthz),
+            Route("/signin", self.signin_form, methods=["GET"]),
+            Route("/signin", self.signin_request, methods=["POST"]),
+            Route("/signin/{token}", self.signin_confirm, methods=["GET"]),
+            Route("/signin/{token}", self.signin_use, methods=["POST"]),
+            Route("/signout", self.signout, methods=["POST"]),
+            Route("/prefs", self.prefs, methods=["POST"]),
+            Route("/act/{token}", self.action_confirm, methods=["GET"]),
+            Route("/act/{token}", self.action_fire, methods=["POST"]),
+            Route("/items/{ref}", self.item_page, methods=["GET"]),
+            Route("/items/{ref}/fire", self.item_fire, methods=["POST"]),
+            Route("/audit", self.audit_page),
+            Route("/audit.csv", self.audit_csv),
+            Route("/outbox", self.outbox_page, methods=["GET"]),
+            Route("/outbox/{id:int}/retry", self.outbox_retry, methods=["POST"]),
+            Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
+        ]
+        app = Starlette(routes=routes, middleware=[Middleware(SecurityHeaders)])
+        app.add_exception_handler(Page, self._page_exception)  # type: ignore[arg-type]
+        app.add_exception_handler(404, self._not_found)
+        return app
+
+    async def _page_exception(self, _request: Request, exc: Page) -> Response:
+        return exc.response
+
+    async def _not_found(self, request: Request, _exc: Exception) -> Response:
+        return self.page(request, "message.html", status=404, title=self.t(request, "not_found"), message="")
+
+    async def healthz(self, _request: Request) -> Response:
+        return Response("ok", media_type="text/plain")
+
+    # ---- rendering -----------------------------------------------------------------------------
+
+    def lang(self, request: Request) -> str:
+        chosen = request.cookies.get(LANG_COOKIE)
+        return chosen if chosen in ("zh", "en") else self.settings.lang
+
+    def t(self, request: Request, key: str, **params: Any) -> str:
+        return translate(key, self.lang(request), **params)
+
+    def page(self, request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+        lang = self.lang(request)
+        cookie = request.cookies.get(CSRF_COOKIE)
+        fresh = cookie is None or len(cookie) < 20
+        if fresh:
+            cookie = getattr(request.state, "csrf_cookie", None) or secrets.token_urlsafe(24)
+        assert cookie is not None
+        user: Person | None = getattr(request.state, "user", None)
+        html = self.templates.get_template(template).render(
+            t=lambda key, **params: translate(key, lang, **params),
+            trigger_label=lambda trigger: trigger_label(trigger, lang),
+            role_label=lambda role: role_label(role, lang),
+            lang=lang,
+            large=request.cookies.get(LARGE_COOKIE) == "1",
+            csrf=self.tokens.csrf(cookie),
+            path=request.url.path,
+            user=user,
+            can_audit=bool(user and user.roles & AUDIT_ROLES),
+            can_outbox=bool(user and user.roles & OUTBOX_ROLES),
+            **context,
+        )
+        response = HTMLResponse(html, status_code=status)
+        if fresh:
+            response.set_cookie(
+                CSRF_COOKIE, cookie, httponly=True, samesite="strict", secure=self.secure_cookies, path="/"
+            )
+        return response
+
+    def _moment(self, value: dt.datetime | None) -> str:
+        if value is None:
+            return ""
+        return value.astimezone(self.engine.zone).strftime("%Y-%m-%d %H:%M")
+
+    def refuse(self, request: Request, status: int, key: str, **params: Any) -> Page:
+        return Page(
+            self.page(
+                request, "message.html", status=status, title=self.t(request, "refused_title"),
+                message=self.t(request, key, **params),
+            )
+        )  # fmt: skip
+
+    # ---- who is asking -------------------------------------------------------------------------
+
+    def session_user(self, request: Request) -> str | None:
+        return self.tokens.read_session(request.cookies.get(SESSION_COOKIE))
+
+    def person(self, conn: Connection, name: str) -> Person | None:
+        try:
+            return load_person(conn, name, self.engine.today(), with_substitutions=True)
+        except NotFound:
+            return None
+
+    def signed_in(self, request: Request, conn: Connection) -> Person:
+        name = self.session_user(request)
+        person = self.person(conn, name) if name else None
+        if person is None:
+            raise Page(RedirectResponse(f"/signin?next={quote(request.url.path)}", status_code=303))
+        request.state.user = person
+        return person
+
+    async def form(self, request: Request) -> FormData:
+        """The posted form, once its CSRF token matches this browser's cookie; else a refusal, logged."""
+        form = await request.form()
+        token = form.get("csrf")
+        if not self.tokens.check_csrf(request.cookies.get(CSRF_COOKIE), token if isinstance(token, str) else None):
+            self.log_security(request, "csrf_refused", detail={"path": request.url.path})
+            raise Page(
+                self.page(
+                    request, "message.html", status=403, title=self.t(request, "refused_title"),
+                    message=self.t(request, "csrf_refused"),
+                )
+            )  # fmt: skip
+        return form
+
+    def client(self, request: Request) -> str | None:
+        return request.client.host if request.client else None
+
+    def log_security(
+        self, request: Request, event: str, *, user: str | None = None, subject: str | None = None,
+        detail: dict[str, Any] | None = None,
+    ) -> None:  # fmt: skip
+        log.warning("security: %s user=%s subject=%s client=%s", event, user, subject, self.client(request))
+        record(
+            self.engine.db, event, now=self.clock(), user=user, client=self.client(request), subject=subject,
+            detail=detail,
+        )  # fmt: skip
+
+    # ---- sign-in -------------------------------------------------------------------------------
+
+    async def signin_form(self, request: Request) -> Response:
+        return self.page(request, "signin.html", next=_safe_next(request.query_params.get("next")))
+
+    async def signin_request(self, request: Request) -> Response:
+        form = await self.form(request)
+        address = str(form.get("email") or "").strip().lower()
+        if not EMAIL.match(address) or len(address) > 254:
+            return self.page(request, "signin.html", status=400, error=self.t(request, "signin_bad_email"))
+        now = self.clock()
+        if signin_throttled(self.engine.db, self.client(request), address, now):
+            self.log_security(request, "signin_throttled", subject=address)
+            return self.page(request, "signin.html", status=429, error=self.t(request, "signin_throttled"))
+        self.log_security(request, "signin_requested", subject=address)
+        with self.engine.db.begin() as conn:
+            found = conn.execute(
+                select(users.c.name).where(users.c.email == address, users.c.active.is_(True))
+            ).first()
+            if found is not None:
+                url = f"{self.mail.base_url.rstrip('/')}/signin/{self.tokens.signin(found.name)}"
+                lang = self.lang(request)
+                message = RenderedMessage(
+                    subject=translate("signin_mail_subject", lang),
+                    text=translate("signin_mail_body", lang, name=found.name, url=url),
+                    html=self.templates.get_template("signin_email.html").render(
+                        t=lambda key, **params: translate(key, lang, **params), name=found.name, url=url
+                    ),
+                )
+                enqueue(
+                    conn, key=f"signin:{secrets.token_hex(8)}", event="signin", recipient=address,
+                    message=message, now=now,
+                )  # fmt: skip
+        # The same answer whether the address is known or not: nobody learns who works here.
+        return self.page(request, "signin_sent.html", email=address)
+
+    def _signin_claim(self, request: Request, token: str) -> str:
+        try:
+            claim = self.tokens.read_signin(token)
+        except TokenRefused as refused:
+            self.log_security(request, f"signin_link_{refused.reason}")
+            raise self.refuse(request, 400, f"refused_{refused.reason}") from None
+        if self._used(claim.token_id):
+            self.log_security(request, "signin_link_reused", user=claim.user)
+            raise self.refuse(request, 410, "refused_used")
+        return claim.user
+
+    async def signin_confirm(self, request: Request) -> Response:
+        name = self._signin_claim(request, request.path_params["token"])
+        return self.page(request, "signin_confirm.html", name=name)
+
+    async def signin_use(self, request: Request) -> Response:
+        await self.form(request)
+        token = request.path_params["token"]
+        name = self._signin_claim(request, token)
+        claim = self.tokens.read_signin(token)
+        with self.engine.db.begin() as conn:
+            if self.person(conn, name) is None:
+                raise self.refuse(request, 403, "refused_inactive")
+            try:
+                self._mark_used(conn, claim.token_id, "signin", name, None)
+            except IntegrityError:
+                raise self.refuse(request, 410, "refused_used") from None
+        self.log_security(request, "signed_in", user=name)
+        response = RedirectResponse("/", status_code=303)
+        response.set_cookie(
+            SESSION_COOKIE, self.tokens.session(name), max_age=int(self.tokens.session_max_age.total_seconds()),
+            httponly=True, samesite="lax", secure=self.secure_cookies, path="/",
+        )  # fmt: skip
+        return response
+
+    async def signout(self, request: Request) -> Response:
+        await self.form(request)
+        response = RedirectResponse("/signin", status_code=303)
+        response.delete_cookie(SESSION_COOKIE, path="/")
+        return response
+
+    async def prefs(self, request: Request) -> Response:
+        """Language and large text: remembered in cookies (a display choice, nothing in the database)."""
+        form = await self.form(request)
+        response = RedirectResponse(_safe_next(str(form.get("next") or "/")), status_code=303)
+        year = 365 * 24 * 3600
+        if form.get("lang") in ("zh", "en"):
+            response.set_cookie(LANG_COOKIE, str(form["lang"]), max_age=year, samesite="lax", path="/")
+        if form.get("large") in ("0", "1"):
+            response.set_cookie(LARGE_COOKIE, str(form["large"]), max_age=year, samesite="lax", path="/")
+        return response
+
+    # ---- one-time tokens -----------------------------------------------------------------------
+
+    def _used(self, token_id: str) -> bool:
+        with self.engine.db.connect() as conn:
+            found = conn.execute(select(used_tokens.c.token_id).where(used_tokens.c.token_id == token_id)).first()
+        return found is not None
+
+    def _mark_used(self, conn: Connection, token_id: str, kind: str, user: str, item_id: int | None) -> None:
+        conn.execute(
+            insert(used_tokens).values(token_id=token_id, kind=kind, user_name=user, item_id=item_id, used_at=utc_now())
+        )
+
+    # ---- action links --------------------------------------------------------------------------
+
+    def _action_claim(self, request: Request, token: str) -> ActionClaim:
+        """The link's claim, or a refusal page (logged): expired, altered, used, someone else's."""
+        try:
+            claim = self.tokens.read_action(token)
+        except TokenRefused as refused:
+            self.log_security(request, f"action_link_{refused.reason}")
+            status = 400 if refused.reason == "invalid" else 410
+            raise self.refuse(request, status, f"refused_{refused.reason}") from None
+        if self._used(claim.token_id):
+            self.log_security(request, "action_link_reused", user=claim.user, detail=_claim_detail(claim))
+            raise self.refuse(request, 410, "refused_used")
+        signed_in = self.session_user(request)
+        if signed_in is not None and signed_in != claim.user:
+            self.log_security(request, "action_link_other_user", user=signed_in, detail=_claim_detail(claim))
+            raise self.refuse(request, 403, "refused_other_user", owner=claim.user, name=signed_in)
+        return claim
+
+    def _stale(self, request: Request, conn: Connection, row: ItemRow) -> Page:
+        last = self.engine.latest_action(conn, row.id)
+        message = self.t(
+            request, "stale", reference=row.reference, actor=last["actor"] if last else "-",
+            at=self._moment(last["at_time"]) if last else "-",
+            action=trigger_label(last["trigger"], self.lang(request)) if last else "-",
+        )  # fmt: skip
+        title = self.t(request, "stale_title")
+        link = f"/items/{row.reference}"
+        return Page(self.page(request, "message.html", status=409, title=title, message=message, item_link=link))
+
+    def _action_context(
+        self, request: Request, conn: Connection, claim: ActionClaim
+    ) -> tuple[ItemRow, Definition, Person, Transition]:
+        try:
+            row = self.engine.item_row(conn, claim.item_id)
+        except NotFound:
+            raise self.refuse(request, 404, "refused_invalid") from None
+        if row.version != claim.version:
+            raise self._stale(request, conn, row)
+        person = self.person(conn, claim.user)
+        if person is None:
+            self.log_security(request, "action_link_inactive_user", user=claim.user, detail=_claim_detail(claim))
+            raise self.refuse(request, 403, "refused_inactive")
+        definition = self.engine.registry.pinned(conn, row.definition, row.definition_version)
+        transition = definition.transitions_for(claim.trigger, row.state)
+        if transition is None:
+            raise self._stale(request, conn, row)
+        return row, definition, person, transition
+
+    async def action_confirm(self, request: Request) -> Response:
+        claim = self._action_claim(request, request.path_params["token"])
+        with self.engine.db.connect() as conn:
+            row, definition, person, transition = self._action_context(request, conn, claim)
+            return self._confirm_page(request, conn, row, definition, person, transition, claim)
+
+    def _confirm_page(
+        self, request: Request, conn: Connection, row: ItemRow, definition: Definition, person: Person,
+        transition: Transition, claim: ActionClaim, status: int = 200, error: str | None = None,
+        comment: str = "",
+    ) -> Response:  # fmt: skip
+        snapshot = ItemSnapshot(definition, row.state, row.fields, row.holders, row.acted)
+        if error is None and claim.trigger not in available_triggers(snapshot, person):
+            error = self.t(request, "not_allowed_now", reason=self._why_not(request, snapshot, person, transition))
+            status = 403
+        return self.page(
+            request, "act.html", status=status, item=self._item_summary(request, conn, row, definition, person),
+            action=trigger_label(claim.trigger, self.lang(request)), transition=transition,
+            needs_comment=transition.guard("requires_comment") is not None,
+            field_inputs=self._field_inputs(definition, transition, self.lang(request)), error=error,
+            comment=comment, acting_as=claim.user,
+        )  # fmt: skip
+
+    def _why_not(self, request: Request, snapshot: ItemSnapshot, person: Person, transition: Transition) -> str:
+        """The rule that would refuse this person, in words (given a comment and fields, as the form would)."""
+        fields = {name: _sample_value(snapshot.definition, name) for name in _required_fields(transition)}
+        try:
+            decide(snapshot, transition.trigger, person, comment="-", given_fields=fields,
+                   today=self.engine.today(), calendar=self.engine.calendar)  # fmt: skip
+        except GongkaiError as refusal:
+            return refusal.render(self.lang(request))
+        return ""
+
+    async def action_fire(self, request: Request) -> Response:
+        form = await self.form(request)
+        token = request.path_params["token"]
+        claim = self._action_claim(request, token)
+        comment = str(form.get("comment") or "")
+        with self.engine.db.connect() as conn:
+            row, definition, person, transition = self._action_context(request, conn, claim)
+        fields = {name: str(form.get(f"field_{name}") or "") for name in _required_fields(transition)}
+        fields = {name: value for name, value in fields.items() if value}
+
+        def mark_used(conn: Connection) -> None:
+            self._mark_used(conn, claim.token_id, "action", claim.user, claim.item_id)
+
+        try:
+            result = self.engine.fire(
+                claim.item_id, claim.trigger, claim.user, comment=comment or None, fields=fields,
+                expected_version=claim.version, within=mark_used,
+            )  # fmt: skip
+        except Conflict:
+            with self.engine.db.connect() as conn:
+                raise self._stale(request, conn, self.engine.item_row(conn, claim.item_id)) from None
+        except IntegrityError:
+            self.log_security(request, "action_link_reused", user=claim.user, detail=_claim_detail(claim))
+            raise self.refuse(request, 410, "refused_used") from None
+        except (NotPermitted, TransitionNotAllowed, InvalidInput) as refusal:
+            with self.engine.db.connect() as conn:
+                return self._confirm_page(
+                    request, conn, row, definition, person, transition, claim, status=422,
+                    error=render_error(refusal, self.lang(request)), comment=comment,
+                )  # fmt: skip
+        log.info("action link: %s %s by %s", result.row.reference, claim.trigger, claim.user)
+        state_label = definition.states[result.to_state].label.in_lang(self.lang(request))
+        return self.page(
+            request, "message.html", title=self.t(request, "done_title"),
+            message=self.t(request, "done", reference=result.row.reference,
+                           action=trigger_label(claim.trigger, self.lang(request)), state=state_label),
+            item_link=f"/items/{result.row.reference}",
+        )  # fmt: skip
+
+    # ---- pages for signed-in people ------------------------------------------------------------
+
+    async def inbox(self, request: Request) -> Response:
+        today = self.engine.today()
+        with self.engine.db.connect() as conn:
+            person = self.signed_in(request, conn)
+            rows = queries.inbox(self.engine, conn, person, today)
+        lang = self.lang(request)
+        return self.page(
+            request, "inbox.html", rows=rows, overdue=sum(1 for r in rows if r.overdue),
+            state_label=lambda r: r.definition.states[r.state].label.in_lang(lang),
+            definition_label=lambda r: r.definition.label.in_lang(lang),
+        )  # fmt: skip
+
+    def _item_summary(
+        self, request: Request, conn: Connection, row: ItemRow, definition: Definition, person: Person
+    ) -> dict[str, Any]:
+        lang = self.lang(request)
+        today = self.engine.today()
+        due = self.engine.current_due(conn, row.id)
+        revisions = queries.item_revisions(conn, row.id)
+        readable = may_read_body(person, definition, row.holders, row.state)
+        diff = None
+        if readable and revisions:
+            previous = revisions[-2].body if len(revisions) > 1 else ""
+            diff = collapse(body_diff(previous, revisions[-1].body), context=3)
+        return {
+            "row": row,
+            "definition_label": definition.label.in_lang(lang),
+            "state_label": definition.states[row.state].label.in_lang(lang),
+            "due": due,
+            "days_left": working_days_left(self.engine.calendar, today, due) if due else None,
+            "readable": readable,
+            "diff": diff,
+            "first_revision": len(revisions) <= 1,
+            "fields": [
+                (spec.label.in_lang(lang), row.fields.get(name))
+                for name, spec in definition.fields.items()
+                if row.fields.get(name) not in (None, "")
+            ],
+        }
+
+    async def item_page(self, request: Request) -> Response:
+        lang = self.lang(request)
+        with self.engine.db.connect() as conn:
+            person = self.signed_in(request, conn)
+            row, definition = self._visible_item(request, conn, person, request.path_params["ref"])
+            history = queries.item_history(conn, row.id)
+            revisions = queries.item_revisions(conn, row.id)
+            summary = self._item_summary(request, conn, row, definition, person)
+            _, deadlines = self.engine.deadlines(row.id)
+        snapshot = ItemSnapshot(definition, row.state, row.fields, row.holders, row.acted)
+        read_only = bool(person.roles & AUDIT_ROLES) and not (person.roles - AUDIT_ROLES)
+        triggers = [] if read_only else [
+            t for t in available_triggers(snapshot, person) if not _timed_only(definition, t, row.state)
+        ]  # fmt: skip
+        visited = {h.to_state for h in history}
+        return self.page(
+            request, "item.html", item=summary,
+            chain=chain_svg(definition, row.state, lang, visited=visited),
+            deadlines=deadlines, history=history, read_only=read_only,
+            revisions=revisions if summary["readable"] else [],
+            actions=[
+                {
+                    "trigger": t, "label": trigger_label(t, lang),
+                    "needs_comment": (tr := definition.transitions_for(t, row.state)) is not None
+                    and tr.guard("requires_comment") is not None,
+                    "fields": self._field_inputs(definition, tr, lang) if tr else [],
+                }
+                for t in triggers
+            ],
+            state_label=lambda s: definition.states[s].label.in_lang(lang) if s in definition.states else (s or ""),
+        )  # fmt: skip
+
+    def _visible_item(self, request: Request, conn: Connection, person: Person, ref: str) -> tuple[ItemRow, Definition]:
+        try:
+            row = self.engine.item_row(conn, ref)
+        except NotFound:
+            raise Page(self.page(request, "message.html", status=404, title=self.t(request, "not_found"))) from None
+        definition = self.engine.registry.pinned(conn, row.definition, row.definition_version)
+        if not may_see(person, definition, row.holders):
+            self.log_security(request, "item_forbidden", user=person.name, subject=row.reference)
+            # The same answer as an unknown item: a reference tells nothing to someone without a role on it.
+            raise Page(self.page(request, "message.html", status=404, title=self.t(request, "not_found")))
+        return row, definition
+
+    async def item_fire(self, request: Request) -> Response:
+        form = await self.form(request)
+        trigger = str(form.get("trigger") or "")
+        comment = str(form.get("comment") or "")
+        version_text = str(form.get("version") or "")
+        with self.engine.db.connect() as conn:
+            person = self.signed_in(request, conn)
+            row, definition = self._visible_item(request, conn, person, request.path_params["ref"])
+        transition = definition.transitions_for(trigger, row.state)
+        names = _required_fields(transition) if transition else []
+        fields = {n: str(form.get(f"field_{n}") or "") for n in names}
+        try:
+            self.engine.fire(
+                row.id, trigger, person.name, comment=comment or None,
+                fields={n: v for n, v in fields.items() if v},
+                expected_version=int(version_text) if version_text.isdigit() else row.version,
+            )  # fmt: skip
+        except Conflict:
+            with self.engine.db.connect() as conn:
+                raise self._stale(request, conn, self.engine.item_row(conn, row.id)) from None
+        except GongkaiError as refusal:
+            return self.page(
+                request, "message.html", status=422, title=self.t(request, "refused_title"),
+                message=render_error(refusal, self.lang(request)), item_link=f"/items/{row.reference}",
+            )  # fmt: skip
+        return RedirectResponse(f"/items/{row.reference}", status_code=303)
+
+    def _field_inputs(self, definition: Definition, transition: Transition | None, lang: str) -> list[dict[str, Any]]:
+        if transition is None:
+            return []
+        inputs = []
+        for name in _required_fields(transition):
+            spec = definition.fields.get(name)
+            if spec is None:
+                continue
+            inputs.append(
+                {
+                    "name": name, "label": spec.label.in_lang(lang), "type": spec.type,
+                    "choices": [(c, c) for c in spec.choices],
+                }
+            )  # fmt: skip
+        return inputs
+
+    # ---- auditors and the office ---------------------------------------------------------------
+
+    def _require(self, request: Request, person: Person, roles: frozenset[str]) -> None:
+        if not person.roles & roles:
+            self.log_security(request, "page_forbidden", user=person.name, subject=request.url.path)
+            raise Page(self.page(request, "message.html", status=403, title=self.t(request, "forbidden")))
+
+    def _audit_filter(self, request: Request) -> queries.AuditFilter:
+        params = request.query_params
+
+        def day(name: str) -> dt.date | None:
+            try:
+                return dt.date.fromisoformat(params[name]) if params.get(name) else None
+            except ValueError:
+                return None
+
+        return queries.AuditFilter(
+            item=params.get("item") or None, person=params.get("person") or None,
+            trigger=params.get("trigger") or None, since=day("since"), until=day("until"),
+        )  # fmt: skip
+
+    async def audit_page(self, request: Request) -> Response:
+        wanted = self._audit_filter(request)
+        with self.engine.db.connect() as conn:
+            person = self.signed_in(request, conn)
+            self._require(request, person, AUDIT_ROLES)
+            rows = queries.audit_rows(conn, wanted, self.engine.zone)
+        return self.page(request, "audit.html", rows=rows, wanted=wanted, query=request.url.query)
+
+    async def audit_csv(self, request: Request) -> Response:
+        wanted = self._audit_filter(request)
+        with self.engine.db.connect() as conn:
+            person = self.signed_in(request, conn)
+            self._require(request, person, AUDIT_ROLES)
+            rows = queries.audit_rows(conn, wanted, self.engine.zone, limit=None)
+        out = io.StringIO()
+        writer = csv.writer(out)
+        columns = ["seq", "reference", "item_id", "definition", "trigger", "from_state", "to_state", "actor",
+                   "on_behalf_of", "role", "at", "comment", "content_hash", "prev_hash", "hash"]  # fmt: skip
+        writer.writerow(columns)
+        for row in rows:
+            writer.writerow(
+                [row.seq, row.reference, row.item_id, row.definition, row.trigger, row.from_state or "",
+                 row.to_state, row.actor, row.on_behalf_of or "", row.role,
+                 row.at.astimezone(self.engine.zone).isoformat(), row.comment or "", row.content_hash,
+                 row.prev_hash, row.hash]
+            )  # fmt: skip
+        # A BOM so that spreadsheet programs read the Chinese text as UTF-8.
+        return Response(
+            "\ufeff" + out.getvalue(), media_type="text/csv; charset=utf-8",
+            headers={"content-disposition": 'attachment; filename="gongkai-audit.csv"'},
+        )  # fmt: skip
+
+    async def outbox_page(self, request: Request) -> Response:
+        with self.engine.db.connect() as conn:
+            person = self.signed_in(request, conn)
+            self._require(request, person, OUTBOX_ROLES)
+            messages = list_messages(conn, [PENDING, SENDING, FAILED])
+        notice = None
+        requeued = request.query_params.get("requeued")
+        if requeued and requeued.isdigit():
+            notice = self.t(request, "requeued", id=requeued)
+        return self.page(request, "outbox.html", messages=messages, notice=notice)
+
+    async def outbox_retry(self, request: Request) -> Response:
+        await self.form(request)
+        with self.engine.db.connect() as conn:
+            person = self.signed_in(request, conn)
+            self._require(request, person, OUTBOX_ROLES)
+        message_id = int(request.path_params["id"])
+        try:
+            requeue_failed(self.engine.db, message_id, self.clock())
+        except GongkaiError as refusal:
+            return self.page(
+                request, "message.html", status=422, title=self.t(request, "refused_title"),
+                message=render_error(refusal, self.lang(request)),
+            )  # fmt: skip
+        log.info("outbox: message %d queued again by %s", message_id, person.name)
+        return RedirectResponse(f"/outbox?requeued={message_id}", status_code=303)
+
+
+def _required_fields(transition: Transition) -> list[str]:
+    guard = transition.guard("requires_field")
+    if guard is None:
+        return []
+    params = guard.params
+    return [params] if isinstance(params, str) else [str(p) for p in params or ()]
+
+
+def _sample_value(definition: Definition, name: str) -> str:
+    spec = definition.fields.get(name)
+    if spec is None:
+        return "-"
+    if spec.choices:
+        return spec.choices[0]
+    return {"date": "2000-01-01", "datetime": "2000-01-01T00:00"}.get(spec.type, "-")
+
+
+def _timed_only(definition: Definition, trigger: str, state: str) -> bool:
+    transition = definition.transitions_for(trigger, state)
+    return transition is not None and transition.fires_at is not None and transition.role == "system"
+
+
+def _claim_detail(claim: ActionClaim) -> dict[str, Any]:
+    return {"item_id": claim.item_id, "trigger": claim.trigger, "version": claim.version}
+
+
+def _safe_next(value: str | None) -> str:
+    """Only a path on this site (no scheme, no //host): never an open redirect."""
+    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
+        return "/"
+    return value
+
+
+def _day(value: dt.date | None) -> str:
+    return value.isoformat() if value else ""
+
+
+def create_app(
+    settings: Settings,
+    engine: WorkflowEngine,
+    mail: MailSettings,
+    clock: Callable[[], dt.datetime] = utc_now,
+) -> Starlette:
+    tokens = Tokens(settings.require_secret_key())
+    return WebApp(settings, engine, mail, tokens, clock).asgi()

@@ -1,0 +1,136 @@
+"""What the pages read: the inbox, an item's revisions and history, the audit log with filters."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, cast
+
+from sqlalchemy import Connection, Row, Table, and_, func, or_, select
+
+from workflow.deadlines import working_days_left
+from workflow.decisions import Person
+from workflow.definition import Definition
+from workflow.engine import WorkflowEngine, audit_log, deadlines_table, items, revisions
+from workflow.store.models import DefinitionVersion
+from workflow.web.access import roles_on_item, waiting_for
+
+versions = cast(Table, DefinitionVersion.__table__)
+
+
+@dataclass(frozen=True)
+class InboxRow:
+    id: int
+    reference: str
+    title: str
+    definition: Definition
+    state: str
+    due_on: dt.date | None
+    days_left: int | None
+    """Working days left until the due date; negative when overdue."""
+    version: int
+
+    @property
+    def overdue(self) -> bool:
+        return self.days_left is not None and self.days_left < 0
+
+
+def stored_definitions(engine: WorkflowEngine, conn: Connection) -> Iterator[Definition]:
+    """Every version items may be pinned to (cached by the registry after the first read)."""
+    for name, version in conn.execute(select(versions.c.name, versions.c.version)):
+        yield engine.registry.pinned(conn, name, version)
+
+
+def inbox(engine: WorkflowEngine, conn: Connection, person: Person, today: dt.date) -> list[InboxRow]:
+    """Items waiting for one of this person's roles: overdue first, then by due date, then oldest."""
+    principals = (person, *person.stands_in_for)
+    my_roles = {role for p in principals for role in p.roles}
+    pairs: dict[str, set[str]] = {}
+    for definition in stored_definitions(engine, conn):
+        for name, state in definition.states.items():
+            # Only someone holding a role globally can be assigned it (engine.assign), so the
+            # states where one of my roles acts are all the candidates.
+            if not state.terminal and my_roles & set(state.roles):
+                pairs.setdefault(definition.name, set()).add(name)
+    if not pairs:
+        return []
+    due = (
+        select(deadlines_table.c.item_id, func.min(deadlines_table.c.due_on).label("due_on"))
+        .where(deadlines_table.c.applies_now.is_(True))
+        .group_by(deadlines_table.c.item_id)
+        .subquery()
+    )
+    query = (
+        select(
+            items.c.id, items.c.reference, items.c.title, items.c.definition, items.c.definition_version,
+            items.c.state, items.c.holders, items.c.version, due.c.due_on,
+        )
+        .outerjoin(due, due.c.item_id == items.c.id)
+        .where(or_(*(and_(items.c.definition == d, items.c.state.in_(sorted(s))) for d, s in pairs.items())))
+    )  # fmt: skip
+    found: list[InboxRow] = []
+    for row in conn.execute(query):
+        definition = engine.registry.pinned(conn, row.definition, row.definition_version)
+        holders = row.holders or {}
+        if not waiting_for(person, definition, holders, row.state):
+            continue
+        left = working_days_left(engine.calendar, today, row.due_on) if row.due_on else None
+        found.append(
+            InboxRow(row.id, row.reference, row.title, definition, row.state, row.due_on, left, row.version)
+        )
+    found.sort(key=lambda r: (not r.overdue, r.due_on or dt.date.max, r.id))
+    return found
+
+
+def visible_roles(person: Person, definition: Definition, holders: dict[str, list[str]]) -> frozenset[str]:
+    return roles_on_item(person, definition, holders)
+
+
+def item_revisions(conn: Connection, item_id: int) -> list[Row[Any]]:
+    return list(
+        conn.execute(
+            select(revisions.c.revision, revisions.c.title, revisions.c.body, revisions.c.updated_at)
+            .where(revisions.c.item_id == item_id)
+            .order_by(revisions.c.revision)
+        )
+    )
+
+
+def item_history(conn: Connection, item_id: int) -> list[Row[Any]]:
+    return list(conn.execute(select(audit_log).where(audit_log.c.item_id == item_id).order_by(audit_log.c.seq)))
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    item: str | None = None
+    person: str | None = None
+    trigger: str | None = None
+    since: dt.date | None = None
+    until: dt.date | None = None
+
+
+def audit_rows(
+    conn: Connection, wanted: AuditFilter, zone: dt.tzinfo, limit: int | None = 500
+) -> list[Row[Any]]:
+    """Audit rows, newest first, matching every given filter; dates are office days, both ends included."""
+    query = select(audit_log, items.c.reference).outerjoin(items, items.c.id == audit_log.c.item_id)
+    if wanted.item:
+        text = wanted.item.strip()
+        query = query.where(
+            audit_log.c.item_id == int(text) if text.isdigit() else items.c.reference == text.upper()
+        )
+    if wanted.person:
+        query = query.where(or_(audit_log.c.actor == wanted.person, audit_log.c.on_behalf_of == wanted.person))
+    if wanted.trigger:
+        query = query.where(audit_log.c.trigger == wanted.trigger)
+    if wanted.since:
+        start = dt.datetime.combine(wanted.since, dt.time(), zone)
+        query = query.where(audit_log.c.at >= start)
+    if wanted.until:
+        end = dt.datetime.combine(wanted.until + dt.timedelta(days=1), dt.time(), zone)
+        query = query.where(audit_log.c.at < end)
+    query = query.order_by(audit_log.c.seq.desc())
+    if limit is not None:
+        query = query.limit(limit)
+    return list(conn.execute(query))
