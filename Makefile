@@ -17,12 +17,20 @@ install-test: $(BIN)/python
 
 ## make run: install, initialise the embedded SQLite database with the bundled definitions
 ## and a demo office (in demo-office/), walk one item through the whole chain, then run the
-## worker: reminders and emails, written as .eml files into demo-office/mail (Ctrl-C stops it).
-DEMO_ENV := GONGKAI_DATABASE_URL=sqlite:///demo-office/gongkai.db GONGKAI_MAIL_DIR=demo-office/mail
+## web pages (http://127.0.0.1:8000/) beside the worker: reminders and emails are written as
+## .eml files into demo-office/mail (Ctrl-C stops both).
+WEB_PORT ?= 8000
+DEMO_ENV := GONGKAI_DATABASE_URL=sqlite:///demo-office/gongkai.db GONGKAI_MAIL_DIR=demo-office/mail \
+	GONGKAI_BASE_URL=http://127.0.0.1:$(WEB_PORT)
+# The demo writes the two key files; the web pages and the worker then read them.
+KEYS_ENV := GONGKAI_AUDIT_KEY_FILE=demo-office/audit.key GONGKAI_SECRET_KEY_FILE=demo-office/secret.key \
+	GONGKAI_WORKER_INTERVAL=20
 run: install
 	$(DEMO_ENV) $(BIN)/gongkai demo
-	@echo "worker: emails go to demo-office/mail/ as .eml files; Ctrl-C stops it"
-	$(DEMO_ENV) GONGKAI_AUDIT_KEY_FILE=demo-office/audit.key $(BIN)/python run_worker.py
+	@echo ""
+	@echo "web pages: http://127.0.0.1:$(WEB_PORT)/   emails: demo-office/mail/*.eml   Ctrl-C stops both"
+	@$(DEMO_ENV) $(KEYS_ENV) sh -c '$(BIN)/gongkai web --port $(WEB_PORT) & web=$$!; \
+	  trap "kill $$web 2>/dev/null" EXIT INT TERM; $(BIN)/python run_worker.py'
 
 ## make browser: Debian's chromium (driven by Playwright in the browser tests) and a CJK font so
 ## Chinese text renders in screenshots; apt-get runs only when one of them is missing. Playwright's

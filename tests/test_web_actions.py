@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
 from tests.conftest import FrozenClock
 from tests.web_support import Web, make_web
@@ -47,9 +48,8 @@ def test_the_button_decides_once_and_the_link_is_then_refused(web: Web, in_revie
     assert done.status_code == 200, done.text
     item = web.engine.show(in_review)
     assert item.state == "leadership_signoff"
-    history = web.engine.db.connect().execute(  # the audit row names the person the link was sent to
-        __import__("sqlalchemy").text("SELECT actor, trigger, comment FROM audit_log ORDER BY seq DESC LIMIT 1")
-    ).one()
+    with web.engine.db.connect() as conn:  # the audit row names the person the link was sent to
+        history = conn.execute(text("SELECT actor, trigger, comment FROM audit_log ORDER BY seq DESC LIMIT 1")).one()
     assert tuple(history) == ("reviewer_a", "clear", "无涉密内容")
     again = web.client.get(link)
     assert again.status_code == 410 and "只能使用一次" in again.text

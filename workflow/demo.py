@@ -46,6 +46,13 @@ def demo_settings(settings: Settings, folder: Path, say: Callable[[str], None]) 
             key_file.chmod(0o600)
             say(f"生成了审计密钥文件 {key_file} (a new audit key: keep it outside the database, back it up)")
         changes["audit_key"] = read_key_file(key_file)
+    if settings.secret_key is None:
+        secret_file = folder / "secret.key"
+        if not secret_file.exists():
+            secret_file.write_text(secrets.token_urlsafe(48) + "\n", encoding="utf-8")
+            secret_file.chmod(0o600)
+            say(f"生成了网页签名密钥文件 {secret_file} (signs email links and sessions: GONGKAI_SECRET_KEY_FILE)")
+        changes["secret_key"] = read_key_file(secret_file)
     return dataclasses.replace(settings, **changes)  # type: ignore[arg-type]
 
 
@@ -132,6 +139,14 @@ def run_demo(base: Settings, say: Callable[[str], None], folder: Path = DEMO_DIR
     if "GONGKAI_AUDIT_KEY" not in os.environ:
         say(f"  export GONGKAI_AUDIT_KEY_FILE={folder / 'audit.key'}")
     say("  .venv/bin/gongkai item list")
+    say("")
+    say(
+        "Sign in to the web pages with a demo address, e.g. li_na@town.example.gov.cn: the sign-in email"
+        " arrives in demo-office/mail/ (open the .eml file, follow its link)."
+        if en
+        else "网页登录: 输入演示邮箱 (例如 li_na@town.example.gov.cn), 登录邮件会写入 demo-office/mail/"
+        " (打开其中的 .eml 文件, 点击链接)。"
+    )
 
 
 def _fire(

@@ -471,6 +471,9 @@ def render_error(error: GongkaiError, lang: str) -> str:
 
 
 TRIGGER_LABELS: dict[str, tuple[str, str]] = {
+    "create": ("创建", "Create"),
+    "edit": ("修改正文", "Edit"),
+    "assign": ("指派", "Assign"),
     "submit": ("送审", "Submit"),
     "clear": ("审查通过", "Clear"),
     "send_back": ("退回", "Send back"),

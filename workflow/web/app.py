@@ -130,6 +130,11 @@ class WebApp:
     async def healthz(self, _request: Request) -> Response:
         return Response("ok", media_type="text/plain")
 
+    def read(self) -> Connection:
+        """A connection for reading: on SQLite a deferred transaction, so a page that reads and then
+        writes (the security log, a fire) never waits on its own lock."""
+        return self.engine.db.connect().execution_options(sqlite_begin="DEFERRED")
+
     # ---- rendering -----------------------------------------------------------------------------
 
     def lang(self, request: Request) -> str:
@@ -317,7 +322,7 @@ class WebApp:
     # ---- one-time tokens -----------------------------------------------------------------------
 
     def _used(self, token_id: str) -> bool:
-        with self.engine.db.connect() as conn:
+        with self.read() as conn:
             found = conn.execute(select(used_tokens.c.token_id).where(used_tokens.c.token_id == token_id)).first()
         return found is not None
 
@@ -377,7 +382,7 @@ class WebApp:
 
     async def action_confirm(self, request: Request) -> Response:
         claim = self._action_claim(request, request.path_params["token"])
-        with self.engine.db.connect() as conn:
+        with self.read() as conn:
             row, definition, person, transition = self._action_context(request, conn, claim)
             return self._confirm_page(request, conn, row, definition, person, transition, claim)
 
@@ -413,7 +418,7 @@ class WebApp:
         token = request.path_params["token"]
         claim = self._action_claim(request, token)
         comment = str(form.get("comment") or "")
-        with self.engine.db.connect() as conn:
+        with self.read() as conn:
             row, definition, person, transition = self._action_context(request, conn, claim)
         fields = {name: str(form.get(f"field_{name}") or "") for name in _required_fields(transition)}
         fields = {name: value for name, value in fields.items() if value}
@@ -427,13 +432,13 @@ class WebApp:
                 expected_version=claim.version, within=mark_used,
             )  # fmt: skip
         except Conflict:
-            with self.engine.db.connect() as conn:
+            with self.read() as conn:
                 raise self._stale(request, conn, self.engine.item_row(conn, claim.item_id)) from None
         except IntegrityError:
             self.log_security(request, "action_link_reused", user=claim.user, detail=_claim_detail(claim))
             raise self.refuse(request, 410, "refused_used") from None
         except (NotPermitted, TransitionNotAllowed, InvalidInput) as refusal:
-            with self.engine.db.connect() as conn:
+            with self.read() as conn:
                 return self._confirm_page(
                     request, conn, row, definition, person, transition, claim, status=422,
                     error=render_error(refusal, self.lang(request)), comment=comment,
@@ -451,7 +456,7 @@ class WebApp:
 
     async def inbox(self, request: Request) -> Response:
         today = self.engine.today()
-        with self.engine.db.connect() as conn:
+        with self.read() as conn:
             person = self.signed_in(request, conn)
             rows = queries.inbox(self.engine, conn, person, today)
         lang = self.lang(request)
@@ -491,13 +496,13 @@ class WebApp:
 
     async def item_page(self, request: Request) -> Response:
         lang = self.lang(request)
-        with self.engine.db.connect() as conn:
+        with self.read() as conn:
             person = self.signed_in(request, conn)
             row, definition = self._visible_item(request, conn, person, request.path_params["ref"])
             history = queries.item_history(conn, row.id)
             revisions = queries.item_revisions(conn, row.id)
             summary = self._item_summary(request, conn, row, definition, person)
-            _, deadlines = self.engine.deadlines(row.id)
+        _, deadlines = self.engine.deadlines(row.id)  # its own transaction: not inside another one on SQLite
         snapshot = ItemSnapshot(definition, row.state, row.fields, row.holders, row.acted)
         read_only = bool(person.roles & AUDIT_ROLES) and not (person.roles - AUDIT_ROLES)
         triggers = [] if read_only else [
@@ -538,7 +543,7 @@ class WebApp:
         trigger = str(form.get("trigger") or "")
         comment = str(form.get("comment") or "")
         version_text = str(form.get("version") or "")
-        with self.engine.db.connect() as conn:
+        with self.read() as conn:
             person = self.signed_in(request, conn)
             row, definition = self._visible_item(request, conn, person, request.path_params["ref"])
         transition = definition.transitions_for(trigger, row.state)
@@ -551,7 +556,7 @@ class WebApp:
                 expected_version=int(version_text) if version_text.isdigit() else row.version,
             )  # fmt: skip
         except Conflict:
-            with self.engine.db.connect() as conn:
+            with self.read() as conn:
                 raise self._stale(request, conn, self.engine.item_row(conn, row.id)) from None
         except GongkaiError as refusal:
             return self.page(
@@ -599,7 +604,7 @@ class WebApp:
 
     async def audit_page(self, request: Request) -> Response:
         wanted = self._audit_filter(request)
-        with self.engine.db.connect() as conn:
+        with self.read() as conn:
             person = self.signed_in(request, conn)
             self._require(request, person, AUDIT_ROLES)
             rows = queries.audit_rows(conn, wanted, self.engine.zone)
@@ -607,7 +612,7 @@ class WebApp:
 
     async def audit_csv(self, request: Request) -> Response:
         wanted = self._audit_filter(request)
-        with self.engine.db.connect() as conn:
+        with self.read() as conn:
             person = self.signed_in(request, conn)
             self._require(request, person, AUDIT_ROLES)
             rows = queries.audit_rows(conn, wanted, self.engine.zone, limit=None)
@@ -630,7 +635,7 @@ class WebApp:
         )  # fmt: skip
 
     async def outbox_page(self, request: Request) -> Response:
-        with self.engine.db.connect() as conn:
+        with self.read() as conn:
             person = self.signed_in(request, conn)
             self._require(request, person, OUTBOX_ROLES)
             messages = list_messages(conn, [PENDING, SENDING, FAILED])
@@ -642,7 +647,7 @@ class WebApp:
 
     async def outbox_retry(self, request: Request) -> Response:
         await self.form(request)
-        with self.engine.db.connect() as conn:
+        with self.read() as conn:
             person = self.signed_in(request, conn)
             self._require(request, person, OUTBOX_ROLES)
         message_id = int(request.path_params["id"])

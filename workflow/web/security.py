@@ -77,7 +77,7 @@ def record(
 def signin_throttled(db: Engine, client: str | None, address: str, now: dt.datetime) -> bool:
     """Too many sign-in requests from this client, or for this address, within the window."""
     since = now - SIGNIN_WINDOW
-    with db.connect() as conn:
+    with db.connect().execution_options(sqlite_begin="DEFERRED") as conn:
         by_client, by_address = conn.execute(
             select(
                 func.count().filter(security_log.c.client == client),

@@ -63,8 +63,11 @@ TEXT: dict[str, tuple[str, str]] = {
     "fields": ("字段", "Fields"),
     "deadlines": ("期限", "Deadlines"),
     "deadline_met": ("已按期完成", "met"),
-    "deadline_late": ("已逾期完成", "met late"),
-    "deadline_open": ("进行中", "running"),
+    "deadline_met_late": ("逾期完成", "met late"),
+    "deadline_running": ("进行中", "running"),
+    "deadline_paused": ("暂停计时", "paused"),
+    "deadline_suspended": ("中止 (待补正)", "suspended (awaiting correction)"),
+    "deadline_not_started": ("未开始", "not started"),
     "paused_days": ("暂停 {days} 个工作日", "paused {days} working days"),
     "body": ("正文", "Body"),
     "body_hidden": (
