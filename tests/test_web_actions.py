@@ -176,3 +176,22 @@ def test_every_response_carries_the_security_headers(web: Web, in_review: int) -
         assert headers["x-frame-options"] == "DENY"
         assert headers["x-content-type-options"] == "nosniff"
         assert headers["cache-control"] == "no-store"
+
+
+def test_the_office_reads_the_security_log_with_the_cli(web: Web, in_review: int, settings: Settings) -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from tests.conftest import AUDIT_KEY
+    from workflow.cli import main
+
+    web.client.get(f"/act/{'x' * 40}")
+    env = {"GONGKAI_DATABASE_URL": settings.database_url, "GONGKAI_AUDIT_KEY": AUDIT_KEY,
+           "GONGKAI_DEFINITIONS_DIR": str(settings.definitions_dir)}  # fmt: skip
+    result = CliRunner().invoke(main, ["security-log", "--json"], env=env)
+    assert result.exit_code == 0, result.output
+    events = json.loads(result.output)
+    assert events[0]["event"] == "action_link_invalid" and events[0]["client"]
+    text = CliRunner().invoke(main, ["security-log", "--event", "action_link_invalid"], env=env)
+    assert "action_link_invalid" in text.output

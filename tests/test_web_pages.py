@@ -137,7 +137,8 @@ def test_the_item_page_shows_the_chain_history_and_my_buttons(
     html = page.text
     assert "<svg" in html and "当前" in html  # the chain, the current state marked
     assert "请删去个人信息" in html  # history from the audit log
-    assert "<del>" in html or "<ins>" in html  # what changed since the last review
+    # What changed since reviewer_a sent it back: the old wording struck out, the new one marked.
+    assert "自 reviewer_a" in html and "<del>原稿</del>" in html and "<ins>修改后</ins>" in html
     assert 'name="trigger" value="clear"' in html and 'name="trigger" value="withhold"' in html
     csrf = web.csrf(f"/items/{reference}")
     version = engine.show(item_id).version
@@ -243,3 +244,88 @@ def test_the_office_sees_failed_messages_and_retries_one(
     assert retried.status_code == 303
     with engine.db.connect() as conn:
         assert conn.execute(select(outbox.c.status).where(outbox.c.id == failed_id)).scalar_one() == "pending"
+
+
+def test_a_link_to_review_again_shows_that_nothing_changed(
+    web: Web, engine: WorkflowEngine, make_item: Callable[..., int]
+) -> None:
+    item_id = make_item(body="不变的正文。")
+    engine.fire(item_id, "submit", "drafter_a")
+    engine.fire(item_id, "send_back", "reviewer_a", comment="请核实")
+    engine.fire(item_id, "submit", "drafter_a")  # resubmitted without an edit
+    page = web.client.get(web.link("reviewer_a", item_id, "clear"))
+    assert "正文没有修改" in page.text and "<del>" not in page.text
+
+
+# ---- configuration and the command ----------------------------------------------------------------
+
+
+def test_link_and_session_lifetimes_are_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    from workflow.setup import tokens_for
+    from workflow.tokens import TokenRefused
+
+    settings = Settings.from_env(
+        {"GONGKAI_SECRET_KEY": "s" * 40, "GONGKAI_ACTION_LINK_DAYS": "2", "GONGKAI_SESSION_HOURS": "1"}
+    )
+    tokens = tokens_for(settings)
+    real = time.time()
+    with monkeypatch.context() as past:
+        past.setattr(time, "time", lambda: real - 3 * 24 * 3600)
+        old_link = tokens.action("reviewer_a", 1, "clear", 2)
+        old_session = tokens.session("reviewer_a")
+    with pytest.raises(TokenRefused) as refused:
+        tokens.read_action(old_link)
+    assert refused.value.reason == "expired"
+    assert tokens.read_session(old_session) is None
+    assert tokens.read_action(tokens.action("reviewer_a", 1, "clear", 2)).trigger == "clear"
+    for bad in ("0", "-1", "seven"):
+        with pytest.raises(ConfigurationError) as error:
+            Settings.from_env({"GONGKAI_ACTION_LINK_DAYS": bad})
+        assert "GONGKAI_ACTION_LINK_DAYS" in error.value.render("en")
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_gongkai_web_serves_and_refuses_to_start_without_a_secret(tmp_path: Path, workers: str) -> None:
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    from tests.conftest import AUDIT_KEY, DEFINITIONS
+
+    gongkai = Path(sys.executable).parent / "gongkai"
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("GONGKAI_")},
+        "GONGKAI_DATABASE_URL": f"sqlite:///{tmp_path / 'web.db'}", "GONGKAI_AUDIT_KEY": AUDIT_KEY,
+        "GONGKAI_DEFINITIONS_DIR": str(DEFINITIONS),
+    }  # fmt: skip
+    subprocess.run([gongkai, "init"], env=env, check=True, capture_output=True)
+    refused = subprocess.run([gongkai, "web"], env=env, capture_output=True, text=True, timeout=60)
+    assert refused.returncode == 2 and "GONGKAI_SECRET_KEY" in refused.stderr
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [gongkai, "web", "--port", str(port), "--workers", workers], env={**env, "GONGKAI_SECRET_KEY": "k" * 40},
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/signin", timeout=2) as response:
+                    assert (
+                        response.status == 200
+                        and "frame-ancestors 'none'" in response.headers["content-security-policy"]
+                    )
+                    break
+            except OSError:
+                assert time.monotonic() < deadline and server.poll() is None, "gongkai web did not start"
+                time.sleep(0.2)
+    finally:
+        server.terminate()
+        server.wait(timeout=10)

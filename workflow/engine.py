@@ -49,14 +49,15 @@ if TYPE_CHECKING:
     from workflow.notify import Notifier
 from workflow.registry import DefinitionRegistry
 from workflow.store.hot import HotPath, ItemRow
-from workflow.store.models import AuditEntry, AuditHead, Deadline, Item, ItemRevision
-from workflow.store.sql import next_counter
+from workflow.store.models import AuditEntry, AuditHead, BodySnapshot, Deadline, Item, ItemRevision
+from workflow.store.sql import insert_if_absent, next_counter
 
 items = cast(Table, Item.__table__)
 revisions = cast(Table, ItemRevision.__table__)
 audit_log = cast(Table, AuditEntry.__table__)
 audit_head = cast(Table, AuditHead.__table__)
 deadlines_table = cast(Table, Deadline.__table__)
+body_snapshots = cast(Table, BodySnapshot.__table__)
 
 log = logging.getLogger("gongkai.engine")
 
@@ -684,6 +685,13 @@ class WorkflowEngine:
             ).rowcount
             if changed != 1:
                 raise self._conflict(conn, row)
+            # Keep the body this edit replaces: a reviewer who saw it is shown what changed since.
+            insert_if_absent(
+                conn, body_snapshots,
+                {"item_id": row.id, "content_hash": row.content_hash, "title": row.title, "body": row.body,
+                 "saved_at": now},
+                ["item_id", "content_hash"],
+            )  # fmt: skip
             conn.execute(
                 update(revisions)
                 .where(revisions.c.item_id == row.id, revisions.c.revision == row.revision)

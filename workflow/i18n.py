@@ -286,6 +286,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "GONGKAI_AUDIT_KEY is not set: the audit chain needs a secret of at least 32 characters, "
         "kept outside the database",
     ),
+    "config.not_positive": (
+        "{name} 应为正整数, 而不是 '{value}'",
+        "{name} must be a positive whole number, not '{value}'",
+    ),
     "config.no_secret_key": (
         "未设置 GONGKAI_SECRET_KEY (或 GONGKAI_SECRET_KEY_FILE): 网页服务需要它签署链接和会话, 至少 32 个字符",
         "GONGKAI_SECRET_KEY (or GONGKAI_SECRET_KEY_FILE) is not set: the web app signs links and sessions with it;"

@@ -23,6 +23,10 @@ class Settings:
     timezone: str = "Asia/Shanghai"
     secret_key: str | None = None
     """``GONGKAI_SECRET_KEY`` (or ``_FILE``): signs action links, sign-in links, sessions and forms."""
+    action_link_days: int = 7
+    """``GONGKAI_ACTION_LINK_DAYS``: how long a decision link in an email stays valid."""
+    session_hours: int = 8
+    """``GONGKAI_SESSION_HOURS``: how long a web sign-in lasts."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -43,6 +47,8 @@ class Settings:
             lang=lang,
             timezone=env.get("GONGKAI_TIMEZONE") or "Asia/Shanghai",
             secret_key=_secret(env),
+            action_link_days=_positive(env, "GONGKAI_ACTION_LINK_DAYS", 7),
+            session_hours=_positive(env, "GONGKAI_SESSION_HOURS", 8),
         )
 
     def require_audit_key(self) -> bytes:
@@ -63,6 +69,15 @@ class Settings:
         if len(key) < MIN_AUDIT_KEY_LENGTH:
             raise ConfigurationError("config.short_secret_key", minimum=MIN_AUDIT_KEY_LENGTH, length=len(key))
         return key
+
+
+def _positive(env: Mapping[str, str], name: str, default: int) -> int:
+    text = (env.get(name) or "").strip()
+    if not text:
+        return default
+    if not text.isdigit() or int(text) < 1:
+        raise ConfigurationError("config.not_positive", name=name, value=text)
+    return int(text)
 
 
 def _secret(env: Mapping[str, str]) -> str | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from sqlalchemy import Engine
@@ -63,4 +64,13 @@ def open_engine(settings: Settings, db: Engine | None = None, mail: MailSettings
 
 def link_signer(settings: Settings) -> Tokens | None:
     """Action links in emails are signed with ``GONGKAI_SECRET_KEY``; without one, emails link to item pages."""
-    return Tokens(settings.require_secret_key()) if settings.secret_key else None
+    return tokens_for(settings) if settings.secret_key else None
+
+
+def tokens_for(settings: Settings) -> Tokens:
+    """The signer of links, sessions and forms, with the office's validity periods."""
+    return Tokens(
+        settings.require_secret_key(),
+        action_max_age=dt.timedelta(days=settings.action_link_days),
+        session_max_age=dt.timedelta(hours=settings.session_hours),
+    )

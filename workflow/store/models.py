@@ -184,6 +184,7 @@ class Deadline(Base):
     __table_args__ = (
         UniqueConstraint("item_id", "kind"),
         Index("ix_deadlines_due", "applies_now", "due_at"),
+        Index("ix_deadlines_item", "item_id", "applies_now", "due_on"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -295,3 +296,17 @@ class SecurityEvent(Base):
     subject: Mapped[str | None] = mapped_column(String(254))
     """What it was about: an email address asked for, an item reference."""
     detail: Mapped[dict[str, Any] | None]
+
+
+class BodySnapshot(Base):
+    """A body as it was before an edit replaced it: what a reviewer saw, for the diff since their review."""
+
+    __tablename__ = "body_snapshots"
+    __table_args__ = (UniqueConstraint("item_id", "content_hash"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"))
+    content_hash: Mapped[str] = mapped_column(String(64))
+    title: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)
+    saved_at: Mapped[dt.datetime]

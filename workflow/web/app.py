@@ -95,6 +95,8 @@ class WebApp:
         self.templates.filters["moment"] = self._moment
 
     # ---- the application -----------------------------------------------------------------------
+    # Pages that only read are plain functions: Starlette runs them in its thread pool, so a long
+    # page (an inbox of 500 items) does not hold up every other request on the event loop.
 
     def asgi(self) -> Starlette:
         routes = [
@@ -127,7 +129,7 @@ class WebApp:
     async def _not_found(self, request: Request, _exc: Exception) -> Response:
         return self.page(request, "message.html", status=404, title=self.t(request, "not_found"), message="")
 
-    async def healthz(self, _request: Request) -> Response:
+    def healthz(self, _request: Request) -> Response:
         return Response("ok", media_type="text/plain")
 
     def read(self) -> Connection:
@@ -233,7 +235,7 @@ class WebApp:
 
     # ---- sign-in -------------------------------------------------------------------------------
 
-    async def signin_form(self, request: Request) -> Response:
+    def signin_form(self, request: Request) -> Response:
         return self.page(request, "signin.html", next=_safe_next(request.query_params.get("next")))
 
     async def signin_request(self, request: Request) -> Response:
@@ -278,7 +280,7 @@ class WebApp:
             raise self.refuse(request, 410, "refused_used")
         return claim.user
 
-    async def signin_confirm(self, request: Request) -> Response:
+    def signin_confirm(self, request: Request) -> Response:
         name = self._signin_claim(request, request.path_params["token"])
         return self.page(request, "signin_confirm.html", name=name)
 
@@ -380,7 +382,7 @@ class WebApp:
             raise self._stale(request, conn, row)
         return row, definition, person, transition
 
-    async def action_confirm(self, request: Request) -> Response:
+    def action_confirm(self, request: Request) -> Response:
         claim = self._action_claim(request, request.path_params["token"])
         with self.read() as conn:
             row, definition, person, transition = self._action_context(request, conn, claim)
@@ -454,7 +456,7 @@ class WebApp:
 
     # ---- pages for signed-in people ------------------------------------------------------------
 
-    async def inbox(self, request: Request) -> Response:
+    def inbox(self, request: Request) -> Response:
         today = self.engine.today()
         with self.read() as conn:
             person = self.signed_in(request, conn)
@@ -474,10 +476,9 @@ class WebApp:
         due = self.engine.current_due(conn, row.id)
         revisions = queries.item_revisions(conn, row.id)
         readable = may_read_body(person, definition, row.holders, row.state)
-        diff = None
-        if readable and revisions:
-            previous = revisions[-2].body if len(revisions) > 1 else ""
-            diff = collapse(body_diff(previous, revisions[-1].body), context=3)
+        diff, basis = None, None
+        if readable:
+            diff, basis = self._changes(request, conn, row, revisions)
         return {
             "row": row,
             "definition_label": definition.label.in_lang(lang),
@@ -486,7 +487,7 @@ class WebApp:
             "days_left": working_days_left(self.engine.calendar, today, due) if due else None,
             "readable": readable,
             "diff": diff,
-            "first_revision": len(revisions) <= 1,
+            "diff_basis": basis,
             "fields": [
                 (spec.label.in_lang(lang), row.fields.get(name))
                 for name, spec in definition.fields.items()
@@ -494,7 +495,28 @@ class WebApp:
             ],
         }
 
-    async def item_page(self, request: Request) -> Response:
+    def _changes(
+        self, request: Request, conn: Connection, row: ItemRow, revisions: list[Any]
+    ) -> tuple[list[Any] | None, str]:
+        """What changed since the last decision in this state (a reviewer sees what changed since their
+        review), else since the previous revision; a first draft shows whole."""
+        decided = queries.last_decision_in(conn, row.id, row.state)
+        if decided is not None:
+            when = self._moment(decided.at)
+            if decided.content_hash == row.content_hash:
+                return None, self.t(request, "unchanged_since", who=decided.actor, when=when)
+            old = queries.body_with_hash(conn, row.id, decided.content_hash)
+            if old is not None:
+                return collapse(body_diff(old, row.body), context=3), self.t(
+                    request, "changes_since", who=decided.actor, when=when,
+                    action=trigger_label(decided.trigger, self.lang(request)),
+                )  # fmt: skip
+        if len(revisions) > 1:
+            diff = collapse(body_diff(revisions[-2].body, row.body), context=3)
+            return diff, self.t(request, "changes_since_revision", n=revisions[-2].revision)
+        return body_diff("", row.body), self.t(request, "first_revision")
+
+    def item_page(self, request: Request) -> Response:
         lang = self.lang(request)
         with self.read() as conn:
             person = self.signed_in(request, conn)
@@ -602,7 +624,7 @@ class WebApp:
             trigger=params.get("trigger") or None, since=day("since"), until=day("until"),
         )  # fmt: skip
 
-    async def audit_page(self, request: Request) -> Response:
+    def audit_page(self, request: Request) -> Response:
         wanted = self._audit_filter(request)
         with self.read() as conn:
             person = self.signed_in(request, conn)
@@ -610,7 +632,7 @@ class WebApp:
             rows = queries.audit_rows(conn, wanted, self.engine.zone)
         return self.page(request, "audit.html", rows=rows, wanted=wanted, query=request.url.query)
 
-    async def audit_csv(self, request: Request) -> Response:
+    def audit_csv(self, request: Request) -> Response:
         wanted = self._audit_filter(request)
         with self.read() as conn:
             person = self.signed_in(request, conn)
@@ -634,7 +656,7 @@ class WebApp:
             headers={"content-disposition": 'attachment; filename="gongkai-audit.csv"'},
         )  # fmt: skip
 
-    async def outbox_page(self, request: Request) -> Response:
+    def outbox_page(self, request: Request) -> Response:
         with self.read() as conn:
             person = self.signed_in(request, conn)
             self._require(request, person, OUTBOX_ROLES)
@@ -705,5 +727,15 @@ def create_app(
     mail: MailSettings,
     clock: Callable[[], dt.datetime] = utc_now,
 ) -> Starlette:
-    tokens = Tokens(settings.require_secret_key())
-    return WebApp(settings, engine, mail, tokens, clock).asgi()
+    from workflow.setup import tokens_for
+
+    return WebApp(settings, engine, mail, tokens_for(settings), clock).asgi()
+
+
+def app_from_env() -> Starlette:
+    """The application as configured by the environment: ``gongkai web --workers N`` starts one per process."""
+    from workflow.setup import open_engine
+
+    settings = Settings.from_env()
+    mail = MailSettings.from_env()
+    return create_app(settings, open_engine(settings, mail=mail), mail)

@@ -12,7 +12,7 @@ from sqlalchemy import Connection, Row, Table, and_, func, or_, select
 from workflow.deadlines import working_days_left
 from workflow.decisions import Person
 from workflow.definition import Definition
-from workflow.engine import WorkflowEngine, audit_log, deadlines_table, items, revisions
+from workflow.engine import WorkflowEngine, audit_log, body_snapshots, deadlines_table, items, revisions
 from workflow.store.models import DefinitionVersion
 from workflow.web.access import roles_on_item, waiting_for
 
@@ -55,30 +55,35 @@ def inbox(engine: WorkflowEngine, conn: Connection, person: Person, today: dt.da
                 pairs.setdefault(definition.name, set()).add(name)
     if not pairs:
         return []
-    due = (
-        select(deadlines_table.c.item_id, func.min(deadlines_table.c.due_on).label("due_on"))
-        .where(deadlines_table.c.applies_now.is_(True))
-        .group_by(deadlines_table.c.item_id)
-        .subquery()
+    # The earliest applying due date of each candidate, looked up per item (ix_deadlines_item):
+    # the cost follows the candidates, not every open deadline of the office.
+    due_on = (
+        select(func.min(deadlines_table.c.due_on))
+        .where(deadlines_table.c.item_id == items.c.id, deadlines_table.c.applies_now.is_(True))
+        .scalar_subquery()
     )
-    query = (
-        select(
-            items.c.id, items.c.reference, items.c.title, items.c.definition, items.c.definition_version,
-            items.c.state, items.c.holders, items.c.version, due.c.due_on,
-        )
-        .outerjoin(due, due.c.item_id == items.c.id)
-        .where(or_(*(and_(items.c.definition == d, items.c.state.in_(sorted(s))) for d, s in pairs.items())))
-    )  # fmt: skip
+    query = select(
+        items.c.id, items.c.reference, items.c.title, items.c.definition, items.c.definition_version,
+        items.c.state, items.c.holders, items.c.version, due_on.label("due_on"),
+    ).where(or_(*(and_(items.c.definition == d, items.c.state.in_(sorted(s))) for d, s in pairs.items())))  # fmt: skip
     found: list[InboxRow] = []
+    days_left: dict[dt.date, int] = {}
+    waiting: dict[tuple[str, str, str, str], bool] = {}
     for row in conn.execute(query):
-        definition = engine.registry.pinned(conn, row.definition, row.definition_version)
         holders = row.holders or {}
-        if not waiting_for(person, definition, holders, row.state):
+        key = (row.definition, row.definition_version, row.state, repr(sorted(holders.items())))
+        definition = engine.registry.pinned(conn, row.definition, row.definition_version)
+        if key not in waiting:
+            waiting[key] = waiting_for(person, definition, holders, row.state)
+        if not waiting[key]:
             continue
-        left = working_days_left(engine.calendar, today, row.due_on) if row.due_on else None
+        due = row.due_on
+        if due is not None and due not in days_left:
+            days_left[due] = working_days_left(engine.calendar, today, due)
         found.append(
-            InboxRow(row.id, row.reference, row.title, definition, row.state, row.due_on, left, row.version)
-        )
+            InboxRow(row.id, row.reference, row.title, definition, row.state, due,
+                     days_left[due] if due else None, row.version)
+        )  # fmt: skip
     found.sort(key=lambda r: (not r.overdue, r.due_on or dt.date.max, r.id))
     return found
 
@@ -134,3 +139,23 @@ def audit_rows(
     if limit is not None:
         query = query.limit(limit)
     return list(conn.execute(query))
+
+
+def last_decision_in(conn: Connection, item_id: int, state: str) -> Row[Any, Any, Any, Any] | None:
+    """The latest audit row that took the item out of ``state``: what was decided there last time, on which body."""
+    return conn.execute(
+        select(audit_log.c.actor, audit_log.c.trigger, audit_log.c.at, audit_log.c.content_hash)
+        .where(audit_log.c.item_id == item_id, audit_log.c.from_state == state, audit_log.c.to_state != state)
+        .order_by(audit_log.c.seq.desc())
+        .limit(1)
+    ).first()
+
+
+def body_with_hash(conn: Connection, item_id: int, content_hash: str) -> str | None:
+    """A body an edit replaced since (see ``body_snapshots``), by its content hash."""
+    body: str | None = conn.execute(
+        select(body_snapshots.c.body).where(
+            body_snapshots.c.item_id == item_id, body_snapshots.c.content_hash == content_hash
+        )
+    ).scalar()
+    return body
