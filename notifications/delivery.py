@@ -18,7 +18,7 @@ from notifications.outbox import (
     release,
     retry_later,
 )
-from notifications.render import LinkSigner
+from notifications.render import ActionLinker
 from notifications.transport import DeliveryError, Transport
 
 
@@ -50,7 +50,7 @@ def deliver_pending(
     lease_seconds: float = DEFAULT_LEASE_SECONDS,
     policy: RetryPolicy | None = None,
     wall: dt.datetime | None = None,
-    signer: LinkSigner | None = None,
+    linker: ActionLinker | None = None,
 ) -> DeliveryReport:
     """Claim up to ``limit`` due messages for ``owner`` and send them over one connection of ``transport``.
 
@@ -80,7 +80,7 @@ def deliver_pending(
     try:
         for index, message in enumerate(batch):
             try:
-                transport.send(message.email(signer))
+                transport.send(message.email(linker))
             except DeliveryError as error:
                 _settle_failure(db, message, error, now, policy, tally)
                 if error.connection_lost:  # the rest were never tried: due again at once, no attempt counted

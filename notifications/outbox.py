@@ -25,7 +25,7 @@ from typing import Any, cast
 
 from sqlalchemy import Connection, Engine, Row, Table, Update, and_, or_, select, update
 
-from notifications.render import LinkSigner, RenderedMessage, header_safe
+from notifications.render import ActionLinker, RenderedMessage, header_safe
 from notifications.transport import OutgoingEmail
 from workflow.errors import InvalidInput, NotFound, TransitionNotAllowed
 from workflow.store.models import OutboxMessage
@@ -90,13 +90,13 @@ class ClaimedMessage:
     context: dict[str, Any] | None = None
     """Set when the row was written inside a transition: the email is rendered now, from it."""
 
-    def email(self, signer: LinkSigner | None = None) -> OutgoingEmail:
-        """The email to send; a deferred one is rendered now, its action links signed by ``signer``."""
+    def email(self, linker: ActionLinker | None = None) -> OutgoingEmail:
+        """The email to send; a deferred one is rendered now, its action links made by ``linker``."""
         subject, text, html = self.subject, self.body_text, self.body_html
         if self.context is not None:
             from notifications.render import render_context
 
-            rendered = render_context(self.context, signer)
+            rendered = render_context(self.context, linker)
             subject, text, html = header_safe(rendered.subject), rendered.text, rendered.html
         return OutgoingEmail(
             message_id=self.message_id,

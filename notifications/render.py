@@ -291,18 +291,20 @@ def action_links(
     ]
 
 
-def render_context(context: Mapping[str, Any], signer: LinkSigner | None = None) -> RenderedMessage:
-    """Render an email from the plain context written with its outbox row (see :func:`deferred_context`)."""
+class ActionLinker(Protocol):
+    """Makes the action links of a deferred email when it is sent (see ``workflow.links``)."""
+
+    def links(self, base_url: str, acting: Mapping[str, Any], lang: str) -> list[ActionLink]: ...
+
+
+def render_context(context: Mapping[str, Any], linker: ActionLinker | None = None) -> RenderedMessage:
+    """Render an email from the plain context written with its outbox row (see :func:`deferred_context`).
+
+    Its action links are made now, by ``linker``, for the decisions the recipient may take now.
+    """
     item = context.get("item")
     acting = context.get("acting")
-    actions = (
-        action_links(
-            signer, context["base_url"], acting["user"], acting["item_id"], acting["version"], acting["triggers"],
-            context["lang"],
-        )
-        if acting
-        else []
-    )  # fmt: skip
+    actions = linker.links(context["base_url"], acting, context["lang"]) if linker and acting else []
     return render(
         context["event"],
         recipient_name=context["recipient_name"],
@@ -328,7 +330,7 @@ def deferred_context(
 ) -> dict[str, Any]:
     """JSON-ready arguments of :func:`render`: written inside a transaction, rendered by the sender.
 
-    ``acting`` ({user, item_id, version, triggers}) asks for action links, signed when rendered.
+    ``acting`` ({user, item_id, version, roles}) asks for action links, made when it is sent.
 
     Rendering costs about 150 µs a message; a transition only writes this small record.
     """

@@ -195,3 +195,37 @@ def test_the_office_reads_the_security_log_with_the_cli(web: Web, in_review: int
     assert events[0]["event"] == "action_link_invalid" and events[0]["client"]
     text = CliRunner().invoke(main, ["security-log", "--event", "action_link_invalid"], env=env)
     assert "action_link_invalid" in text.output
+
+
+def test_notices_offer_the_decisions_that_are_open_when_they_are_sent(
+    web: Web, engine: WorkflowEngine, make_item: Callable[..., int], tmp_path: Path, clock: FrozenClock
+) -> None:
+    import email
+    from email import policy
+
+    from notifications.settings import MailSettings
+    from notifications.transport import FolderTransport
+    from workflow.notify import Notifier
+    from workflow.worker import Worker
+
+    folder = tmp_path / "sent"
+    mail = MailSettings(smtp_url=None, mail_dir=folder, base_url="http://testserver")
+    engine.notifier = Notifier(mail, signer=web.tokens)
+    moved_on = make_item(title="已被退回的事项")
+    engine.fire(moved_on, "submit", "drafter_a")
+    engine.fire(moved_on, "send_back", "reviewer_b", comment="先退回")  # before any notice went out
+    waiting = make_item(title="仍待审查的事项", actor="multi")
+    engine.fire(waiting, "submit", "multi")
+    Worker(engine, Notifier(mail, signer=web.tokens), lambda: FolderTransport(folder)).run_pass(clock.now)
+    sent: dict[tuple[str, str], str] = {}
+    for path in folder.glob("*.eml"):
+        message = email.message_from_bytes(path.read_bytes(), policy=policy.default)
+        body = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+        title = "已被退回" if "已被退回" in str(message["Subject"]) else "仍待审查"
+        sent[(str(message["To"]).split("@")[0], title + ":" + str(message["Subject"]).split()[1])] = body
+    review_of_moved = sent[("reviewer_a", "已被退回:保密审查")]
+    assert "/act/" not in review_of_moved and "/items/" in review_of_moved  # it moved on: no decision to offer
+    assert "- 送审：http://testserver/act/" in sent[("drafter_a", "已被退回:起草")]
+    offered = sent[("reviewer_a", "仍待审查:保密审查")]
+    assert all(f"- {label}：http://testserver/act/" in offered for label in ("审查通过", "退回", "不予公开"))
+    assert ("multi", "仍待审查:保密审查") not in sent  # the actor is not told of their own act

@@ -129,7 +129,9 @@ def _context(
     principal: str,
     comment: str | None,
     given: Mapping[str, Any],
+    frozen: tuple[dict[str, tuple[str, ...]], dict[str, tuple[tuple[str, str], ...]]] | None = None,
 ) -> FireContext:
+    holders, acted = frozen or _frozen(snapshot)
     return FireContext(
         definition=snapshot.definition,
         transition=transition,
@@ -138,8 +140,18 @@ def _context(
         comment=comment,
         given_fields=given,
         item_fields=snapshot.fields,
-        holders={role: tuple(names) for role, names in snapshot.holders.items()},
-        acted={trigger: tuple((p[0], p[1]) for p in pairs) for trigger, pairs in snapshot.acted.items()},
+        holders=holders,
+        acted=acted,
+    )
+
+
+def _frozen(
+    snapshot: ItemSnapshot,
+) -> tuple[dict[str, tuple[str, ...]], dict[str, tuple[tuple[str, str], ...]]]:
+    """The item's holders and past actions as tuples, as the guards read them (built once per question)."""
+    return (
+        {role: tuple(names) for role, names in snapshot.holders.items()},
+        {trigger: tuple((p[0], p[1]) for p in pairs) for trigger, pairs in snapshot.acted.items()},
     )
 
 
@@ -238,6 +250,7 @@ def available_triggers(snapshot: ItemSnapshot, person: Person) -> list[str]:
     """Triggers this person could fire now, given a comment and fields where the rule asks for them."""
     definition = snapshot.definition
     found: list[str] = []
+    frozen = _frozen(snapshot)
     for trigger in compiled(definition).triggers_from(snapshot.state):
         transition = definition.transitions_for(trigger, snapshot.state)
         if transition is None:
@@ -245,7 +258,7 @@ def available_triggers(snapshot: ItemSnapshot, person: Person) -> list[str]:
         principal = acting_principal(person, transition.role, snapshot.holders)
         if principal is None:
             continue
-        ctx = _context(snapshot, transition, person.name, principal, None, {})
+        ctx = _context(snapshot, transition, person.name, principal, None, {}, frozen)
         # A comment or a field is the caller's to give; every other guard (separation of
         # duties, quorum, once only) must pass, whatever its place in the declared order.
         if all(

@@ -13,7 +13,6 @@ from notifications.outbox import deferred_values, outbox_values
 from notifications.render import (
     ItemSummary,
     LateStep,
-    LinkSigner,
     action_links,
     confidential_states_of,
     deferred_context,
@@ -24,6 +23,7 @@ from workflow.decisions import ItemSnapshot, available_triggers
 from workflow.decisions import Person as DecidingPerson
 from workflow.definition import Definition
 from workflow.store.hot import HotPath
+from workflow.tokens import Tokens
 
 REMINDER_EVENTS = {
     "upcoming": "reminder_upcoming",
@@ -83,7 +83,7 @@ def _enqueue(conn: Connection, **values: Any) -> bool:
 class Notifier:
     """Renders and enqueues emails; the engine and the worker call it inside their transactions."""
 
-    def __init__(self, mail: MailSettings, lang: str = "zh", signer: LinkSigner | None = None) -> None:
+    def __init__(self, mail: MailSettings, lang: str = "zh", signer: Tokens | None = None) -> None:
         self.mail = mail
         self.lang = lang
         self.signer = signer
@@ -121,10 +121,8 @@ class Notifier:
         written = 0
         for person in people:
             # Rendered when sent: the transition writes only this small record (rendering is ~150 µs).
-            acting = {
-                "user": person.name, "item_id": row.id, "version": row.version,
-                "triggers": decisions_for(definition, row, person),
-            }  # fmt: skip
+            # Which decisions to offer is worked out when the email is sent (workflow.links), off this path.
+            acting = {"user": person.name, "item_id": row.id, "version": row.version, "roles": list(person.roles)}
             context = deferred_context(
                 "new_task", recipient_name=person.name, base_url=self.mail.base_url, today=today,
                 confidential_states=confidential, lang=self.lang, item=item, acting=acting,

@@ -25,6 +25,7 @@ from workflow.engine import WorkflowEngine, audit_log, deadlines_table, items, u
 from workflow.errors import ConfigurationError, GongkaiError
 from workflow.i18n import render_error
 from workflow.latechain import HistoryStep, earlier_late_visits
+from workflow.links import EmailLinks
 from workflow.notify import Notifier
 from workflow.reminders import PlannedReminder, plan
 from workflow.store.models import OutboxMessage, Reminder, User, UserRole, WorkerLease
@@ -77,6 +78,8 @@ class Worker:
         self.dry_run = dry_run
         self.lease_seconds = lease_seconds
         self.batch = batch
+        self.linker = EmailLinks(engine, notifier.signer) if notifier.signer is not None else None
+        """Makes the action links of new-task notices when they are sent (needs GONGKAI_SECRET_KEY)."""
 
     # ---- the one-worker rule on SQLite --------------------------------------------------------
 
@@ -129,9 +132,7 @@ class Worker:
             if released:
                 log.info("%d messages claimed by a killed worker of this machine taken back", released)
             with self.transport() as transport:
-                delivered = deliver_pending(
-                    self.engine.db, transport, self.owner, now, self.batch, signer=self.notifier.signer
-                )
+                delivered = deliver_pending(self.engine.db, transport, self.owner, now, self.batch, linker=self.linker)
             report.sent, report.retried, report.failed = delivered.sent, delivered.retried, delivered.failed
             self._record(report)
         log.info(
