@@ -223,7 +223,8 @@ class SmtpTransport(Transport):
         if self._smtp is not None:
             return
         endpoint = self.endpoint
-        context = self.ssl_context or ssl.create_default_context()
+        # Loading the system's CA certificates costs milliseconds: only for TLS.
+        context = (self.ssl_context or ssl.create_default_context()) if endpoint.security != "plain" else None
         smtp: smtplib.SMTP | None = None
         try:
             if endpoint.security == "tls":

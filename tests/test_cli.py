@@ -328,7 +328,7 @@ def test_proactive_item_walks_the_chain_to_published(fresh: Office) -> None:
     assert HEX64.match(data["content_hash"])
     assert data["content_hash"].startswith(edited.split()[1])
     assert data["holders"]["leader"] == ["leader2"]
-    assert data["available_triggers"] == ["withdraw", "revise"]
+    assert data["available_triggers"] == ["withdraw", "revise", "confirm_current"]
 
     published = json.loads(fresh.ok("item", "list", "--state", "published", "--json"))
     assert [i["reference"] for i in published] == [ref]

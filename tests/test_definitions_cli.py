@@ -192,6 +192,7 @@ def test_show_lists_every_state_and_transition(tmp_path: Path) -> None:
         ["schedule", "leadership_signoff", "->", "scheduled"],
         ["publish", "scheduled", "->", "published"],
         ["unschedule", "scheduled", "->", "leadership_signoff"],
+        ["confirm_current", "published", "->", "(no"],
     ]
     assert "requires_comment, not_same_actor_as" in lines[transitions_at + 4]
 

@@ -814,6 +814,7 @@ def test_proactive_disclosure_triggers() -> None:
         "schedule",
         "publish",
         "unschedule",
+        "confirm_current",
     ]
     assert moves(definition) == {
         ("submit", "drafting", "confidentiality_review"),
@@ -827,6 +828,7 @@ def test_proactive_disclosure_triggers() -> None:
         ("schedule", "leadership_signoff", "scheduled"),
         ("publish", "scheduled", "published"),
         ("unschedule", "scheduled", "leadership_signoff"),
+        ("confirm_current", "published", None),
     }
     publish = definition.transitions_for("publish", "scheduled")
     assert publish is not None and publish.fires_at == "publish_at"

@@ -268,3 +268,49 @@ def test_escalation_names_everyone_who_was_late_in_this_round(
     review_line = next(line for line in chain.splitlines() if "reviewer_b" in line)
     assert "保密审查" in review_line and "3月9日" in review_line and "3月12日" in review_line
     assert chain.index("reviewer_b") < chain.index("leader_a")  # earlier steps first, then who holds it now
+
+
+def test_confirming_an_item_is_current_starts_its_next_cycle_from_then(
+    office: WorkflowEngine,
+    make_item: Callable[..., int],
+    clock: FrozenClock,
+    mail_settings: MailSettings,
+    mailbox: RecordingHandler,
+) -> None:
+    clock.now = at(D(2026, 3, 2))
+    item_id = make_item(category="06")
+    for trigger, actor in (("submit", "drafter_a"), ("clear", "reviewer_a"), ("sign_off", "leader_a")):
+        office.fire(item_id, trigger, actor)
+    worker = make_worker(office, mail_settings)
+    worker.run_pass(at(D(2026, 6, 1)))
+    mailbox.reset()
+    clock.now = at(D(2026, 6, 10))
+    office.fire(item_id, "confirm_current", "drafter_a", comment="内容仍然有效")
+    assert office.show(item_id).state == "published"  # logged, nothing else changes
+    worker.run_pass(at(D(2026, 8, 31)))  # 182 days after publication, but 82 after the confirmation
+    assert mailbox.received == []
+    worker.run_pass(at(D(2026, 9, 8)))  # 90 days after the confirmation
+    assert [r.recipients[0] for r in mailbox.received] == ["drafter_a@town.example.gov.cn"]
+
+
+def test_status_rows_of_workers_gone_for_a_week_are_forgotten(
+    office: WorkflowEngine, mail_settings: MailSettings, clock: FrozenClock
+) -> None:
+    from sqlalchemy import select, update
+
+    from workflow.worker import leases, status
+
+    old, current = make_worker(office, mail_settings), make_worker(office, mail_settings)
+    old.run_pass(clock.now)
+    old.release()
+    with office.db.begin() as conn:
+        conn.execute(
+            update(leases)
+            .where(leases.c.name == f"status:{old.owner}"[:40])
+            .values(last_pass_at=dt.datetime.now(dt.UTC) - dt.timedelta(days=8))
+        )
+    current.run_pass(clock.now)
+    with office.db.connect() as conn:
+        names = set(conn.execute(select(leases.c.name)).scalars())
+    assert f"status:{current.owner}"[:40] in names and f"status:{old.owner}"[:40] not in names
+    assert [p["owner"] for p in status(office)["passes"]] == [current.owner]

@@ -498,7 +498,7 @@ TRIGGER_LABELS: dict[str, tuple[str, str]] = {
     "pass_legality": ("合法性审核通过", "Pass legality review"),
     "file_record": ("报送备案", "File for the record"),
     "repeal": ("废止", "Repeal"),
-    "still_current": ("确认仍然有效", "Still current"),
+    "confirm_current": ("确认仍然有效", "Confirm still current"),
 }
 
 

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, func, select, update
+from sqlalchemy import Connection, Table, delete, func, select, update
 
 from notifications.delivery import deliver_pending
 from notifications.outbox import FAILED, PENDING, dead_here, enqueue, new_owner, release_dead_claims
@@ -41,6 +41,8 @@ users = cast(Table, User.__table__)
 user_roles = cast(Table, UserRole.__table__)
 
 SQLITE_LEASE = "sqlite-worker"
+STATUS_KEPT = dt.timedelta(days=7)
+"""A worker's status row (for ``gongkai worker status``) is removed a week after its last pass."""
 LOOKAHEAD_SLACK_DAYS = 21
 """Calendar days beyond the longest 'before' reminder that a holiday season can add."""
 
@@ -395,6 +397,12 @@ class Worker:
                 conn, leases, {"name": name, "owner": self.owner, "until": utc_now(), **values}, ["name"]
             ):
                 conn.execute(update(leases).where(leases.c.name == name).values(**values))
+            # Every worker process writes its own status row: forget those not heard of for a week.
+            conn.execute(
+                delete(leases).where(
+                    leases.c.name.like("status:%"), leases.c.last_pass_at < utc_now() - STATUS_KEPT
+                )
+            )
 
 
 def status(engine: WorkflowEngine) -> dict[str, Any]:
@@ -406,15 +414,14 @@ def status(engine: WorkflowEngine) -> dict[str, Any]:
             .order_by(leases.c.last_pass_at.desc())
             .limit(10)
         ).all()
-        counts: dict[str, int] = dict(
-            conn.execute(
+        counts: dict[str, int] = {
+            status: int(count)
+            for status, count in conn.execute(
                 select(outbox.c.status, func.count())
                 .where(outbox.c.status.in_([PENDING, FAILED]))
                 .group_by(outbox.c.status)
             )
-            .tuples()
-            .all()
-        )
+        }
     return {
         "passes": [{"owner": p.owner, "at": p.last_pass_at.isoformat(), "report": p.last_pass} for p in passes],
         "pending": int(counts.get(PENDING, 0)),
