@@ -163,6 +163,7 @@ def test_signing_in_by_email_and_the_inbox_in_large_text(
     expect(page.locator("tbody tr")).to_have_count(3)
     page.get_by_role("button", name="大字模式").click()
     expect(page.locator("html")).to_have_class("large")
+    assert page.evaluate("getComputedStyle(document.body).fontSize") == "22px"  # from 16px
     save_screenshot(page, f"inbox-{engine.db.dialect.name}")
     page.get_by_role("link", name=engine.show(item_id).reference).click()
     expect(page.get_by_role("img")).to_be_visible()  # the chain picture
