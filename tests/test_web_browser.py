@@ -5,6 +5,7 @@ in test-artifacts/screenshots/."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import socket
 import threading
@@ -65,18 +66,25 @@ def served(
     thread.join(timeout=10)
 
 
-def deliver(engine: WorkflowEngine, mail: MailSettings, tokens: Tokens, clock: FrozenClock) -> None:
+def deliver(
+    engine: WorkflowEngine, mail: MailSettings, tokens: Tokens, clock: FrozenClock, at: dt.datetime | None = None
+) -> None:
     url = mail.smtp_url
     assert url
     worker = Worker(
         engine, Notifier(mail, signer=tokens), lambda: SmtpTransport.from_url(url, sender="gongkai@town.example.gov.cn")
     )
-    worker.run_pass(clock.now)
+    try:
+        worker.run_pass(at or clock.now)
+    finally:
+        worker.release()  # the next pass may be another Worker object (on SQLite one holds the lease)
 
 
-def email_to(handler: RecordingHandler, address: str) -> str:
-    found = [r for r in handler.received if r.recipients[0] == address]
-    assert found, f"no email to {address}"
+def email_to(handler: RecordingHandler, address: str, subject_mark: str = "") -> str:
+    found = [
+        r for r in handler.received if r.recipients[0] == address and subject_mark in str(r.message["Subject"])
+    ]
+    assert found, f"no email to {address} ({subject_mark})"
     return found[-1].message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
 
 
@@ -108,9 +116,11 @@ def test_a_reminder_link_decides_in_the_browser_once(
     base_url, mail, tokens = served
     handler = mailbox[0]
     item_id = make_item(title="2026年村级公益事业项目公示", body="一、项目名称：村道硬化。\n二、资金来源：财政奖补。")
-    engine.fire(item_id, "submit", "drafter_a")
-    deliver(engine, mail, tokens, clock)
-    email = email_to(handler, "reviewer_a@town.example.gov.cn")
+    engine.fire(item_id, "submit", "drafter_a")  # review due 2026-03-09
+    deliver(engine, mail, tokens, clock)  # the new-task notice
+    # The day before the review is due the worker sends the reminder; its links are signed now.
+    deliver(engine, mail, tokens, clock, at=dt.datetime(2026, 3, 6, 1, tzinfo=dt.UTC))
+    email = email_to(handler, "reviewer_a@town.example.gov.cn", "即将到期")
     reference = engine.show(item_id).reference
     assert reference in email
     clear_link = link_labelled(email, "审查通过")

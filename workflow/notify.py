@@ -162,7 +162,7 @@ class Notifier:
         confidential = confidential_states_of(definition)
         written = 0
         for person in people:
-            decisions = decisions_for(definition, row, person)
+            decisions = decisions_for(definition, row, person) if self.signer is not None else []
             actions = action_links(
                 self.signer, self.mail.base_url, person.name, row.id, row.version, decisions, self.lang
             )

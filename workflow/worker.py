@@ -219,7 +219,12 @@ class Worker:
         with engine.db.connect() as conn:
             published = conn.execute(
                 select(items.c.id, items.c.category, items.c.updated_at)
-                .where(items.c.state == "published", items.c.category.in_(list(cycles)))
+                .where(
+                    # With the definitions named, the (definition, state) index reads only published items.
+                    items.c.definition.in_(engine.registry.names()),
+                    items.c.state == "published",
+                    items.c.category.in_(list(cycles)),
+                )
                 .order_by(items.c.id)
             ).all()
         for item in published:
