@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, delete, func, select, update
+from sqlalchemy import Connection, Table, and_, delete, func, or_, select, update
 
 from notifications.delivery import deliver_pending
 from notifications.outbox import FAILED, PENDING, dead_here, enqueue, new_owner, release_dead_claims
@@ -28,7 +28,7 @@ from workflow.latechain import HistoryStep, earlier_late_visits
 from workflow.links import EmailLinks
 from workflow.notify import Notifier
 from workflow.reminders import PlannedReminder, plan
-from workflow.store.models import OutboxMessage, Reminder, User, UserRole, WorkerLease
+from workflow.store.models import DefinitionVersion, OutboxMessage, Reminder, User, UserRole, WorkerLease
 from workflow.store.sql import insert_if_absent
 from workflow.timed import due_fires
 
@@ -39,6 +39,7 @@ leases = cast(Table, WorkerLease.__table__)
 outbox = cast(Table, OutboxMessage.__table__)
 users = cast(Table, User.__table__)
 user_roles = cast(Table, UserRole.__table__)
+versions = cast(Table, DefinitionVersion.__table__)
 
 SQLITE_LEASE = "sqlite-worker"
 STATUS_KEPT = dt.timedelta(days=7)
@@ -250,18 +251,36 @@ class Worker:
                     users.c.digest.is_(True), users.c.active.is_(True)
                 )
             ).all()
+            raised = set(
+                conn.execute(
+                    select(reminders_table.c.key).where(
+                        reminders_table.c.kind == "digest", reminders_table.c.due_on == today
+                    )
+                ).scalars()
+            )
+            readers = [r for r in readers if f"digest:{r.name}:{today.isoformat()}" not in raised]
             if not readers:
-                return
+                return  # today's digests went out already: no need to read the items again
             roles_of: dict[int, set[str]] = {}
             for user_id, role in conn.execute(select(user_roles.c.user_id, user_roles.c.role)):
                 roles_of.setdefault(user_id, set()).add(role)
-            due = (
-                select(deadlines_table.c.item_id, func.min(deadlines_table.c.due_on).label("due_on"))
-                .where(deadlines_table.c.applies_now.is_(True))
-                .group_by(deadlines_table.c.item_id)
-                .subquery()
+            # Only items in a state where someone acts, through the (definition, state) index.
+            acting_states: dict[str, set[str]] = {}
+            for definition in self._stored_definitions(conn):
+                for name, state in definition.states.items():
+                    if state.roles and not state.terminal:
+                        acting_states.setdefault(definition.name, set()).add(name)
+            if not acting_states:
+                return
+            due_on = (
+                select(func.min(deadlines_table.c.due_on))
+                .where(deadlines_table.c.item_id == items.c.id, deadlines_table.c.applies_now.is_(True))
+                .scalar_subquery()
             )
-            pending = conn.execute(select(items, due.c.due_on).outerjoin(due, due.c.item_id == items.c.id)).all()
+            waiting = or_(
+                *(and_(items.c.definition == d, items.c.state.in_(sorted(s))) for d, s in acting_states.items())
+            )
+            pending = conn.execute(select(items, due_on.label("due_on")).where(waiting)).all()
             definitions = {
                 (row.definition, row.definition_version): engine.registry.pinned(
                     conn, row.definition, row.definition_version
@@ -371,6 +390,13 @@ class Worker:
             )
             for visit in earlier_late_visits(definition, history, self.engine.calendar)
             if visit.due_on is not None
+        ]
+
+    def _stored_definitions(self, conn: Connection) -> list[Definition]:
+        """Every definition version items may be pinned to (the registry caches them)."""
+        return [
+            self.engine.registry.pinned(conn, name, version)
+            for name, version in conn.execute(select(versions.c.name, versions.c.version))
         ]
 
     def _lookahead_days(self) -> int:
