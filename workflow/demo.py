@@ -133,6 +133,16 @@ def run_demo(base: Settings, say: Callable[[str], None], folder: Path = DEMO_DIR
         _fire(engine, second.id, move, None, say, settings.lang)
     scheduled = engine.fire(second.id, "schedule", "wang_qiang", fields={"publish_at": publish_at})
     say(f"   wang_qiang schedule: {scheduled.from_state} -> {scheduled.to_state}, publish_at {publish_at}")
+    step(
+        "第三条信息: 送保密审查后停在这里, 等李娜在网页或邮件链接里审查",
+        "A third item: submitted and left in confidentiality review, for li_na to decide on the web pages"
+        " or from the link in her email",
+    )
+    third = engine.create(
+        "proactive_disclosure", title="镇 2026 年度民生实事项目公示", actor="zhang_wei", category="03",
+        body="一、村道硬化 12 公里。\n二、新建便民服务点 3 个。\n",
+    )  # fmt: skip
+    _fire(engine, third.id, "submit:zhang_wei", None, say, settings.lang)
     say("")
     say("To use the CLI on this demo database:" if en else "在演示数据库上继续使用命令行:")
     say(f"  export GONGKAI_DATABASE_URL={settings.database_url}")
