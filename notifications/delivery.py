@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import Engine
@@ -17,6 +18,7 @@ from notifications.outbox import (
     fail,
     release,
     retry_later,
+    skip,
 )
 from notifications.render import ActionLinker
 from notifications.transport import DeliveryError, Transport
@@ -34,10 +36,12 @@ class DeliveryReport:
     """Given up: a permanent refusal, or the last attempt."""
     stale: int = 0
     """Outcomes not recorded because another worker had taken the claim over (its lease ran out)."""
+    skipped: int = 0
+    """Not sent because ``obsolete`` said so (a notice whose item moved on)."""
 
     @property
     def claimed(self) -> int:
-        return self.sent + self.retried + self.failed
+        return self.sent + self.retried + self.failed + self.skipped
 
 
 def deliver_pending(
@@ -51,6 +55,7 @@ def deliver_pending(
     policy: RetryPolicy | None = None,
     wall: dt.datetime | None = None,
     linker: ActionLinker | None = None,
+    obsolete: Callable[[ClaimedMessage], str | None] | None = None,
 ) -> DeliveryReport:
     """Claim up to ``limit`` due messages for ``owner`` and send them over one connection of ``transport``.
 
@@ -58,7 +63,8 @@ def deliver_pending(
     killed mid-batch resends at most the message in flight (same Message-ID); the rows
     it had not reached stay ``sending`` until their lease ends, then another worker
     claims them. Safe to run in several workers at once on PostgreSQL. Leases run on
-    ``wall`` (the real clock unless given), whatever ``now`` a pass runs as of.
+    ``wall`` (the real clock unless given), whatever ``now`` a pass runs as of. A message
+    for which ``obsolete`` gives a reason is settled as skipped, with that reason, not sent.
     """
     policy = policy or RetryPolicy()
     batch = claim_batch(db, owner, now, limit, lease_seconds, wall=wall)
@@ -79,6 +85,10 @@ def deliver_pending(
         return tally.report()
     try:
         for index, message in enumerate(batch):
+            reason = obsolete(message) if obsolete is not None else None
+            if reason is not None:
+                tally.skipped(skip(db, message, reason))
+                continue
             try:
                 transport.send(message.email(linker))
             except DeliveryError as error:
@@ -106,7 +116,7 @@ def _settle_failure(
 
 class _Tally:
     def __init__(self) -> None:
-        self.counts = {"sent": 0, "retried": 0, "failed": 0, "stale": 0}
+        self.counts = {"sent": 0, "retried": 0, "failed": 0, "stale": 0, "skipped": 0}
 
     def _count(self, outcome: str, recorded: bool) -> None:
         self.counts[outcome] += 1
@@ -121,6 +131,9 @@ class _Tally:
 
     def failed(self, recorded: bool) -> None:
         self._count("failed", recorded)
+
+    def skipped(self, recorded: bool) -> None:
+        self._count("skipped", recorded)
 
     def report(self) -> DeliveryReport:
         return DeliveryReport(**self.counts)

@@ -35,7 +35,9 @@ PENDING = "pending"
 SENDING = "sending"
 SENT = "sent"
 FAILED = "failed"
-STATUSES = (PENDING, SENDING, SENT, FAILED)
+SKIPPED = "skipped"
+"""Not sent, on purpose: a new-task notice whose item moved on before it went out (``last_error`` says why)."""
+STATUSES = (PENDING, SENDING, SENT, FAILED, SKIPPED)
 """Stored in the database: chosen once, never renamed."""
 
 MESSAGE_ID_DOMAIN = "gongkai"
@@ -370,6 +372,11 @@ def _settle(db: Engine, message: ClaimedMessage, **values: Any) -> bool:
 def complete(db: Engine, message: ClaimedMessage, now: dt.datetime) -> bool:
     """Mark a claimed message sent; False (nothing changed) when the claim was taken over."""
     return _settle(db, message, status=SENT, sent_at=now)
+
+
+def skip(db: Engine, message: ClaimedMessage, reason: str) -> bool:
+    """Settle a claimed message as not to be sent (it would only mislead); False when the claim was taken over."""
+    return _settle(db, message, status=SKIPPED, last_error=reason[:ERROR_LIMIT])
 
 
 def retry_later(db: Engine, message: ClaimedMessage, error: str, at: dt.datetime) -> bool:

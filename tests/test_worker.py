@@ -314,3 +314,29 @@ def test_status_rows_of_workers_gone_for_a_week_are_forgotten(
         names = set(conn.execute(select(leases.c.name)).scalars())
     assert f"status:{current.owner}"[:40] in names and f"status:{old.owner}"[:40] not in names
     assert [p["owner"] for p in status(office)["passes"]] == [current.owner]
+
+
+def test_a_notice_whose_item_moved_on_before_it_went_out_is_not_sent(
+    office: WorkflowEngine,
+    make_item: Callable[..., int],
+    clock: FrozenClock,
+    mail_settings: MailSettings,
+    mailbox: RecordingHandler,
+) -> None:
+    from sqlalchemy import select
+
+    from notifications.outbox import outbox
+
+    clock.now = at(D(2026, 3, 2))
+    item_id = make_item()
+    office.fire(item_id, "submit", "drafter_a")  # notices to reviewer_a, reviewer_b, multi
+    office.fire(item_id, "clear", "reviewer_a")  # ...but reviewer_a decides before the worker's pass
+    report = make_worker(office, mail_settings).run_pass(clock.now)
+    assert report.skipped == 3
+    recipients = sorted(r.recipients[0].split("@")[0] for r in mailbox.received)
+    assert recipients == ["leader_a", "leader_b", "leader_c", "multi"]  # the notices that still ask something
+    with office.db.connect() as conn:
+        query = select(outbox.c.recipient, outbox.c.last_error).where(outbox.c.status == "skipped")
+        skipped = conn.execute(query).all()
+    assert len(skipped) == 3
+    assert all("moved on" in (error or "") and "clear by reviewer_a" in (error or "") for _, error in skipped)

@@ -439,6 +439,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "outbox.status.sending": ("发送中", "sending"),
     "outbox.status.sent": ("已发送", "sent"),
     "outbox.status.failed": ("发送失败", "failed"),
+    "outbox.status.skipped": ("未发送 (已过时)", "skipped (obsolete)"),
 }
 
 

@@ -17,7 +17,15 @@ from typing import Any, cast
 from sqlalchemy import Connection, Table, and_, delete, func, or_, select, update
 
 from notifications.delivery import deliver_pending
-from notifications.outbox import FAILED, PENDING, dead_here, enqueue, new_owner, release_dead_claims
+from notifications.outbox import (
+    FAILED,
+    PENDING,
+    ClaimedMessage,
+    dead_here,
+    enqueue,
+    new_owner,
+    release_dead_claims,
+)
 from notifications.render import LateStep, render
 from notifications.transport import Transport
 from workflow.definition import Definition
@@ -59,6 +67,7 @@ class PassReport:
     sent: int = 0
     retried: int = 0
     failed: int = 0
+    skipped: int = 0
     would: list[str] = field(default_factory=list)
 
 
@@ -135,14 +144,17 @@ class Worker:
             if released:
                 log.info("%d messages claimed by a killed worker of this machine taken back", released)
             with self.transport() as transport:
-                delivered = deliver_pending(self.engine.db, transport, self.owner, now, self.batch, linker=self.linker)
+                delivered = deliver_pending(
+                    self.engine.db, transport, self.owner, now, self.batch, linker=self.linker, obsolete=self._obsolete
+                )
             report.sent, report.retried, report.failed = delivered.sent, delivered.retried, delivered.failed
+            report.skipped = delivered.skipped
             self._record(report)
         log.info(
             "pass at %s: %d deadlines recomputed (%d moved), %d scheduled fires, %d reminders, %d messages written, "
-            "%d sent, %d to retry, %d failed",
+            "%d sent, %d to retry, %d failed, %d obsolete notices not sent",
             report.at, report.recomputed, report.moved, report.fired, report.reminders, report.messages,
-            report.sent, report.retried, report.failed,
+            report.sent, report.retried, report.failed, report.skipped,
         )  # fmt: skip
         return report
 
@@ -391,6 +403,23 @@ class Worker:
             for visit in earlier_late_visits(definition, history, self.engine.calendar)
             if visit.due_on is not None
         ]
+
+    def _obsolete(self, message: ClaimedMessage) -> str | None:
+        """A new-task notice whose item moved on before it went out would ask for a decision already taken."""
+        acting = (message.context or {}).get("acting")
+        if message.event != "new_task" or not acting:
+            return None
+        with self.engine.db.connect().execution_options(sqlite_begin="DEFERRED") as conn:
+            try:
+                row = self.engine.item_row(conn, int(acting["item_id"]))
+            except GongkaiError:
+                return None
+            if row.version == int(acting["version"]):
+                return None
+            last = self.engine.latest_action(conn, row.id)
+        by = f" ({last['trigger']} by {last['actor']})" if last else ""
+        log.info("notice %s to %s not sent: %s moved on%s", message.message_id, message.recipient, row.reference, by)
+        return f"not sent: {row.reference} moved on before it went out{by}"
 
     def _stored_definitions(self, conn: Connection) -> list[Definition]:
         """Every definition version items may be pinned to (the registry caches them)."""

@@ -161,6 +161,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "status_sending": ("发送中", "sending"),
     "status_failed": ("失败", "failed"),
     "status_sent": ("已发送", "sent"),
+    "status_skipped": ("未发送 (已过时)", "skipped (obsolete)"),
     "back_inbox": ("返回待办", "Back to the inbox"),
 }
 
