@@ -329,3 +329,17 @@ def test_gongkai_web_serves_and_refuses_to_start_without_a_secret(tmp_path: Path
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def test_each_revision_shows_what_changed_from_the_one_before(
+    web: Web, engine: WorkflowEngine, make_item: Callable[..., int]
+) -> None:
+    item_id = make_item(body="第一版：办事时间周一至周五。")
+    for trigger, actor in (("submit", "drafter_a"), ("clear", "reviewer_a"), ("sign_off", "leader_a")):
+        engine.fire(item_id, trigger, actor)
+    engine.fire(item_id, "revise", "drafter_a")  # revision 2
+    engine.edit(item_id, "drafter_a", body="第二版：办事时间周一至周六。")
+    web.sign_in("drafter_a")
+    html = web.client.get(f"/items/{engine.show(item_id).reference}").text
+    assert "第 2 稿" in html and "第 1 稿" in html and "与第 1 稿相比的修改" in html
+    assert "<del>" in html and "<ins>" in html

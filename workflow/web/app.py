@@ -535,7 +535,7 @@ class WebApp:
             request, "item.html", item=summary,
             chain=chain_svg(definition, row.state, lang, visited=visited),
             deadlines=deadlines, history=history, read_only=read_only,
-            revisions=revisions if summary["readable"] else [],
+            revisions=_with_diffs(revisions) if summary["readable"] else [],
             actions=[
                 {
                     "trigger": t, "label": trigger_label(t, lang),
@@ -682,6 +682,18 @@ class WebApp:
             )  # fmt: skip
         log.info("outbox: message %d queued again by %s", message_id, person.name)
         return RedirectResponse(f"/outbox?requeued={message_id}", status_code=303)
+
+
+def _with_diffs(revisions: list[Any]) -> list[dict[str, Any]]:
+    """Each revision with what changed from the one before it (the first: its whole text)."""
+    shown = []
+    previous = ""
+    for revision in revisions:
+        diff = collapse(body_diff(previous, revision.body), context=2)
+        shown.append({"revision": revision.revision, "updated_at": revision.updated_at, "body": revision.body,
+                      "diff": diff, "first": not previous and revision.revision == revisions[0].revision})  # fmt: skip
+        previous = revision.body
+    return shown
 
 
 def _required_fields(transition: Transition) -> list[str]:
