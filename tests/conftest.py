@@ -24,7 +24,7 @@ from workflow.settings import Settings
 from workflow.setup import initialise
 from workflow.store.db import make_engine
 
-pytest_plugins = ["tests.browser"]
+pytest_plugins = ["tests.browser", "tests.smtp_server"]
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFINITIONS = ROOT / "definitions"

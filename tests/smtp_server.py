@@ -22,6 +22,7 @@ from email.parser import BytesParser
 from pathlib import Path
 from typing import Any
 
+import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
@@ -134,3 +135,24 @@ def self_signed(folder: Path) -> Certificate | None:
         check=True, capture_output=True,
     )  # fmt: skip
     return Certificate(cert, key)
+
+
+# ---- fixtures (registered in conftest.py): one server per test module, emptied before each test ----
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[tuple[RecordingHandler, int]]:
+    with smtp_server() as running:
+        yield running
+
+
+@pytest.fixture
+def mail(server: tuple[RecordingHandler, int]) -> RecordingHandler:
+    """The module's SMTP server's mailbox, emptied for this test."""
+    server[0].reset()
+    return server[0]
+
+
+@pytest.fixture
+def mailbox(mail: RecordingHandler) -> RecordingHandler:
+    return mail

@@ -15,7 +15,7 @@ import subprocess
 import sys
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +41,7 @@ from notifications.outbox import (
 )
 from notifications.render import ItemSummary, RenderedMessage, render
 from notifications.transport import OutgoingEmail, SmtpTransport
-from tests.smtp_server import RecordingHandler, free_port, smtp_server
+from tests.smtp_server import RecordingHandler, free_port
 from workflow.errors import InvalidInput, NotFound, TransitionNotAllowed
 from workflow.settings import Settings
 from workflow.setup import initialise
@@ -51,18 +51,6 @@ from workflow.store.migrate import alembic_config
 ROOT = Path(__file__).resolve().parent.parent
 T0 = dt.datetime(2026, 3, 2, 2, 0, tzinfo=dt.UTC)
 OK = "reviewer@town.example.gov.cn"
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[tuple[RecordingHandler, int]]:
-    with smtp_server() as running:
-        yield running
-
-
-@pytest.fixture
-def mail(server: tuple[RecordingHandler, int]) -> RecordingHandler:
-    server[0].reset()
-    return server[0]
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
@@ -39,18 +38,6 @@ def email(n: int = 1, recipient: str = "reviewer@town.example.gov.cn", **changes
     }
     values.update(changes)
     return OutgoingEmail(date=WRITTEN, **values)  # type: ignore[arg-type]
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[tuple[RecordingHandler, int]]:
-    with smtp_server() as running:
-        yield running
-
-
-@pytest.fixture
-def mail(server: tuple[RecordingHandler, int]) -> RecordingHandler:
-    server[0].reset()
-    return server[0]
 
 
 @pytest.fixture

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 
 from notifications.settings import MailSettings
 from notifications.transport import SmtpTransport
 from tests.conftest import FrozenClock
-from tests.smtp_server import RecordingHandler, smtp_server
+from tests.smtp_server import RecordingHandler
 from workflow.engine import WorkflowEngine
 from workflow.errors import ConfigurationError
 from workflow.notify import Notifier
@@ -25,18 +25,6 @@ D = dt.date
 
 def at(day: dt.date, hour_utc: int = 1) -> dt.datetime:
     return dt.datetime(day.year, day.month, day.day, hour_utc, 0, tzinfo=dt.UTC)
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[tuple[RecordingHandler, int]]:
-    with smtp_server() as running:
-        yield running
-
-
-@pytest.fixture
-def mailbox(server: tuple[RecordingHandler, int]) -> RecordingHandler:
-    server[0].reset()
-    return server[0]
 
 
 @pytest.fixture
