@@ -240,3 +240,25 @@ def test_links_made_for_a_version_the_item_left_are_none(web: Web, engine: Workf
     engine.fire(in_review, "clear", "reviewer_b")
     assert links.links("http://testserver", acting, "zh") == []
     assert links.links("http://testserver", {**acting, "item_id": 999999}, "zh") == []
+
+
+def test_a_decision_that_needs_a_field_asks_for_it(
+    web: Web, engine: WorkflowEngine, make_item: Callable[..., int]
+) -> None:
+    request_id = make_item("disclosure_request")
+    engine.fire(request_id, "register", "office_a")
+    link = web.link("office_b", request_id, "draft_reply")
+    page = web.client.get(link)
+    assert page.status_code == 200
+    assert 'name="field_outcome"' in page.text and '<option value="partly_disclosed">部分公开</option>' in page.text
+    csrf = web.csrf(link)
+    bad = web.client.post(link, data={"csrf": csrf, "field_outcome": "whatever"})
+    assert bad.status_code == 422 and "whatever" in bad.text
+    assert engine.show(request_id).state == "processing"
+    done = web.client.post(link, data={"csrf": csrf, "field_outcome": "partly_disclosed"})
+    assert done.status_code == 200
+    item = engine.show(request_id)
+    assert item.state == "reply_review" and item.fields["outcome"] == "partly_disclosed"
+    web.sign_in("office_a")
+    shown = web.client.get(f"/items/{item.reference}").text
+    assert "自然人" in shown and "网络" in shown and "部分公开" in shown  # choices as people call them

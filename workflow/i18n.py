@@ -509,3 +509,53 @@ def trigger_label(trigger: str, lang: str) -> str:
     if labels is None:
         return trigger
     return labels[1] if lang == "en" else labels[0]
+
+
+CHOICE_LABELS: dict[str, tuple[str, str]] = {
+    # draft_reply outcomes: the rows of the annual report's table (arts. 36-39)
+    "disclosed": ("予以公开", "Disclosed"),
+    "partly_disclosed": ("部分公开", "Partly disclosed"),
+    "refused_state_secret": ("不予公开: 属于国家秘密", "Refused: state secret"),
+    "refused_other_law": ("不予公开: 其他法律行政法规禁止公开", "Refused: other laws forbid"),
+    "refused_security_stability": ("不予公开: 危及“三安全一稳定”", "Refused: endangers security or stability"),
+    "refused_third_party": ("不予公开: 保护第三方合法权益", "Refused: third-party rights"),
+    "refused_internal_affairs": ("不予公开: 属于三类内部事务信息", "Refused: internal affairs"),
+    "refused_process_info": ("不予公开: 属于四类过程性信息", "Refused: process information"),
+    "refused_enforcement_file": ("不予公开: 属于行政执法案卷", "Refused: law-enforcement case file"),
+    "refused_inquiry": ("不予公开: 属于行政查询事项", "Refused: administrative inquiry matter"),
+    "unavailable_not_held": ("无法提供: 本机关不掌握相关政府信息", "Cannot provide: not held"),
+    "unavailable_needs_creation": ("无法提供: 没有现成信息需要另行制作", "Cannot provide: would have to be made"),
+    "unavailable_still_unclear": ("无法提供: 补正后申请内容仍不明确", "Cannot provide: still unclear after correction"),
+    "not_processed_petition": ("不予处理: 信访举报投诉类申请", "Not processed: petition or complaint"),
+    "not_processed_repeated": ("不予处理: 重复申请", "Not processed: repeated"),
+    "not_processed_publication": ("不予处理: 要求提供公开出版物", "Not processed: asks for published material"),
+    "not_processed_excessive": ("不予处理: 无正当理由大量反复申请", "Not processed: excessive"),
+    "not_processed_confirmation": (
+        "不予处理: 要求行政机关确认或重新出具已获取信息",
+        "Not processed: confirm or reissue",
+    ),
+    "other_no_correction": ("其他处理: 申请人无正当理由逾期不补正", "Other: no correction in time"),
+    "other_fee_unpaid": ("其他处理: 申请人逾期未按收费通知要求缴纳费用", "Other: fee not paid in time"),
+    "other": ("其他处理: 其他", "Other"),
+    # requester_type: the columns of the annual report
+    "natural_person": ("自然人", "Natural person"),
+    "business": ("商业企业", "Business"),
+    "research": ("科研机构", "Research institution"),
+    "public_interest": ("社会公益组织", "Public-interest organisation"),
+    "legal_service": ("法律服务机构", "Legal service"),
+    # channel
+    "in_person": ("当面申请", "In person"),
+    "post": ("信函", "Post"),
+    "fax": ("传真", "Fax"),
+    "online": ("网络", "Online"),
+    "email": ("电子邮件", "Email"),
+    "phone": ("电话", "Phone"),
+}
+
+
+def choice_label(value: str, lang: str) -> str:
+    """A field's choice as people call it; an unknown one is shown as it is stored."""
+    labels = CHOICE_LABELS.get(value)
+    if labels is None:
+        return value
+    return labels[1] if lang == "en" else labels[0]

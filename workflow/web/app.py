@@ -38,7 +38,7 @@ from workflow.decisions import ItemSnapshot, Person, available_triggers, decide
 from workflow.definition import Definition, Transition
 from workflow.engine import WorkflowEngine, utc_now
 from workflow.errors import Conflict, GongkaiError, InvalidInput, NotFound, NotPermitted, TransitionNotAllowed
-from workflow.i18n import render_error, trigger_label
+from workflow.i18n import choice_label, render_error, trigger_label
 from workflow.people import load_person
 from workflow.roles import role_label
 from workflow.settings import Settings
@@ -489,7 +489,7 @@ class WebApp:
             "diff": diff,
             "diff_basis": basis,
             "fields": [
-                (spec.label.in_lang(lang), row.fields.get(name))
+                (spec.label.in_lang(lang), _shown(spec.type, row.fields.get(name), lang))
                 for name, spec in definition.fields.items()
                 if row.fields.get(name) not in (None, "")
             ],
@@ -598,7 +598,7 @@ class WebApp:
             inputs.append(
                 {
                     "name": name, "label": spec.label.in_lang(lang), "type": spec.type,
-                    "choices": [(c, c) for c in spec.choices],
+                    "choices": [(c, choice_label(c, lang)) for c in spec.choices],
                 }
             )  # fmt: skip
         return inputs
@@ -682,6 +682,10 @@ class WebApp:
             )  # fmt: skip
         log.info("outbox: message %d queued again by %s", message_id, person.name)
         return RedirectResponse(f"/outbox?requeued={message_id}", status_code=303)
+
+
+def _shown(kind: str, value: Any, lang: str) -> str:
+    return choice_label(str(value), lang) if kind == "choice" else str(value)
 
 
 def _with_diffs(revisions: list[Any]) -> list[dict[str, Any]]:
