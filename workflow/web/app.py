@@ -44,7 +44,7 @@ from workflow.roles import role_label
 from workflow.settings import Settings
 from workflow.store.hot import ItemRow
 from workflow.store.models import UsedToken, User
-from workflow.tokens import ActionClaim, TokenRefused, Tokens
+from workflow.tokens import ActionClaim, SigninClaim, TokenRefused, Tokens
 from workflow.web import queries
 from workflow.web.access import AUDIT_ROLES, OUTBOX_ROLES, may_read_body, may_see
 from workflow.web.bodydiff import body_diff, collapse
@@ -269,7 +269,7 @@ class WebApp:
         # The same answer whether the address is known or not: nobody learns who works here.
         return self.page(request, "signin_sent.html", email=address)
 
-    def _signin_claim(self, request: Request, token: str) -> str:
+    def _signin_claim(self, request: Request, token: str) -> SigninClaim:
         try:
             claim = self.tokens.read_signin(token)
         except TokenRefused as refused:
@@ -278,17 +278,16 @@ class WebApp:
         if self._used(claim.token_id):
             self.log_security(request, "signin_link_reused", user=claim.user)
             raise self.refuse(request, 410, "refused_used")
-        return claim.user
+        return claim
 
     def signin_confirm(self, request: Request) -> Response:
-        name = self._signin_claim(request, request.path_params["token"])
-        return self.page(request, "signin_confirm.html", name=name)
+        claim = self._signin_claim(request, request.path_params["token"])
+        return self.page(request, "signin_confirm.html", name=claim.user)
 
     async def signin_use(self, request: Request) -> Response:
         await self.form(request)
-        token = request.path_params["token"]
-        name = self._signin_claim(request, token)
-        claim = self.tokens.read_signin(token)
+        claim = self._signin_claim(request, request.path_params["token"])
+        name = claim.user
         with self.engine.db.begin() as conn:
             if self.person(conn, name) is None:
                 raise self.refuse(request, 403, "refused_inactive")
@@ -527,9 +526,7 @@ class WebApp:
         _, deadlines = self.engine.deadlines(row.id)  # its own transaction: not inside another one on SQLite
         snapshot = ItemSnapshot(definition, row.state, row.fields, row.holders, row.acted)
         read_only = bool(person.roles & AUDIT_ROLES) and not (person.roles - AUDIT_ROLES)
-        triggers = [] if read_only else [
-            t for t in available_triggers(snapshot, person) if not _timed_only(definition, t, row.state)
-        ]  # fmt: skip
+        triggers = [] if read_only else available_triggers(snapshot, person)
         visited = {h.to_state for h in history}
         return self.page(
             request, "item.html", item=summary,
@@ -715,11 +712,6 @@ def _sample_value(definition: Definition, name: str) -> str:
     if spec.choices:
         return spec.choices[0]
     return {"date": "2000-01-01", "datetime": "2000-01-01T00:00"}.get(spec.type, "-")
-
-
-def _timed_only(definition: Definition, trigger: str, state: str) -> bool:
-    transition = definition.transitions_for(trigger, state)
-    return transition is not None and transition.fires_at is not None and transition.role == "system"
 
 
 def _claim_detail(claim: ActionClaim) -> dict[str, Any]:

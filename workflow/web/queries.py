@@ -14,7 +14,7 @@ from workflow.decisions import Person
 from workflow.definition import Definition
 from workflow.engine import WorkflowEngine, audit_log, body_snapshots, deadlines_table, items, revisions
 from workflow.store.models import DefinitionVersion
-from workflow.web.access import roles_on_item, waiting_for
+from workflow.web.access import waiting_for
 
 versions = cast(Table, DefinitionVersion.__table__)
 
@@ -86,10 +86,6 @@ def inbox(engine: WorkflowEngine, conn: Connection, person: Person, today: dt.da
         )  # fmt: skip
     found.sort(key=lambda r: (not r.overdue, r.due_on or dt.date.max, r.id))
     return found
-
-
-def visible_roles(person: Person, definition: Definition, holders: dict[str, list[str]]) -> frozenset[str]:
-    return roles_on_item(person, definition, holders)
 
 
 def item_revisions(conn: Connection, item_id: int) -> list[Row[Any]]:
