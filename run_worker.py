@@ -81,7 +81,10 @@ def build_worker(settings: Settings, args: argparse.Namespace) -> Worker:
         moment = parse_at(args.at, settings.timezone)
         engine.clock = lambda: moment  # everything in this pass happens as of --at
     notifier = Notifier(mail, settings.lang, signer=link_signer(settings))
-    return Worker(engine, notifier, lambda: transport_for(mail), dry_run=args.dry_run)
+    return Worker(
+        engine, notifier, lambda: transport_for(mail), dry_run=args.dry_run,
+        security_log_days=settings.security_log_days, link_days=settings.action_link_days,
+    )  # fmt: skip
 
 
 def run_forever(worker: Worker) -> int:

@@ -328,3 +328,35 @@ def test_a_notice_whose_item_moved_on_before_it_went_out_is_not_sent(
         skipped = conn.execute(query).all()
     assert len(skipped) == 3
     assert all("moved on" in (error or "") and "clear by reviewer_a" in (error or "") for _, error in skipped)
+
+
+def test_the_web_records_are_kept_for_their_time_and_then_forgotten(
+    office: WorkflowEngine, mail_settings: MailSettings, clock: FrozenClock
+) -> None:
+    from sqlalchemy import insert, select
+
+    from workflow.worker import security_log, used_tokens
+
+    wall = dt.datetime.now(dt.UTC)
+    with office.db.begin() as conn:
+        for days in (400, 200):
+            conn.execute(insert(security_log).values(at=wall - dt.timedelta(days=days), event=f"old_{days}"))
+        for days in (9, 2):
+            conn.execute(
+                insert(used_tokens).values(
+                    token_id=f"t{days}", kind="action", user_name="reviewer_a", used_at=wall - dt.timedelta(days=days)
+                )
+            )
+    make_worker(office, mail_settings, security_log_days=365, link_days=7).run_pass(clock.now)
+    with office.db.connect() as conn:
+        assert list(conn.execute(select(security_log.c.event)).scalars()) == ["old_200"]  # six months at least
+        assert list(conn.execute(select(used_tokens.c.token_id)).scalars()) == ["t2"]
+
+
+def test_the_security_log_cannot_be_set_below_six_months() -> None:
+    from workflow.errors import ConfigurationError
+
+    assert Settings.from_env({"GONGKAI_SECURITY_LOG_DAYS": "180"}).security_log_days == 180
+    with pytest.raises(ConfigurationError) as short:
+        Settings.from_env({"GONGKAI_SECURITY_LOG_DAYS": "90"})
+    assert "180" in short.value.render("en")

@@ -286,6 +286,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "GONGKAI_AUDIT_KEY is not set: the audit chain needs a secret of at least 32 characters, "
         "kept outside the database",
     ),
+    "config.security_log_too_short": (
+        "GONGKAI_SECURITY_LOG_DAYS={days} 太短: 网络日志至少保存 {minimum} 天 (网络安全法第二十一条)",
+        "GONGKAI_SECURITY_LOG_DAYS={days} is too short: network logs are kept at least {minimum} days"
+        " (Cybersecurity Law art. 21)",
+    ),
     "config.not_positive": (
         "{name} 应为正整数, 而不是 '{value}'",
         "{name} must be a positive whole number, not '{value}'",

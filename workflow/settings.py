@@ -27,6 +27,8 @@ class Settings:
     """``GONGKAI_ACTION_LINK_DAYS``: how long a decision link in an email stays valid."""
     session_hours: int = 8
     """``GONGKAI_SESSION_HOURS``: how long a web sign-in lasts."""
+    security_log_days: int = 365
+    """``GONGKAI_SECURITY_LOG_DAYS``: how long the web security log is kept (at least 180 days)."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -49,6 +51,7 @@ class Settings:
             secret_key=_secret(env),
             action_link_days=_positive(env, "GONGKAI_ACTION_LINK_DAYS", 7),
             session_hours=_positive(env, "GONGKAI_SESSION_HOURS", 8),
+            security_log_days=_security_log_days(env),
         )
 
     def require_audit_key(self) -> bytes:
@@ -78,6 +81,17 @@ def _positive(env: Mapping[str, str], name: str, default: int) -> int:
     if not text.isdigit() or int(text) < 1:
         raise ConfigurationError("config.not_positive", name=name, value=text)
     return int(text)
+
+
+MIN_SECURITY_LOG_DAYS = 180
+"""Network logs are kept no less than six months (Cybersecurity Law of the PRC, art. 21)."""
+
+
+def _security_log_days(env: Mapping[str, str]) -> int:
+    days = _positive(env, "GONGKAI_SECURITY_LOG_DAYS", 365)
+    if days < MIN_SECURITY_LOG_DAYS:
+        raise ConfigurationError("config.security_log_too_short", days=days, minimum=MIN_SECURITY_LOG_DAYS)
+    return days
 
 
 def _secret(env: Mapping[str, str]) -> str | None:

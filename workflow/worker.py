@@ -36,7 +36,16 @@ from workflow.latechain import HistoryStep, earlier_late_visits
 from workflow.links import EmailLinks
 from workflow.notify import Notifier
 from workflow.reminders import PlannedReminder, plan
-from workflow.store.models import DefinitionVersion, OutboxMessage, Reminder, User, UserRole, WorkerLease
+from workflow.store.models import (
+    DefinitionVersion,
+    OutboxMessage,
+    Reminder,
+    SecurityEvent,
+    UsedToken,
+    User,
+    UserRole,
+    WorkerLease,
+)
 from workflow.store.sql import insert_if_absent
 from workflow.timed import due_fires
 
@@ -48,6 +57,8 @@ outbox = cast(Table, OutboxMessage.__table__)
 users = cast(Table, User.__table__)
 user_roles = cast(Table, UserRole.__table__)
 versions = cast(Table, DefinitionVersion.__table__)
+security_log = cast(Table, SecurityEvent.__table__)
+used_tokens = cast(Table, UsedToken.__table__)
 
 SQLITE_LEASE = "sqlite-worker"
 STATUS_KEPT = dt.timedelta(days=7)
@@ -82,6 +93,8 @@ class Worker:
         dry_run: bool = False,
         lease_seconds: float = 300,
         batch: int = 50,
+        security_log_days: int = 365,
+        link_days: int = 7,
     ) -> None:
         self.engine = engine
         self.notifier = notifier
@@ -90,6 +103,8 @@ class Worker:
         self.dry_run = dry_run
         self.lease_seconds = lease_seconds
         self.batch = batch
+        self.security_log_days = security_log_days
+        self.link_days = link_days
         self.linker = EmailLinks(engine, notifier.signer) if notifier.signer is not None else None
         """Makes the action links of new-task notices when they are sent (needs GONGKAI_SECRET_KEY)."""
 
@@ -149,6 +164,7 @@ class Worker:
                 )
             report.sent, report.retried, report.failed = delivered.sent, delivered.retried, delivered.failed
             report.skipped = delivered.skipped
+            self.prune_web_records()
             self._record(report)
         log.info(
             "pass at %s: %d deadlines recomputed (%d moved), %d scheduled fires, %d reminders, %d messages written, "
@@ -403,6 +419,20 @@ class Worker:
             for visit in earlier_late_visits(definition, history, self.engine.calendar)
             if visit.due_on is not None
         ]
+
+    def prune_web_records(self) -> None:
+        """The web pages' records past their time, on the real clock: the security log after
+        ``security_log_days``, used one-time tokens once every token they could stop has expired."""
+        wall = utc_now()
+        with self.engine.db.begin() as conn:
+            old_events = conn.execute(
+                delete(security_log).where(security_log.c.at < wall - dt.timedelta(days=self.security_log_days))
+            ).rowcount
+            old_tokens = conn.execute(
+                delete(used_tokens).where(used_tokens.c.used_at < wall - dt.timedelta(days=self.link_days + 1))
+            ).rowcount
+        if old_events or old_tokens:
+            log.info("forgot %d security log entries and %d used links past their time", old_events, old_tokens)
 
     def _obsolete(self, message: ClaimedMessage) -> str | None:
         """A new-task notice whose item moved on before it went out would ask for a decision already taken."""
