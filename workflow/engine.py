@@ -622,17 +622,12 @@ class WorkflowEngine:
             raise
 
     def _latest_action(self, conn: Connection, item_id: int) -> dict[str, str] | None:
-        """Who last acted on the item, for messages that say it moved on."""
-        latest = conn.execute(
-            select(audit_log.c.actor, audit_log.c.trigger, audit_log.c.at)
-            .where(audit_log.c.item_id == item_id)
-            .order_by(audit_log.c.seq.desc())
-            .limit(1)
-        ).first()
+        """Who last acted on the item, for messages that say it moved on (time as office text)."""
+        latest = self.latest_action(conn, item_id)
         if latest is None:
             return None
-        at = latest.at.astimezone(self.zone).strftime("%Y-%m-%d %H:%M:%S")
-        return {"actor": latest.actor, "trigger": latest.trigger, "at": at}
+        at = latest["at_time"].astimezone(self.zone).strftime("%Y-%m-%d %H:%M:%S")
+        return {"actor": latest["actor"], "trigger": latest["trigger"], "at": at}
 
     def latest_action(self, conn: Connection, item_id: int) -> dict[str, Any] | None:
         """Who last acted on the item and when (``at_time``, aware), for pages that say it moved on."""

@@ -76,6 +76,13 @@ class DefinitionRegistry:
         self._remember(definition)
         return definition
 
+    def stored(self, conn: Connection) -> list[Definition]:
+        """Every version items may be pinned to (each parsed once, then remembered)."""
+        return [
+            self.pinned(conn, name, version)
+            for name, version in conn.execute(select(_versions.c.name, _versions.c.version))
+        ]
+
     def register(self, conn: Connection, definition: Definition, now: dt.datetime) -> bool:
         """Store this version's source if it is new; True when it was."""
         key = (definition.name, definition.version)

@@ -14,13 +14,12 @@ from typing import TYPE_CHECKING, cast
 from sqlalchemy import Table, and_, or_, select
 
 from workflow.decisions import field_moment
-from workflow.store.models import DefinitionVersion, Item
+from workflow.store.models import Item
 
 if TYPE_CHECKING:
     from workflow.engine import WorkflowEngine
 
 items = cast(Table, Item.__table__)
-versions = cast(Table, DefinitionVersion.__table__)
 
 
 @dataclass(frozen=True)
@@ -37,10 +36,9 @@ def due_fires(engine: WorkflowEngine, now: dt.datetime) -> list[DueFire]:
     """Every timed transition whose moment is at or before ``now``, earliest first."""
     with engine.db.connect() as conn:
         waiting: dict[str, set[str]] = {}
-        for name, version in conn.execute(select(versions.c.name, versions.c.version)):
-            definition = engine.registry.pinned(conn, name, version)
+        for definition in engine.registry.stored(conn):
             for transition in definition.timed_transitions:
-                waiting.setdefault(name, set()).update(transition.sources)
+                waiting.setdefault(definition.name, set()).update(transition.sources)
         if not waiting:
             return []
         in_waiting_state = or_(

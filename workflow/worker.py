@@ -37,7 +37,6 @@ from workflow.links import EmailLinks
 from workflow.notify import Notifier
 from workflow.reminders import PlannedReminder, plan
 from workflow.store.models import (
-    DefinitionVersion,
     OutboxMessage,
     Reminder,
     SecurityEvent,
@@ -56,7 +55,6 @@ leases = cast(Table, WorkerLease.__table__)
 outbox = cast(Table, OutboxMessage.__table__)
 users = cast(Table, User.__table__)
 user_roles = cast(Table, UserRole.__table__)
-versions = cast(Table, DefinitionVersion.__table__)
 security_log = cast(Table, SecurityEvent.__table__)
 used_tokens = cast(Table, UsedToken.__table__)
 
@@ -294,7 +292,7 @@ class Worker:
                 roles_of.setdefault(user_id, set()).add(role)
             # Only items in a state where someone acts, through the (definition, state) index.
             acting_states: dict[str, set[str]] = {}
-            for definition in self._stored_definitions(conn):
+            for definition in engine.registry.stored(conn):
                 for name, state in definition.states.items():
                     if state.roles and not state.terminal:
                         acting_states.setdefault(definition.name, set()).add(name)
@@ -450,13 +448,6 @@ class Worker:
         by = f" ({last['trigger']} by {last['actor']})" if last else ""
         log.info("notice %s to %s not sent: %s moved on%s", message.message_id, message.recipient, row.reference, by)
         return f"not sent: {row.reference} moved on before it went out{by}"
-
-    def _stored_definitions(self, conn: Connection) -> list[Definition]:
-        """Every definition version items may be pinned to (the registry caches them)."""
-        return [
-            self.engine.registry.pinned(conn, name, version)
-            for name, version in conn.execute(select(versions.c.name, versions.c.version))
-        ]
 
     def _lookahead_days(self) -> int:
         longest = max(

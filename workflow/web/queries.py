@@ -3,20 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Connection, Row, Table, and_, func, or_, select
+from sqlalchemy import Connection, Row, and_, func, or_, select
 
 from workflow.deadlines import working_days_left
 from workflow.decisions import Person
 from workflow.definition import Definition
 from workflow.engine import WorkflowEngine, audit_log, body_snapshots, deadlines_table, items, revisions
-from workflow.store.models import DefinitionVersion
 from workflow.web.access import waiting_for
-
-versions = cast(Table, DefinitionVersion.__table__)
 
 
 @dataclass(frozen=True)
@@ -36,18 +32,12 @@ class InboxRow:
         return self.days_left is not None and self.days_left < 0
 
 
-def stored_definitions(engine: WorkflowEngine, conn: Connection) -> Iterator[Definition]:
-    """Every version items may be pinned to (cached by the registry after the first read)."""
-    for name, version in conn.execute(select(versions.c.name, versions.c.version)):
-        yield engine.registry.pinned(conn, name, version)
-
-
 def inbox(engine: WorkflowEngine, conn: Connection, person: Person, today: dt.date) -> list[InboxRow]:
     """Items waiting for one of this person's roles: overdue first, then by due date, then oldest."""
     principals = (person, *person.stands_in_for)
     my_roles = {role for p in principals for role in p.roles}
     pairs: dict[str, set[str]] = {}
-    for definition in stored_definitions(engine, conn):
+    for definition in engine.registry.stored(conn):
         for name, state in definition.states.items():
             # Only someone holding a role globally can be assigned it (engine.assign), so the
             # states where one of my roles acts are all the candidates.
