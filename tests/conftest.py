@@ -8,6 +8,7 @@ the schema already migrated. Outside CI they skip when no server answers; in CI
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import os
 import uuid
 from collections.abc import Callable, Iterator
@@ -31,6 +32,8 @@ DEFINITIONS = ROOT / "definitions"
 AUDIT_KEY = "test-audit-key-0123456789-abcdefghijklmnop"
 PG_ADMIN = os.environ.get("GONGKAI_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 TEMPLATE = "gongkai_test_template"
+CHECKOUT = hashlib.sha256(str(ROOT).encode()).hexdigest()[:8]
+"""Template databases are named per checkout, so suites run from two clones at once never drop each other's."""
 
 OFFICE = [
     ("drafter_a", ["drafter"]),
@@ -73,7 +76,7 @@ def pg_template() -> str:
             pytest.fail(f"PostgreSQL is required in CI and did not answer: {problem}")
         pytest.skip(f"PostgreSQL not reachable: {problem}")
     worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
-    name = f"{TEMPLATE}_{worker}"
+    name = f"{TEMPLATE}_{CHECKOUT}_{worker}"
     with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
         conn.execute(f'CREATE DATABASE "{name}"')
