@@ -50,12 +50,13 @@ browser:
 	    $(BROWSER_PACKAGES) >/dev/null; \
 	fi
 
-## make test: install the test extras, lint, type-check and run the whole suite
+## make test: install the test extras, lint, type-check, check the layers (import-linter) and run the whole suite
 ## (SQLite, and PostgreSQL at 127.0.0.1:5432 when reachable; in CI it must be;
 ## browser tests in Debian's headless chromium).
 test: install-test browser
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 	$(BIN)/pytest -n 2
 
 lint: install-test

@@ -5,7 +5,7 @@ Usage::
     python benchmarks/delivery_bench.py N [--batch B ...] [--repeat R] [--in-process] [--db-dir DIR]
 
 For each batch size (default 50 and 200) and each of R repeats (default 3): a fresh SQLite file
-made by ``workflow.setup.initialise``; N messages enqueued with ``notifications.outbox.enqueue``
+made by ``workflow.wiring.initialise``; N messages enqueued with ``notifications.outbox.enqueue``
 (a ``RenderedMessage`` each, one transaction, not timed); then ``deliver_pending`` is called in a
 loop, each call over a new ``SmtpTransport.from_url`` connection as the worker opens one per pass,
 until a call sends nothing. Timed: the whole loop. The server is ``tests/smtp_server.py``'s
@@ -44,9 +44,9 @@ from notifications.render import RenderedMessage  # noqa: E402
 from notifications.transport import SmtpTransport  # noqa: E402
 from tests.smtp_server import RecordingHandler, smtp_server  # noqa: E402
 from workflow.settings import Settings  # noqa: E402
-from workflow.setup import initialise  # noqa: E402
 from workflow.store.db import make_engine  # noqa: E402
 from workflow.store.models import OutboxMessage  # noqa: E402
+from workflow.wiring import initialise  # noqa: E402
 
 DEFINITIONS = ROOT / "definitions"
 AUDIT_KEY = "benchmark-audit-key-0123456789-abcdefghijklmnop"

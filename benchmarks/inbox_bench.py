@@ -4,8 +4,8 @@ Usage::
 
     python benchmarks/inbox_bench.py [--items N] [--seconds S] [--concurrency C] [--repeat R] [--profile]
 
-A fresh SQLite file is made in a temporary folder by ``workflow.setup.initialise`` (the real
-migration and the bundled definitions), with a small office added by ``workflow.people.add_user``.
+A fresh SQLite file is made in a temporary folder by ``workflow.wiring.initialise`` (the real
+migration and the bundled definitions), with a small office added by ``workflow.store.people.add_user``.
 Through the engine (``create`` / ``fire``, one transaction each, with a clock moved item by item so
 the due dates spread over two and a half weeks) it then makes:
 
@@ -62,13 +62,14 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from notifications.settings import MailSettings  # noqa: E402
-from workflow.engine import WorkflowEngine, utc_now  # noqa: E402
-from workflow.people import add_user  # noqa: E402
+from workflow.clock import utc_now  # noqa: E402
+from workflow.engine import WorkflowEngine  # noqa: E402
 from workflow.settings import Settings  # noqa: E402
-from workflow.setup import initialise, open_engine  # noqa: E402
 from workflow.store.db import make_engine  # noqa: E402
+from workflow.store.people import add_user  # noqa: E402
 from workflow.tokens import Tokens  # noqa: E402
 from workflow.web.app import SESSION_COOKIE  # noqa: E402
+from workflow.wiring import initialise, open_engine  # noqa: E402
 
 DEFINITIONS = ROOT / "definitions"
 AUDIT_KEY = "benchmark-audit-key-0123456789-abcdefghijklmnop"
@@ -299,7 +300,7 @@ def profile(path: Path, secret: str, n_items: int) -> None:
     from sqlalchemy import event
     from starlette.requests import Request
 
-    from workflow.people import load_person
+    from workflow.store.people import load_person
     from workflow.web import queries
     from workflow.web.app import WebApp
 

@@ -6,8 +6,8 @@ Usage::
 
 Two SQLite databases are built in the same run: one with N_OPEN/10 open items and one with
 N_OPEN open items, each with N_DUE of them overdue at the pass time. Each database starts as a
-fresh file made by ``workflow.setup.initialise`` (the real Alembic migration and definition
-registration), people added with ``workflow.people.add_user`` (drafter_a, reviewer_a, leader_a);
+fresh file made by ``workflow.wiring.initialise`` (the real Alembic migration and definition
+registration), people added with ``workflow.store.people.add_user`` (drafter_a, reviewer_a, leader_a);
 then the items are bulk-inserted with the standard library's ``sqlite3`` (``executemany`` in big
 transactions), because creating a million items through the engine would take hours.
 
@@ -55,17 +55,18 @@ if str(ROOT) not in sys.path:
 from sqlalchemy import delete, func, select  # noqa: E402
 from sqlalchemy.dialects import sqlite as sqlite_dialect  # noqa: E402
 
+from notifications.notices import Notifier  # noqa: E402
 from notifications.settings import MailSettings  # noqa: E402
 from notifications.transport import FolderTransport  # noqa: E402
-from workflow.deadlines import OPEN  # noqa: E402
-from workflow.engine import WorkflowEngine, deadlines_table, items, utc_now  # noqa: E402
-from workflow.notify import Notifier  # noqa: E402
-from workflow.people import add_user  # noqa: E402
+from workflow.clock import utc_now  # noqa: E402
+from workflow.core.deadlines import OPEN  # noqa: E402
+from workflow.engine import WorkflowEngine, deadlines_table, items  # noqa: E402
 from workflow.settings import Settings  # noqa: E402
-from workflow.setup import initialise, open_engine  # noqa: E402
 from workflow.store.db import make_engine  # noqa: E402
 from workflow.store.models import OutboxMessage  # noqa: E402
-from workflow.worker import PassReport, Worker, reminders_table  # noqa: E402
+from workflow.store.people import add_user  # noqa: E402
+from workflow.wiring import initialise, open_engine  # noqa: E402
+from workflow.worker.passes import PassReport, Worker, reminders_table  # noqa: E402
 
 DEFINITIONS = ROOT / "definitions"
 AUDIT_KEY = "benchmark-audit-key-0123456789-abcdefghijklmnop"

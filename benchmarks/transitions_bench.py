@@ -8,18 +8,18 @@ N items go through the whole ``proactive_disclosure`` chain (create, then submit
 sign_off: three transitions per item), one durable commit per step (SQLite WAL,
 synchronous=NORMAL, BEGIN IMMEDIATE, as ``workflow/store/db.py`` sets):
 
-* engine side: ``workflow.setup.initialise`` + ``WorkflowEngine`` over a fresh SQLite file, people
-  added with ``workflow.people.add_user`` (a drafter, a confidentiality reviewer, a leader);
+* engine side: ``workflow.wiring.initialise`` + ``WorkflowEngine`` over a fresh SQLite file, people
+  added with ``workflow.store.people.add_user`` (a drafter, a confidentiality reviewer, a leader);
 * hand-written side: another fresh file with the same schema (``initialise`` runs the same Alembic
   migration on it), then the standard library's ``sqlite3`` only. Per transition: BEGIN IMMEDIATE;
   SELECT the item; SELECT the actor's roles; UPDATE items ... WHERE id AND version; SELECT audit_head;
-  INSERT INTO audit_log (HMAC computed with ``workflow.audit.row_hash``); UPDATE audit_head;
+  INSERT INTO audit_log (HMAC computed with ``workflow.core.chain.row_hash``); UPDATE audit_head;
   SELECT the item's deadlines; UPDATE the deadline rows whose clock moved (1 or 2); INSERT the
   new-task notice into the outbox where someone must act next; COMMIT.
   Creates: BEGIN IMMEDIATE; roles; reference counter; INSERT items, item_revisions, audit_log; head.
 
 Each repeat uses fresh files; the reported rate is the median over R repeats. Afterwards, both audit
-chains must verify (``workflow.auditlog.verify``) and the row counts of both files must match.
+chains must verify (``workflow.store.audit_log.verify``) and the row counts of both files must match.
 
 Memory: on one more fresh engine database, three batches of N items each go through the chain under
 ``tracemalloc``: over a database holding 0, N and 2N items. Flat peaks and no retained growth
@@ -59,12 +59,13 @@ if str(ROOT) not in sys.path:
 from sqlalchemy import Engine  # noqa: E402
 
 from workflow import audit, auditlog  # noqa: E402
-from workflow.calendar import WorkingCalendar  # noqa: E402
-from workflow.engine import WorkflowEngine, utc_now  # noqa: E402
-from workflow.people import add_user  # noqa: E402
+from workflow.clock import utc_now  # noqa: E402
+from workflow.core.calendar import WorkingCalendar  # noqa: E402
+from workflow.engine import WorkflowEngine  # noqa: E402
 from workflow.settings import Settings  # noqa: E402
-from workflow.setup import initialise, open_engine  # noqa: E402
 from workflow.store.db import SQLITE_BUSY_TIMEOUT_MS, make_engine  # noqa: E402
+from workflow.store.people import add_user  # noqa: E402
+from workflow.wiring import initialise, open_engine  # noqa: E402
 
 DEFINITIONS = ROOT / "definitions"
 AUDIT_KEY = "benchmark-audit-key-0123456789-abcdefghijklmnop"

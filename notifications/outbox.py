@@ -27,7 +27,7 @@ from sqlalchemy import Connection, Engine, Row, Table, Update, and_, or_, select
 
 from notifications.render import ActionLinker, RenderedMessage, header_safe
 from notifications.transport import OutgoingEmail
-from workflow.errors import InvalidInput, NotFound, TransitionNotAllowed
+from workflow.core.errors import InvalidInput, NotFound, TransitionNotAllowed
 from workflow.store.models import OutboxMessage
 from workflow.store.sql import insert_if_absent
 
@@ -183,9 +183,7 @@ def release_dead_claims(db: Engine) -> int:
     attempt it counted stays counted.
     """
     with db.connect() as conn:
-        owners = conn.execute(
-            select(outbox.c.lease_owner).where(outbox.c.status == SENDING).distinct()
-        ).scalars().all()
+        owners = conn.execute(select(outbox.c.lease_owner).where(outbox.c.status == SENDING).distinct()).scalars().all()
     released = 0
     for owner in owners:
         if owner is None or not dead_here(owner):

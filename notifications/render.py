@@ -22,8 +22,8 @@ from urllib.parse import quote, urlsplit
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, Template, select_autoescape
 
-from workflow.definition import Definition
-from workflow.errors import ConfigurationError, InvalidInput
+from workflow.core.definition import Definition
+from workflow.core.errors import ConfigurationError, InvalidInput
 
 EVENTS = (
     "new_task",
@@ -281,7 +281,7 @@ def action_links(
     lang: str,
 ) -> list[ActionLink]:
     """One signed link per decision this person may take; none without a signer (no secret configured)."""
-    from workflow.i18n import trigger_label
+    from workflow.core.i18n import trigger_label
 
     if signer is None:
         return []
@@ -292,7 +292,7 @@ def action_links(
 
 
 class ActionLinker(Protocol):
-    """Makes the action links of a deferred email when it is sent (see ``workflow.links``)."""
+    """Makes the action links of a deferred email when it is sent (see ``workflow.worker.links``)."""
 
     def links(self, base_url: str, acting: Mapping[str, Any], lang: str) -> list[ActionLink]: ...
 

@@ -17,7 +17,7 @@ from notifications.transport import (
     parse_smtp_url,
     redact_url,
 )
-from workflow.errors import ConfigurationError
+from workflow.core.errors import ConfigurationError
 
 DEFAULT_MAIL_DIR = "mail"
 DEFAULT_BASE_URL = "http://localhost:8000"

@@ -30,7 +30,7 @@ from typing import Literal
 from urllib.parse import unquote, urlsplit
 
 from notifications.render import header_safe
-from workflow.errors import ConfigurationError, GongkaiError
+from workflow.core.errors import ConfigurationError, GongkaiError
 
 DEFAULT_MAIL_FROM = "gongkai@localhost"
 SMTP_TIMEOUT_SECONDS = 30.0

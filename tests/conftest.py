@@ -18,12 +18,13 @@ import psycopg
 import pytest
 from sqlalchemy import Engine
 
-from workflow.engine import WorkflowEngine, utc_now
-from workflow.people import add_user
-from workflow.registry import DefinitionRegistry
+from workflow.clock import utc_now
+from workflow.engine import WorkflowEngine
 from workflow.settings import Settings
-from workflow.setup import initialise
 from workflow.store.db import make_engine
+from workflow.store.people import add_user
+from workflow.store.registry import DefinitionRegistry
+from workflow.wiring import initialise
 
 pytest_plugins = ["tests.browser", "tests.smtp_server"]
 

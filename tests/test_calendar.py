@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from workflow.calendar import WorkingCalendar, load_calendar
-from workflow.errors import DefinitionError
+from workflow.core.calendar import WorkingCalendar, load_calendar
+from workflow.core.errors import DefinitionError
 
 D = dt.date
 CAL = WorkingCalendar()

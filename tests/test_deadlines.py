@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from workflow.calendar import WorkingCalendar
-from workflow.deadlines import DeadlinePolicy, Event, compute, working_days_left
+from workflow.core.calendar import WorkingCalendar
+from workflow.core.deadlines import DeadlinePolicy, Event, compute, working_days_left
 
 D = dt.date
 CAL = WorkingCalendar()

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
-from workflow.loader import check_definition_text
+from workflow.core.loader import check_definition_text
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFINITIONS = ROOT / "definitions"

@@ -20,15 +20,15 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
 from tests.conftest import AUDIT_KEY, DEFINITIONS, FrozenClock
-from workflow import auditlog
-from workflow.audit import row_hash
+from workflow.core.chain import row_hash
+from workflow.core.errors import Conflict, GongkaiError, TransitionNotAllowed
 from workflow.engine import WorkflowEngine
-from workflow.errors import Conflict, GongkaiError, TransitionNotAllowed
-from workflow.people import delegate
-from workflow.registry import DefinitionRegistry
 from workflow.settings import Settings
+from workflow.store import audit_log as auditlog
 from workflow.store.db import make_engine
 from workflow.store.models import AuditEntry, AuditHead
+from workflow.store.people import delegate
+from workflow.store.registry import DefinitionRegistry
 
 MakeItem = Callable[..., int]
 audit_log = AuditEntry.__table__

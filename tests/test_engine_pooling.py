@@ -5,11 +5,11 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
-from workflow import auditlog
 from workflow.engine import WorkflowEngine
-from workflow.registry import DefinitionRegistry
 from workflow.settings import Settings
+from workflow.store import audit_log as auditlog
 from workflow.store.db import make_engine
+from workflow.store.registry import DefinitionRegistry
 
 
 def test_a_request_belongs_to_the_whole_disclosure_office(

@@ -18,9 +18,8 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from tests.conftest import DEFINITIONS, FrozenClock
-from workflow import audit, auditlog
-from workflow.engine import WorkflowEngine
-from workflow.errors import (
+from workflow.core import chain as audit
+from workflow.core.errors import (
     DefinitionError,
     GongkaiError,
     InvalidInput,
@@ -28,10 +27,12 @@ from workflow.errors import (
     NotPermitted,
     TransitionNotAllowed,
 )
-from workflow.people import delegate
-from workflow.registry import DefinitionRegistry
+from workflow.engine import WorkflowEngine
 from workflow.settings import Settings
+from workflow.store import audit_log as auditlog
 from workflow.store.models import AuditEntry, Item, ItemRevision
+from workflow.store.people import delegate
+from workflow.store.registry import DefinitionRegistry
 
 MakeItem = Callable[..., int]
 

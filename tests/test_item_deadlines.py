@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Callable
 
 from tests.conftest import FrozenClock
-from workflow.deadlines import current_due
+from workflow.core.deadlines import current_due
 from workflow.engine import WorkflowEngine
 
 D = dt.date
@@ -152,7 +152,7 @@ def test_list_overdue_and_due_before(engine: WorkflowEngine, make_item: Callable
 def test_a_calendar_change_recomputes_open_deadlines(
     engine: WorkflowEngine, make_item: Callable[..., int], clock: FrozenClock
 ) -> None:
-    from workflow.calendar import WorkingCalendar
+    from workflow.core.calendar import WorkingCalendar
 
     clock.now = at(D(2026, 3, 2))
     item_id = make_item()

@@ -7,9 +7,9 @@ import datetime as dt
 import pytest
 
 from tests.conftest import DEFINITIONS
-from workflow.calendar import WorkingCalendar, load_calendar
-from workflow.latechain import HistoryStep, earlier_late_visits, state_visits
-from workflow.loader import load_definition_file
+from workflow.core.calendar import WorkingCalendar, load_calendar
+from workflow.core.latechain import HistoryStep, earlier_late_visits, state_visits
+from workflow.core.loader import load_definition_file
 
 D = dt.date
 
@@ -17,7 +17,6 @@ D = dt.date
 @pytest.fixture(scope="module")
 def calendar() -> WorkingCalendar:
     return load_calendar(DEFINITIONS)
-
 
 
 def step(on: dt.date, trigger: str, actor: str, source: str | None, dest: str) -> HistoryStep:

@@ -42,11 +42,11 @@ from notifications.outbox import (
 from notifications.render import ItemSummary, RenderedMessage, render
 from notifications.transport import OutgoingEmail, SmtpTransport
 from tests.smtp_server import RecordingHandler, free_port
-from workflow.errors import InvalidInput, NotFound, TransitionNotAllowed
+from workflow.core.errors import InvalidInput, NotFound, TransitionNotAllowed
 from workflow.settings import Settings
-from workflow.setup import initialise
 from workflow.store.db import make_engine
 from workflow.store.migrate import alembic_config
+from workflow.wiring import initialise
 
 ROOT = Path(__file__).resolve().parent.parent
 T0 = dt.datetime(2026, 3, 2, 2, 0, tzinfo=dt.UTC)

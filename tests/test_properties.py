@@ -31,17 +31,17 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine, func, select
 
 from tests.conftest import AUDIT_KEY, DEFINITIONS, OFFICE, FrozenClock
-from workflow import auditlog
-from workflow.definition import Definition
+from workflow.core.definition import Definition
+from workflow.core.errors import GongkaiError
+from workflow.core.loader import load_definitions
 from workflow.engine import WorkflowEngine
-from workflow.errors import GongkaiError
-from workflow.loader import load_definitions
-from workflow.people import add_user, delegate
-from workflow.registry import DefinitionRegistry
 from workflow.settings import Settings
-from workflow.setup import initialise
+from workflow.store import audit_log as auditlog
 from workflow.store.db import make_engine
 from workflow.store.models import AuditEntry, Item
+from workflow.store.people import add_user, delegate
+from workflow.store.registry import DefinitionRegistry
+from workflow.wiring import initialise
 
 KEY = AUDIT_KEY.encode("utf-8")
 PEOPLE = [name for name, _ in OFFICE]

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from workflow.calendar import WorkingCalendar
-from workflow.definition import ReminderPolicy
-from workflow.reminders import plan
+from workflow.core.calendar import WorkingCalendar
+from workflow.core.definition import ReminderPolicy
+from workflow.core.reminders import plan
 
 D = dt.date
 CAL = WorkingCalendar()

@@ -21,8 +21,8 @@ from notifications.render import (
     item_url,
     render,
 )
-from workflow.errors import ConfigurationError, InvalidInput
-from workflow.loader import load_definitions
+from workflow.core.errors import ConfigurationError, InvalidInput
+from workflow.core.loader import load_definitions
 
 DEFINITIONS = Path(__file__).resolve().parent.parent / "definitions"
 BASE_URL = "https://gk.example.gov.cn/"

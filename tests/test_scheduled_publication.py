@@ -10,18 +10,18 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from notifications.notices import Notifier
 from notifications.outbox import outbox
 from notifications.settings import MailSettings
 from notifications.transport import FolderTransport
 from tests.conftest import FrozenClock
+from workflow.core.errors import Conflict, InvalidInput, NotPermitted, TransitionNotAllowed
 from workflow.engine import WorkflowEngine, audit_log
-from workflow.errors import Conflict, InvalidInput, NotPermitted, TransitionNotAllowed
-from workflow.notify import Notifier
-from workflow.people import add_user
-from workflow.registry import DefinitionRegistry
 from workflow.settings import Settings
 from workflow.store.db import make_engine
-from workflow.worker import Worker
+from workflow.store.people import add_user
+from workflow.store.registry import DefinitionRegistry
+from workflow.worker.passes import Worker
 
 SHANGHAI = dt.timezone(dt.timedelta(hours=8))
 

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from workflow import auditlog
 from workflow.engine import WorkflowEngine
 from workflow.settings import Settings
+from workflow.store import audit_log as auditlog
 
 
 def test_proactive_item_walks_the_whole_chain(
@@ -24,9 +24,9 @@ def test_proactive_item_walks_the_whole_chain(
 def test_machine_table_agrees_with_the_machine_for_every_state_and_trigger() -> None:
     from pathlib import Path
 
-    from workflow.errors import TransitionNotAllowed
-    from workflow.loader import load_definitions
-    from workflow.machine import compiled
+    from workflow.core.errors import TransitionNotAllowed
+    from workflow.core.loader import load_definitions
+    from workflow.core.machine import compiled
 
     for definition in load_definitions(Path(__file__).resolve().parent.parent / "definitions").values():
         machine = compiled(definition)

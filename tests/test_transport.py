@@ -22,7 +22,7 @@ from notifications.transport import (
     redact_url,
 )
 from tests.smtp_server import Certificate, RecordingHandler, free_port, self_signed, smtp_server
-from workflow.errors import ConfigurationError
+from workflow.core.errors import ConfigurationError
 
 WRITTEN = dt.datetime(2026, 3, 2, 2, 0, tzinfo=dt.UTC)
 

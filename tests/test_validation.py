@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 import yaml
 
-from workflow.definition import Definition
-from workflow.errors import DefinitionError
-from workflow.i18n import translate
-from workflow.loader import (
+from workflow.core.definition import Definition
+from workflow.core.errors import DefinitionError
+from workflow.core.i18n import translate
+from workflow.core.loader import (
     check_definition_text,
     definition_files,
     load_catalog,
@@ -24,8 +24,8 @@ from workflow.loader import (
     load_definition_text,
     load_definitions,
 )
-from workflow.machine import compiled
-from workflow.validation import Problem
+from workflow.core.machine import compiled
+from workflow.core.validation import Problem
 
 DEFINITIONS = Path(__file__).resolve().parent.parent / "definitions"
 

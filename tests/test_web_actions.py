@@ -184,7 +184,7 @@ def test_the_office_reads_the_security_log_with_the_cli(web: Web, in_review: int
     from click.testing import CliRunner
 
     from tests.conftest import AUDIT_KEY
-    from workflow.cli import main
+    from workflow.cli.main import main
 
     web.client.get(f"/act/{'x' * 40}")
     env = {"GONGKAI_DATABASE_URL": settings.database_url, "GONGKAI_AUDIT_KEY": AUDIT_KEY,
@@ -203,10 +203,10 @@ def test_notices_offer_the_decisions_that_are_open_when_they_are_sent(
     import email
     from email import policy
 
+    from notifications.notices import Notifier
     from notifications.settings import MailSettings
     from notifications.transport import FolderTransport
-    from workflow.notify import Notifier
-    from workflow.worker import Worker
+    from workflow.worker.passes import Worker
 
     folder = tmp_path / "sent"
     mail = MailSettings(smtp_url=None, mail_dir=folder, base_url="http://testserver")
@@ -231,7 +231,7 @@ def test_notices_offer_the_decisions_that_are_open_when_they_are_sent(
 
 
 def test_links_made_for_a_version_the_item_left_are_none(web: Web, engine: WorkflowEngine, in_review: int) -> None:
-    from workflow.links import EmailLinks
+    from workflow.worker.links import EmailLinks
 
     links = EmailLinks(engine, web.tokens)
     version = engine.show(in_review).version

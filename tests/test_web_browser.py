@@ -17,17 +17,17 @@ import uvicorn
 from playwright.sync_api import Page, expect
 from sqlalchemy import text
 
+from notifications.notices import Notifier
 from notifications.settings import MailSettings
 from notifications.transport import SmtpTransport
 from tests.browser import save_screenshot
 from tests.conftest import FrozenClock
 from tests.smtp_server import RecordingHandler, smtp_server
 from workflow.engine import WorkflowEngine
-from workflow.notify import Notifier
 from workflow.settings import Settings
 from workflow.tokens import Tokens
 from workflow.web.app import WebApp
-from workflow.worker import Worker
+from workflow.worker.passes import Worker
 
 SECRET = "browser-test-secret-0123456789-abcdefghijkl"
 
@@ -81,9 +81,7 @@ def deliver(
 
 
 def email_to(handler: RecordingHandler, address: str, subject_mark: str = "") -> str:
-    found = [
-        r for r in handler.received if r.recipients[0] == address and subject_mark in str(r.message["Subject"])
-    ]
+    found = [r for r in handler.received if r.recipients[0] == address and subject_mark in str(r.message["Subject"])]
     assert found, f"no email to {address} ({subject_mark})"
     return found[-1].message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
 

@@ -11,8 +11,8 @@ from types import MappingProxyType
 import pytest
 
 from tests.conftest import DEFINITIONS
-from workflow.definition import Definition, Label, State, Transition
-from workflow.loader import definition_files, load_definition_file
+from workflow.core.definition import Definition, Label, State, Transition
+from workflow.core.loader import definition_files, load_definition_file
 from workflow.web.chain import MAX_WIDTH, chain_steps, chain_svg
 
 SVG = "{http://www.w3.org/2000/svg}"

@@ -15,8 +15,8 @@ from sqlalchemy import select, update
 from notifications.outbox import outbox
 from tests.conftest import FrozenClock
 from tests.web_support import BASE_URL, Web, make_web
+from workflow.core.errors import ConfigurationError
 from workflow.engine import WorkflowEngine
-from workflow.errors import ConfigurationError
 from workflow.settings import Settings
 from workflow.web.app import SESSION_COOKIE, create_app
 
@@ -225,7 +225,7 @@ def test_the_audit_log_filters_and_downloads_for_auditors_only(
 def test_the_office_sees_failed_messages_and_retries_one(
     web: Web, engine: WorkflowEngine, make_item: Callable[..., int]
 ) -> None:
-    from workflow.notify import Notifier
+    from notifications.notices import Notifier
 
     engine.notifier = Notifier(web.app.mail)
     item_id = make_item()
@@ -263,8 +263,8 @@ def test_a_link_to_review_again_shows_that_nothing_changed(
 def test_link_and_session_lifetimes_are_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     import time
 
-    from workflow.setup import tokens_for
     from workflow.tokens import TokenRefused
+    from workflow.wiring import tokens_for
 
     settings = Settings.from_env(
         {"GONGKAI_SECRET_KEY": "s" * 40, "GONGKAI_ACTION_LINK_DAYS": "2", "GONGKAI_SESSION_HOURS": "1"}

@@ -8,17 +8,17 @@ from collections.abc import Callable
 
 import pytest
 
+from notifications.notices import Notifier
 from notifications.settings import MailSettings
 from notifications.transport import SmtpTransport
 from tests.conftest import FrozenClock
 from tests.smtp_server import RecordingHandler
+from workflow.core.errors import ConfigurationError
 from workflow.engine import WorkflowEngine
-from workflow.errors import ConfigurationError
-from workflow.notify import Notifier
-from workflow.registry import DefinitionRegistry
 from workflow.settings import Settings
 from workflow.store.db import make_engine
-from workflow.worker import Worker
+from workflow.store.registry import DefinitionRegistry
+from workflow.worker.passes import Worker
 
 D = dt.date
 
@@ -209,7 +209,7 @@ def test_a_digest_reader_gets_one_daily_email_instead_of_single_ones(
     mail_settings: MailSettings,
     mailbox: RecordingHandler,
 ) -> None:
-    from workflow.people import set_digest
+    from workflow.store.people import set_digest
 
     with office.db.begin() as conn:
         set_digest(conn, "reviewer_b", True)
@@ -286,7 +286,7 @@ def test_status_rows_of_workers_gone_for_a_week_are_forgotten(
 ) -> None:
     from sqlalchemy import select, update
 
-    from workflow.worker import leases, status
+    from workflow.worker.passes import leases, status
 
     old, current = make_worker(office, mail_settings), make_worker(office, mail_settings)
     old.run_pass(clock.now)
@@ -335,7 +335,7 @@ def test_the_web_records_are_kept_for_their_time_and_then_forgotten(
 ) -> None:
     from sqlalchemy import insert, select
 
-    from workflow.worker import security_log, used_tokens
+    from workflow.worker.passes import security_log, used_tokens
 
     wall = dt.datetime.now(dt.UTC)
     with office.db.begin() as conn:
@@ -354,7 +354,7 @@ def test_the_web_records_are_kept_for_their_time_and_then_forgotten(
 
 
 def test_the_security_log_cannot_be_set_below_six_months() -> None:
-    from workflow.errors import ConfigurationError
+    from workflow.core.errors import ConfigurationError
 
     assert Settings.from_env({"GONGKAI_SECURITY_LOG_DAYS": "180"}).security_log_days == 180
     with pytest.raises(ConfigurationError) as short:

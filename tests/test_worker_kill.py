@@ -18,8 +18,8 @@ from notifications.render import RenderedMessage
 from tests.conftest import AUDIT_KEY, DEFINITIONS, ROOT
 from tests.smtp_server import RecordingHandler, smtp_server
 from workflow.settings import Settings
-from workflow.setup import initialise
 from workflow.store.db import make_engine
+from workflow.wiring import initialise
 
 MESSAGES = 30
 

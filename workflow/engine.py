@@ -18,9 +18,10 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Engine, Row, Table, func, insert, select, update
 
-from workflow import audit
-from workflow.calendar import WorkingCalendar
-from workflow.deadlines import (
+from workflow.clock import Clock, utc_now
+from workflow.core import chain as audit
+from workflow.core.calendar import WorkingCalendar
+from workflow.core.deadlines import (
     OPEN,
     ClockState,
     DeadlineRecord,
@@ -31,7 +32,7 @@ from workflow.deadlines import (
     item_deadlines,
     step_records,
 )
-from workflow.decisions import (
+from workflow.core.decisions import (
     Decision,
     ItemSnapshot,
     Person,
@@ -41,15 +42,22 @@ from workflow.decisions import (
     decide,
     field_moment,
 )
-from workflow.definition import Definition
-from workflow.errors import ConfigurationError, Conflict, InvalidInput, NotFound, NotPermitted, TransitionNotAllowed
-from workflow.people import SYSTEM_ACTOR, load_person
+from workflow.core.definition import Definition
+from workflow.core.errors import (
+    ConfigurationError,
+    Conflict,
+    InvalidInput,
+    NotFound,
+    NotPermitted,
+    TransitionNotAllowed,
+)
+from workflow.store.people import SYSTEM_ACTOR, load_person
 
 if TYPE_CHECKING:
-    from workflow.notify import Notifier
-from workflow.registry import DefinitionRegistry
+    from notifications.notices import Notifier
 from workflow.store.hot import HotPath, ItemRow
 from workflow.store.models import AuditEntry, AuditHead, BodySnapshot, Deadline, Item, ItemRevision
+from workflow.store.registry import DefinitionRegistry
 from workflow.store.sql import insert_if_absent, next_counter
 
 items = cast(Table, Item.__table__)
@@ -63,12 +71,6 @@ log = logging.getLogger("gongkai.engine")
 
 ASSIGNING_ROLES = ("admin", "leader", "office")
 RACE_RETRIES = 3
-
-Clock = Callable[[], dt.datetime]
-
-
-def utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 @dataclass(frozen=True)

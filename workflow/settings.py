@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from workflow.errors import ConfigurationError
+from workflow.core.errors import ConfigurationError
 
 DEFAULT_DATABASE_FILE = "gongkai.db"
 MIN_AUDIT_KEY_LENGTH = 32
@@ -62,7 +62,6 @@ class Settings:
         if len(key) < MIN_AUDIT_KEY_LENGTH:
             raise ConfigurationError("config.short_audit_key", minimum=MIN_AUDIT_KEY_LENGTH, length=len(key))
         return key.encode("utf-8")
-
 
     def require_secret_key(self) -> str:
         """The web application's signing secret; refuses a missing or short one."""

@@ -9,7 +9,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from workflow.errors import ConfigurationError
+from workflow.core.errors import ConfigurationError
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 

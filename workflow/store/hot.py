@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from workflow.audit import CHAINED_COLUMNS
+from workflow.core.chain import CHAINED_COLUMNS
 
 ITEM_COLUMNS = (
     "id", "reference", "definition", "definition_version", "state", "version", "revision", "title",

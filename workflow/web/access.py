@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from workflow.decisions import Person, acting_principal
-from workflow.definition import Definition
+from workflow.core.decisions import Person, acting_principal
+from workflow.core.definition import Definition
 
 READ_ALL_ROLES = frozenset({"auditor", "admin"})
 BODY_ROLES = frozenset({"drafter", "confidentiality_reviewer", "legal_reviewer", "leader"})

@@ -33,17 +33,18 @@ from starlette.staticfiles import StaticFiles
 from notifications.outbox import FAILED, PENDING, SENDING, enqueue, list_messages, requeue_failed
 from notifications.render import RenderedMessage
 from notifications.settings import MailSettings
-from workflow.deadlines import working_days_left
-from workflow.decisions import ItemSnapshot, Person, available_triggers, decide
-from workflow.definition import Definition, Transition
-from workflow.engine import WorkflowEngine, utc_now
-from workflow.errors import Conflict, GongkaiError, InvalidInput, NotFound, NotPermitted, TransitionNotAllowed
-from workflow.i18n import choice_label, render_error, trigger_label
-from workflow.people import load_person
-from workflow.roles import role_label
+from workflow.clock import utc_now
+from workflow.core.deadlines import working_days_left
+from workflow.core.decisions import ItemSnapshot, Person, available_triggers, decide
+from workflow.core.definition import Definition, Transition
+from workflow.core.errors import Conflict, GongkaiError, InvalidInput, NotFound, NotPermitted, TransitionNotAllowed
+from workflow.core.i18n import choice_label, render_error, trigger_label
+from workflow.core.roles import role_label
+from workflow.engine import WorkflowEngine
 from workflow.settings import Settings
 from workflow.store.hot import ItemRow
 from workflow.store.models import UsedToken, User
+from workflow.store.people import load_person
 from workflow.tokens import ActionClaim, SigninClaim, TokenRefused, Tokens
 from workflow.web import queries
 from workflow.web.access import AUDIT_ROLES, OUTBOX_ROLES, may_read_body, may_see
@@ -249,9 +250,7 @@ class WebApp:
             return self.page(request, "signin.html", status=429, error=self.t(request, "signin_throttled"))
         self.log_security(request, "signin_requested", subject=address)
         with self.engine.db.begin() as conn:
-            found = conn.execute(
-                select(users.c.name).where(users.c.email == address, users.c.active.is_(True))
-            ).first()
+            found = conn.execute(select(users.c.name).where(users.c.email == address, users.c.active.is_(True))).first()
             if found is not None:
                 url = f"{self.mail.base_url.rstrip('/')}/signin/{self.tokens.signin(found.name)}"
                 lang = self.lang(request)
@@ -735,14 +734,14 @@ def create_app(
     mail: MailSettings,
     clock: Callable[[], dt.datetime] = utc_now,
 ) -> Starlette:
-    from workflow.setup import tokens_for
+    from workflow.wiring import tokens_for
 
     return WebApp(settings, engine, mail, tokens_for(settings), clock).asgi()
 
 
 def app_from_env() -> Starlette:
     """The application as configured by the environment: ``gongkai web --workers N`` starts one per process."""
-    from workflow.setup import open_engine
+    from workflow.wiring import open_engine
 
     settings = Settings.from_env()
     mail = MailSettings.from_env()

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from markupsafe import Markup, escape
 
-from workflow.definition import Definition, State
+from workflow.core.definition import Definition, State
 
 MAX_WIDTH = 1000
 """The picture is never wider than this (pixels); more columns wrap into bands."""

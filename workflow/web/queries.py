@@ -8,9 +8,9 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, and_, func, or_, select
 
-from workflow.deadlines import working_days_left
-from workflow.decisions import Person
-from workflow.definition import Definition
+from workflow.core.deadlines import working_days_left
+from workflow.core.decisions import Person
+from workflow.core.definition import Definition
 from workflow.engine import WorkflowEngine, audit_log, body_snapshots, deadlines_table, items, revisions
 from workflow.web.access import waiting_for
 
@@ -101,16 +101,12 @@ class AuditFilter:
     until: dt.date | None = None
 
 
-def audit_rows(
-    conn: Connection, wanted: AuditFilter, zone: dt.tzinfo, limit: int | None = 500
-) -> list[Row[Any]]:
+def audit_rows(conn: Connection, wanted: AuditFilter, zone: dt.tzinfo, limit: int | None = 500) -> list[Row[Any]]:
     """Audit rows, newest first, matching every given filter; dates are office days, both ends included."""
     query = select(audit_log, items.c.reference).outerjoin(items, items.c.id == audit_log.c.item_id)
     if wanted.item:
         text = wanted.item.strip()
-        query = query.where(
-            audit_log.c.item_id == int(text) if text.isdigit() else items.c.reference == text.upper()
-        )
+        query = query.where(audit_log.c.item_id == int(text) if text.isdigit() else items.c.reference == text.upper())
     if wanted.person:
         query = query.where(or_(audit_log.c.actor == wanted.person, audit_log.c.on_behalf_of == wanted.person))
     if wanted.trigger:

@@ -1,0 +1,1 @@
+"""The ``gongkai`` command line: ``main.py`` holds the group, one module per command group beside it."""

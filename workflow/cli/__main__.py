@@ -1,0 +1,5 @@
+"""``python -m workflow.cli``: the same command as ``gongkai``."""
+
+from workflow.cli.main import main
+
+main()

@@ -1,0 +1,172 @@
+"""A small demo office, and a guided walk of one item through the whole proactive chain."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import os
+import secrets
+from collections.abc import Callable
+from pathlib import Path
+
+from workflow.clock import utc_now
+from workflow.core.errors import GongkaiError
+from workflow.core.i18n import render_error
+from workflow.engine import WorkflowEngine
+from workflow.settings import Settings, read_key_file
+from workflow.store import audit_log as auditlog
+from workflow.store.people import add_user, list_users
+from workflow.wiring import initialise, open_engine
+
+DEMO_DIR = Path("demo-office")
+
+DEMO_PEOPLE = [
+    ("zhang_wei", "drafter confidentiality_reviewer", "承办人 张伟 (也兼保密审查)"),
+    ("li_na", "confidentiality_reviewer", "保密审查员 李娜"),
+    ("wang_qiang", "leader", "分管领导 王强"),
+    ("zhao_min", "leader", "主要领导 赵敏"),
+    ("chen_jing", "office", "公开办 陈静"),
+    ("sun_li", "legal_reviewer", "合法性审查员 孙丽"),
+    ("zhou_shen", "auditor", "审计员 周审"),
+]
+
+BODY_DRAFT = "2026 年镇级财政预算收入 1,250 万元, 支出 1,180 万元。\n三公经费预算 18.6 万元。\n"
+BODY_FIXED = BODY_DRAFT + "附件: 预算表 (已删去涉及个人信息的明细)。\n"
+
+
+def demo_settings(settings: Settings, folder: Path, say: Callable[[str], None]) -> Settings:
+    """The demo's own database and audit key in ``folder``, unless the environment names them."""
+    folder.mkdir(parents=True, exist_ok=True)
+    changes: dict[str, object] = {}
+    if "GONGKAI_DATABASE_URL" not in os.environ:
+        changes["database_url"] = f"sqlite:///{folder / 'gongkai.db'}"
+    if settings.audit_key is None:
+        key_file = folder / "audit.key"
+        if not key_file.exists():
+            key_file.write_text(secrets.token_urlsafe(48) + "\n", encoding="utf-8")
+            key_file.chmod(0o600)
+            say(f"生成了审计密钥文件 {key_file} (a new audit key: keep it outside the database, back it up)")
+        changes["audit_key"] = read_key_file(key_file)
+    if settings.secret_key is None:
+        secret_file = folder / "secret.key"
+        if not secret_file.exists():
+            secret_file.write_text(secrets.token_urlsafe(48) + "\n", encoding="utf-8")
+            secret_file.chmod(0o600)
+            say(f"生成了网页签名密钥文件 {secret_file} (signs email links and sessions: GONGKAI_SECRET_KEY_FILE)")
+        changes["secret_key"] = read_key_file(secret_file)
+    return dataclasses.replace(settings, **changes)  # type: ignore[arg-type]
+
+
+def run_demo(base: Settings, say: Callable[[str], None], folder: Path = DEMO_DIR) -> None:
+    settings = demo_settings(base, folder, say)
+    en = settings.lang == "en"
+    initialise(settings)
+    engine = open_engine(settings)
+    with engine.db.begin() as conn:
+        existing = {user.name for user in list_users(conn)}
+        for name, role, _label in DEMO_PEOPLE:
+            if name not in existing:
+                add_user(conn, name, f"{name}@town.example.gov.cn", role.split(), utc_now())
+    say("")
+    say("== demo office ==" if en else "== 演示用的镇政府公开办 ==")
+    for name, role, label in DEMO_PEOPLE:
+        say(f"  {name:<12} {role:<26} {label}")
+
+    def step(text_zh: str, text_en: str) -> None:
+        say("")
+        say("-> " + (text_en if en else text_zh))
+
+    step("承办人起草一条主动公开信息 (公开目录 03 总结计划)", "The drafter writes an item (catalogue 03)")
+    item = engine.create(
+        "proactive_disclosure", title="2026 年镇级财政预算公开", actor="zhang_wei", category="03", body=BODY_DRAFT
+    )
+    say(f"   {item.reference} [{item.state}]")
+    moves: list[tuple[str, str, str, str | None]] = [
+        ("承办人送保密审查", "The drafter submits it for confidentiality review", "submit:zhang_wei", None),
+        (
+            "承办人兼任保密审查员, 想审查自己起草的信息: 职责分离规则拒绝",
+            "The drafter, also a reviewer, tries to clear their own item: separation of duties refuses",
+            "clear:zhang_wei",
+            None,
+        ),
+        (
+            "保密审查员退回: 附件含个人信息",
+            "The reviewer sends it back: personal data in the annex",
+            "send_back:li_na",
+            "附件含有个人信息, 请删除后再送审",
+        ),
+    ]
+    for zh, en_text, move, comment in moves:
+        step(zh, en_text)
+        _fire(engine, item.id, move, comment, say, settings.lang)
+    step("承办人修改正文后重新送审", "The drafter edits the body and resubmits")
+    edited = engine.edit(item.id, "zhang_wei", body=BODY_FIXED)
+    say(f"   content hash {edited.content_hash[:12]}")
+    for zh, en_text, move in [
+        ("承办人送审", "Submit", "submit:zhang_wei"),
+        ("保密审查员审查通过", "The reviewer clears it", "clear:li_na"),
+        (
+            "审查员想代领导签发: 没有领导角色, 被拒绝",
+            "The reviewer tries to sign off: not a leader, refused",
+            "sign_off:li_na",
+        ),
+        ("分管领导签发, 信息公开", "The leader signs it off: published", "sign_off:wang_qiang"),
+    ]:
+        step(zh, en_text)
+        _fire(engine, item.id, move, None, say, settings.lang)
+
+    step("这条信息的审计记录", "The audit log of this item")
+    for line in auditlog.format_entries(auditlog.read_entries(engine.db, item.id), settings.timezone):
+        say("   " + line)
+    result = auditlog.verify(engine.db, settings.require_audit_key())
+    say("")
+    say(f"audit verify: {result.count} entries verified" if result.fault is None else f"audit verify: {result.fault}")
+    step(
+        "第二条信息: 领导定时签发, 两分钟后由后台任务 (run_worker.py) 发布",
+        "A second item: the leader schedules it; the worker (run_worker.py) publishes it in two minutes",
+    )
+    second = engine.create(
+        "proactive_disclosure", title="镇便民服务中心办事指南", actor="zhang_wei", category="06", body=BODY_FIXED
+    )
+    say(f"   {second.reference} [{second.state}]")
+    publish_at = (utc_now() + dt.timedelta(minutes=2)).astimezone(engine.zone).isoformat(timespec="minutes")
+    for move in ("submit:zhang_wei", "clear:li_na"):
+        _fire(engine, second.id, move, None, say, settings.lang)
+    scheduled = engine.fire(second.id, "schedule", "wang_qiang", fields={"publish_at": publish_at})
+    say(f"   wang_qiang schedule: {scheduled.from_state} -> {scheduled.to_state}, publish_at {publish_at}")
+    step(
+        "第三条信息: 送保密审查后停在这里, 等李娜在网页或邮件链接里审查",
+        "A third item: submitted and left in confidentiality review, for li_na to decide on the web pages"
+        " or from the link in her email",
+    )
+    third = engine.create(
+        "proactive_disclosure", title="镇 2026 年度民生实事项目公示", actor="zhang_wei", category="03",
+        body="一、村道硬化 12 公里。\n二、新建便民服务点 3 个。\n",
+    )  # fmt: skip
+    _fire(engine, third.id, "submit:zhang_wei", None, say, settings.lang)
+    say("")
+    say("To use the CLI on this demo database:" if en else "在演示数据库上继续使用命令行:")
+    say(f"  export GONGKAI_DATABASE_URL={settings.database_url}")
+    if "GONGKAI_AUDIT_KEY" not in os.environ:
+        say(f"  export GONGKAI_AUDIT_KEY_FILE={folder / 'audit.key'}")
+    say("  .venv/bin/gongkai item list")
+    say("")
+    say(
+        "Sign in to the web pages with a demo address, e.g. li_na@town.example.gov.cn: the sign-in email"
+        " arrives in demo-office/mail/ (open the .eml file, follow its link)."
+        if en
+        else "网页登录: 输入演示邮箱 (例如 li_na@town.example.gov.cn), 登录邮件会写入 demo-office/mail/"
+        " (打开其中的 .eml 文件, 点击链接)。"
+    )
+
+
+def _fire(
+    engine: WorkflowEngine, item_id: int, move: str, comment: str | None, say: Callable[[str], None], lang: str
+) -> None:
+    trigger, actor = move.split(":")
+    try:
+        result = engine.fire(item_id, trigger, actor, comment=comment)
+    except GongkaiError as error:
+        say(f"   {actor} {trigger}: " + ("refused — " if lang == "en" else "被拒绝 — ") + render_error(error, lang))
+        return
+    say(f"   {actor} {trigger}: {result.from_state} -> {result.to_state} (#{result.audit_seq})")

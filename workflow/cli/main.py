@@ -1,0 +1,66 @@
+"""The ``gongkai`` command: a thin shell over the engine, one module per command group."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from workflow.cli.audit import audit
+from workflow.cli.calendar import calendar
+from workflow.cli.definitions import definitions
+from workflow.cli.items import item
+from workflow.cli.outbox import outbox
+from workflow.cli.shell import Shell, handled, pass_shell
+from workflow.cli.users import users
+from workflow.cli.web import security_log_command, web
+from workflow.cli.worker import worker
+from workflow.core.errors import GongkaiError
+from workflow.settings import Settings
+from workflow.wiring import initialise
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.pass_context
+def main(ctx: click.Context) -> None:
+    """gongkai 公开: review-and-publish approval chains for government information disclosure."""
+    try:
+        ctx.obj = Shell(Settings.from_env())
+    except GongkaiError as error:
+        lang = "en" if os.environ.get("GONGKAI_LANG", "").strip().lower() == "en" else "zh"
+        click.echo(error.render(lang), err=True)
+        sys.exit(error.exit_code)
+
+
+@main.command()
+@pass_shell
+def init(shell: Shell) -> None:
+    """Create or upgrade the database and load definitions/."""
+    with handled(shell):
+        report = initialise(shell.settings)
+    for name, version in sorted(report.definitions.items()):
+        mark = " (new)" if name in report.new_versions else ""
+        click.echo(f"{name} {version[:12]}{mark}")
+    click.echo(("database ready: " if shell.lang == "en" else "数据库已就绪: ") + shell.settings.database_url)
+
+
+@main.command()
+@pass_shell
+def demo(shell: Shell) -> None:
+    """Set up a small demo office and walk one item through the whole chain."""
+    from workflow.cli.demo import run_demo
+
+    with handled(shell):
+        run_demo(shell.settings, click.echo)
+
+
+main.add_command(users)
+main.add_command(item)
+main.add_command(audit)
+main.add_command(definitions)
+main.add_command(calendar)
+main.add_command(worker)
+main.add_command(outbox)
+main.add_command(web)
+main.add_command(security_log_command)

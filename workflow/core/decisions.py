@@ -1,0 +1,270 @@
+"""The pure core of a fire: may this person fire this trigger on this item now?
+
+Takes a snapshot of the item and the actor and returns a :class:`Decision`, or raises
+:class:`TransitionNotAllowed` / :class:`NotPermitted` naming the rule that refused.
+No database, no clock: ``today`` is an argument.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from workflow.core.calendar import WorkingCalendar
+from workflow.core.definition import Definition, FieldSpec, Transition
+from workflow.core.errors import InvalidInput, NotPermitted, TransitionNotAllowed
+from workflow.core.guards import GUARDS, FireContext, check_guards, quorum_reached
+from workflow.core.machine import compiled
+
+ActedMap = Mapping[str, Sequence[Sequence[str]]]
+CALLER_SUPPLIED = ("requires_comment", "requires_field")
+"""Guards the caller satisfies by giving a comment or a field: not a reason to hide a trigger."""
+
+
+@dataclass(frozen=True)
+class Person:
+    """Someone who may act: their global roles, and whom they stand in for today."""
+
+    name: str
+    roles: frozenset[str]
+    stands_in_for: tuple[Person, ...] = ()
+
+
+@dataclass(frozen=True)
+class ItemSnapshot:
+    definition: Definition
+    state: str
+    fields: Mapping[str, Any]
+    holders: Mapping[str, Sequence[str]]
+    acted: ActedMap
+
+
+@dataclass(frozen=True)
+class Decision:
+    transition: Transition
+    from_state: str
+    to_state: str
+    principal: str
+    """Whom the actor acted for; equal to the actor unless a substitute."""
+    role: str
+    fields: dict[str, Any]
+    """The item's fields after this fire."""
+    changed_fields: dict[str, Any]
+    acted: dict[str, list[list[str]]]
+    details: dict[str, Any] = field(default_factory=dict)
+    """What the audit row records beyond the columns: late marks, quorum votes."""
+
+
+def holds_role(person: Person, role: str, holders: Mapping[str, Sequence[str]]) -> bool:
+    """A role assigned on the item binds it to those people; otherwise anyone holding it may act."""
+    assigned = holders.get(role)
+    if assigned:
+        return person.name in assigned
+    return role in person.roles
+
+
+def acting_principal(person: Person, role: str, holders: Mapping[str, Sequence[str]]) -> str | None:
+    """The name in whose role ``person`` acts: themself, someone they stand in for, or None."""
+    if holds_role(person, role, holders):
+        return person.name
+    for principal in person.stands_in_for:
+        if holds_role(principal, role, holders):
+            return principal.name
+    return None
+
+
+def parse_field_value(spec: FieldSpec, raw: Any) -> Any:
+    """A field's value checked against its declaration; dates are kept as ISO text."""
+    if spec.type == "choice":
+        if raw not in spec.choices:
+            raise TransitionNotAllowed("refuse.bad_choice", field=spec.name, value=raw, allowed=", ".join(spec.choices))
+        return raw
+    if spec.type == "date":
+        try:
+            return dt.date.fromisoformat(str(raw)).isoformat()
+        except ValueError:
+            raise TransitionNotAllowed("refuse.bad_date", field=spec.name, value=raw) from None
+    if spec.type == "datetime":
+        try:
+            moment = dt.datetime.fromisoformat(str(raw).strip())
+        except ValueError:
+            raise TransitionNotAllowed("refuse.bad_datetime", field=spec.name, value=raw) from None
+        # Without an offset it is the office's local time (see field_moment).
+        return moment.isoformat(timespec="minutes")
+    text = str(raw)
+    if not text.strip():
+        raise TransitionNotAllowed("refuse.empty_field", field=spec.name)
+    return text
+
+
+def field_moment(value: Any, zone: dt.tzinfo) -> dt.datetime | None:
+    """A stored datetime field as an aware moment; a value without an offset is office time."""
+    if not value:
+        return None
+    moment = dt.datetime.fromisoformat(str(value))
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=zone)
+
+
+def check_given_fields(definition: Definition, given: Mapping[str, Any]) -> dict[str, Any]:
+    parsed: dict[str, Any] = {}
+    for name, raw in given.items():
+        spec = definition.fields.get(name)
+        if spec is None:
+            raise InvalidInput(
+                "input.unknown_field",
+                field=name,
+                definition=definition.name,
+                allowed=", ".join(definition.fields) or "-",
+            )
+        parsed[name] = parse_field_value(spec, raw)
+    return parsed
+
+
+def _context(
+    snapshot: ItemSnapshot,
+    transition: Transition,
+    actor: str,
+    principal: str,
+    comment: str | None,
+    given: Mapping[str, Any],
+    frozen: tuple[dict[str, tuple[str, ...]], dict[str, tuple[tuple[str, str], ...]]] | None = None,
+) -> FireContext:
+    holders, acted = frozen or _frozen(snapshot)
+    return FireContext(
+        definition=snapshot.definition,
+        transition=transition,
+        actor=actor,
+        principal=principal,
+        comment=comment,
+        given_fields=given,
+        item_fields=snapshot.fields,
+        holders=holders,
+        acted=acted,
+    )
+
+
+def _frozen(
+    snapshot: ItemSnapshot,
+) -> tuple[dict[str, tuple[str, ...]], dict[str, tuple[tuple[str, str], ...]]]:
+    """The item's holders and past actions as tuples, as the guards read them (built once per question)."""
+    return (
+        {role: tuple(names) for role, names in snapshot.holders.items()},
+        {trigger: tuple((p[0], p[1]) for p in pairs) for trigger, pairs in snapshot.acted.items()},
+    )
+
+
+def decide(
+    snapshot: ItemSnapshot,
+    trigger: str,
+    person: Person,
+    *,
+    comment: str | None = None,
+    given_fields: Mapping[str, Any] | None = None,
+    today: dt.date,
+    calendar: WorkingCalendar,
+) -> Decision:
+    """Check every rule in order (state, role, fields, guards) and say what the fire does."""
+    definition = snapshot.definition
+    machine = compiled(definition)
+    to_state = machine.next_state(snapshot.state, trigger)
+    transition = definition.transitions_for(trigger, snapshot.state)
+    assert transition is not None  # the machine and the definition are built from one list
+    principal = acting_principal(person, transition.role, snapshot.holders)
+    if principal is None:
+        raise NotPermitted("refuse.role", person=person.name, role=transition.role, trigger=trigger)
+    given = check_given_fields(definition, given_fields or {})
+    ctx = _context(snapshot, transition, person.name, principal, comment, given)
+    refusal = check_guards(ctx)
+    if refusal is not None:
+        error = NotPermitted if refusal.permission else TransitionNotAllowed
+        raise error(refusal.key, **refusal.params)
+
+    details: dict[str, Any] = {}
+    acted = {key: [list(pair) for pair in pairs] for key, pairs in snapshot.acted.items()}
+    pair = [person.name, principal]
+    if transition.guard("quorum") is not None:
+        acted.setdefault(trigger, []).append(pair)
+        votes = len({p[1] for p in acted[trigger]})
+        details["quorum"] = {"votes": votes, "needed": int(transition.guard("quorum").params["count"])}  # type: ignore[union-attr]
+        if not quorum_reached(ctx):
+            to_state = snapshot.state
+    else:
+        acted[trigger] = [pair]
+    if to_state != snapshot.state:
+        _reset_votes_on_entry(definition, to_state, acted)
+    if transition.late_after is not None:
+        late = _late_mark(transition, snapshot.fields, today, calendar)
+        if late:
+            details["late"] = late
+    fields = {**snapshot.fields, **given}
+    changed = {name: value for name, value in given.items() if snapshot.fields.get(name) != value}
+    return Decision(
+        transition=transition,
+        from_state=snapshot.state,
+        to_state=to_state,
+        principal=principal,
+        role=transition.role,
+        fields=fields,
+        changed_fields=changed,
+        acted=acted,
+        details=details,
+    )
+
+
+def _reset_votes_on_entry(definition: Definition, state: str, acted: dict[str, list[list[str]]]) -> None:
+    """Entering a state afresh starts its quorum votes from zero."""
+    for transition in definition.transitions:
+        if state in transition.sources and transition.guard("quorum") is not None:
+            acted.pop(transition.trigger, None)
+
+
+def _late_mark(
+    transition: Transition, fields: Mapping[str, Any], today: dt.date, calendar: WorkingCalendar
+) -> dict[str, Any] | None:
+    mark = transition.late_after
+    assert mark is not None
+    start_text = fields.get(mark.from_field)
+    if not start_text:
+        return None
+    start = dt.date.fromisoformat(str(start_text))
+    counted = calendar.count(start, mark.working_days)
+    if today <= counted.due:
+        return None
+    late: dict[str, Any] = {
+        "from_field": mark.from_field,
+        "from": start.isoformat(),
+        "limit": counted.due.isoformat(),
+        "working_days": mark.working_days,
+        "on": today.isoformat(),
+        "calendar": calendar.data_version(),
+    }
+    if counted.missing_years:
+        # Counted with weekends only for these years: the mark may be wrong, and says so.
+        late["calendar_missing_years"] = list(counted.missing_years)
+    return late
+
+
+def available_triggers(snapshot: ItemSnapshot, person: Person) -> list[str]:
+    """Triggers this person could fire now, given a comment and fields where the rule asks for them."""
+    definition = snapshot.definition
+    found: list[str] = []
+    frozen = _frozen(snapshot)
+    for trigger in compiled(definition).triggers_from(snapshot.state):
+        transition = definition.transitions_for(trigger, snapshot.state)
+        if transition is None:
+            continue
+        principal = acting_principal(person, transition.role, snapshot.holders)
+        if principal is None:
+            continue
+        ctx = _context(snapshot, transition, person.name, principal, None, {}, frozen)
+        # A comment or a field is the caller's to give; every other guard (separation of
+        # duties, quorum, once only) must pass, whatever its place in the declared order.
+        if all(
+            GUARDS[spec.name].check(ctx, spec.params) is None
+            for spec in transition.guards
+            if spec.name not in CALLER_SUPPLIED
+        ):
+            found.append(trigger)
+    return found

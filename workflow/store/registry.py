@@ -1,0 +1,106 @@
+"""Definition versions: the files in ``definitions/`` for new items, the database for pinned ones.
+
+Editing a YAML file never changes an item in flight: each item pins the content
+hash of the version it started on, and that version's source text is stored.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from pathlib import Path
+from typing import cast
+
+from sqlalchemy import Connection, Table, select
+
+from workflow.core.definition import Catalog, Definition
+from workflow.core.errors import NotFound
+from workflow.core.loader import (
+    definition_files,
+    definition_version,
+    load_catalog,
+    load_definition_file,
+    load_definition_text,
+)
+from workflow.store.models import DefinitionVersion
+from workflow.store.sql import insert_if_absent
+
+_versions = cast(Table, DefinitionVersion.__table__)
+
+
+class DefinitionRegistry:
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self._pinned: dict[tuple[str, str], Definition] = {}
+        self._lock = threading.Lock()
+        self._catalog: Catalog | None = None
+        self._registered: set[tuple[str, str]] = set()
+
+    def current(self, name: str) -> Definition:
+        """The definition as its file says now (validated); raises NotFound or DefinitionError."""
+        for path in definition_files(self.directory):
+            if path.stem == name:
+                try:
+                    text = path.read_text(encoding="utf-8")
+                except (OSError, UnicodeDecodeError):
+                    return load_definition_file(path)  # reports the problem as FILE:LINE
+                known = self._pinned.get((name, definition_version(text)))
+                if known is not None:
+                    return known  # this exact text was validated before: no need to parse it again
+                definition = load_definition_text(text, str(path))
+                self._remember(definition)
+                return definition
+        raise NotFound("notfound.definition", name=name, available=", ".join(self.names()) or "-")
+
+    def names(self) -> list[str]:
+        return [path.stem for path in definition_files(self.directory)]
+
+    def catalog(self) -> Catalog:
+        if self._catalog is None:
+            self._catalog = load_catalog(self.directory)
+        return self._catalog
+
+    def pinned(self, conn: Connection, name: str, version: str) -> Definition:
+        """The exact version an item started on, from memory or from its stored source."""
+        definition = self._pinned.get((name, version))
+        if definition is not None:
+            return definition
+        row = conn.execute(
+            select(_versions.c.source_text, _versions.c.source_path).where(
+                _versions.c.name == name, _versions.c.version == version
+            )
+        ).one_or_none()
+        if row is None:
+            raise NotFound("notfound.definition_version", name=name, version=version[:12])
+        definition = load_definition_text(row.source_text, row.source_path)
+        self._remember(definition)
+        return definition
+
+    def stored(self, conn: Connection) -> list[Definition]:
+        """Every version items may be pinned to (each parsed once, then remembered)."""
+        return [
+            self.pinned(conn, name, version)
+            for name, version in conn.execute(select(_versions.c.name, _versions.c.version))
+        ]
+
+    def register(self, conn: Connection, definition: Definition, now: dt.datetime) -> bool:
+        """Store this version's source if it is new; True when it was."""
+        key = (definition.name, definition.version)
+        if key in self._registered:
+            return False
+        values = {
+            "name": definition.name,
+            "version": definition.version,
+            "source_path": definition.source_path,
+            "source_text": definition.source_text,
+            "loaded_at": now,
+        }
+        return insert_if_absent(conn, _versions, values, ["name", "version"])
+
+    def mark_registered(self, definition: Definition) -> None:
+        """Call after the registering transaction committed: no need to insert it again."""
+        self._registered.add((definition.name, definition.version))
+
+    def _remember(self, definition: Definition) -> None:
+        with self._lock:
+            self._pinned.setdefault((definition.name, definition.version), definition)
