@@ -58,11 +58,12 @@ if str(ROOT) not in sys.path:
 
 from sqlalchemy import Engine  # noqa: E402
 
-from workflow import audit, auditlog  # noqa: E402
 from workflow.clock import utc_now  # noqa: E402
+from workflow.core import chain as audit  # noqa: E402
 from workflow.core.calendar import WorkingCalendar  # noqa: E402
 from workflow.engine import WorkflowEngine  # noqa: E402
 from workflow.settings import Settings  # noqa: E402
+from workflow.store import audit_log as auditlog  # noqa: E402
 from workflow.store.db import SQLITE_BUSY_TIMEOUT_MS, make_engine  # noqa: E402
 from workflow.store.people import add_user  # noqa: E402
 from workflow.wiring import initialise, open_engine  # noqa: E402
