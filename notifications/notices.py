@@ -19,8 +19,8 @@ from notifications.render import (
     render,
 )
 from notifications.settings import MailSettings
-from workflow.core.decisions import ItemSnapshot, available_triggers
-from workflow.core.decisions import Person as DecidingPerson
+from workflow.core.acting import acts_in_any, decisions_open_to, roles_to_act
+from workflow.core.decisions import ItemSnapshot, Person
 from workflow.core.definition import Definition
 from workflow.store.hot import HotPath
 from workflow.tokens import Tokens
@@ -35,43 +35,69 @@ REMINDER_EVENTS = {
 
 
 @dataclass(frozen=True)
-class Person:
-    name: str
+class Recipient:
+    """Someone an email goes to, with the roles and substitutions for which they were chosen."""
+
+    person: Person
+    """As the core sees them: the roles on the item they were chosen for, whom they stand in for today."""
     email: str
     digest: bool = False
     """Wants one daily digest instead of single notices and reminders (escalations still come)."""
-    roles: tuple[str, ...] = ()
-    """The roles on the item for which this person was chosen."""
+
+    @property
+    def name(self) -> str:
+        return self.person.name
 
 
-def people_for_roles(conn: Connection, roles: Iterable[str], holders: Mapping[str, Sequence[str]]) -> list[Person]:
-    """The people who hold these roles on an item: those assigned, else everyone active with the role."""
+def people_for_roles(
+    conn: Connection, roles: Iterable[str], holders: Mapping[str, Sequence[str]], today: dt.date
+) -> list[Recipient]:
+    """The people who hold one of these roles on an item today: in their own right (those assigned,
+    else everyone active with the role) or standing in for someone who does, as the inbox counts them."""
+    roles = tuple(roles)
     hot = HotPath(conn.dialect.name)
-    found: dict[str, Person] = {}
+    contact: dict[str, tuple[str, bool]] = {}
+    own: dict[str, set[str]] = {}
+    standing_in: dict[str, dict[str, set[str]]] = {}
     for role in roles:
-        for name, email, digest in hot.people(conn, role, holders.get(role) or ()):
-            known = found.get(name)
-            found[name] = Person(name, email, digest, (*known.roles, role) if known else (role,))
-    return list(found.values())
+        for name, email, digest, principal in hot.people(conn, role, holders.get(role) or (), today):
+            contact[name] = (email, digest)
+            if principal is None:
+                own.setdefault(name, set()).add(role)
+            else:
+                standing_in.setdefault(name, {}).setdefault(principal, set()).add(role)
+    found = []
+    for name, (email, digest) in contact.items():
+        principals = standing_in.get(name, {})
+        person = Person(
+            name, frozenset(own.get(name, ())), tuple(Person(p, frozenset(r)) for p, r in sorted(principals.items()))
+        )
+        if acts_in_any(person, roles, holders):
+            found.append(Recipient(person, email, digest))
+    return found
 
 
 def decisions_for(definition: Definition, row: Any, person: Person) -> list[str]:
-    """The decisions an email may offer this person as links: theirs to take now, none fired by the worker."""
-    snapshot = ItemSnapshot(definition, row.state, row.fields, row.holders, row.acted)
-    acting = DecidingPerson(person.name, frozenset(person.roles))
-    return [
-        trigger
-        for trigger in available_triggers(snapshot, acting)
-        if (transition := definition.transitions_for(trigger, row.state)) is not None and transition.fires_at is None
-    ]
+    """The decisions an email may offer this person as links (the core's :func:`decisions_open_to`)."""
+    return decisions_open_to(ItemSnapshot(definition, row.state, row.fields, row.holders, row.acted), person)
 
 
-def asked_to_act(definition: Definition, state: str) -> tuple[str, ...]:
-    """The state's roles that have a decision to make: not those whose only exit the worker fires (timed)."""
-    return tuple(
-        role
-        for role in definition.states[state].roles
-        if any(t.role == role and t.fires_at is None for t in definition.transitions if state in t.sources)
+def acting_record(person: Person) -> dict[str, Any]:
+    """Whom a deferred notice asks to act, as JSON: the links are made for them when it is sent."""
+    return {
+        "user": person.name,
+        "roles": sorted(person.roles),
+        "stands_in_for": {p.name: sorted(p.roles) for p in person.stands_in_for},
+    }
+
+
+def acting_person(record: Mapping[str, Any]) -> Person:
+    """The person of an :func:`acting_record` (rows written before substitutes were recorded have none)."""
+    standing_in = record.get("stands_in_for") or {}
+    return Person(
+        str(record["user"]),
+        frozenset(record.get("roles") or ()),
+        tuple(Person(str(name), frozenset(roles)) for name, roles in standing_in.items()),
     )
 
 
@@ -89,7 +115,8 @@ class Notifier:
         self.signer = signer
         """Signs action links (``GONGKAI_SECRET_KEY``); without it emails link to the item page only."""
 
-    def summary(self, definition: Definition, row: Any, due: dt.date | None) -> ItemSummary:
+    def summary(self, definition: Definition, row: Any, due: dt.date | None, *, body: bool = True) -> ItemSummary:
+        """What an email may say of an item; ``body=False`` for lists, which never show one."""
         state = definition.states[row.state]
         return ItemSummary(
             reference=row.reference,
@@ -97,7 +124,7 @@ class Notifier:
             state=row.state,
             state_label=state.label.in_lang(self.lang),
             due_on=due,
-            body=row.body,
+            body=row.body if body else "",
         )
 
     def new_task(
@@ -111,24 +138,24 @@ class Notifier:
         today: dt.date,
     ) -> int:
         """Tell the people who must act in the item's (new) state; the actor is not told of their own act."""
-        roles = asked_to_act(definition, row.state)
+        roles = roles_to_act(definition, row.state)
         if not roles:
             return 0
-        people = [p for p in people_for_roles(conn, roles, row.holders) if p.name != actor and not p.digest]
+        people = [p for p in people_for_roles(conn, roles, row.holders, today) if p.name != actor and not p.digest]
         item = self.summary(definition, row, due)
         confidential = confidential_states_of(definition)
         hot = HotPath(conn.dialect.name)
         written = 0
-        for person in people:
+        for recipient in people:
             # Rendered when sent: the transition writes only this small record (rendering is ~150 µs).
             # Which decisions to offer is worked out when the email is sent (workflow.worker.links), off this path.
-            acting = {"user": person.name, "item_id": row.id, "version": row.version, "roles": list(person.roles)}
+            acting = {**acting_record(recipient.person), "item_id": row.id, "version": row.version}
             context = deferred_context(
-                "new_task", recipient_name=person.name, base_url=self.mail.base_url, today=today,
+                "new_task", recipient_name=recipient.name, base_url=self.mail.base_url, today=today,
                 confidential_states=confidential, lang=self.lang, item=item, acting=acting,
             )  # fmt: skip
             values = deferred_values(
-                key=f"new_task:{row.id}:{row.version}", event="new_task", recipient=person.email,
+                key=f"new_task:{row.id}:{row.version}", event="new_task", recipient=recipient.email,
                 subject=f"{item.reference} {item.state_label}: {item.title}", context=context, now=now, item_id=row.id,
             )  # fmt: skip
             written += hot.insert_outbox(conn, values)
@@ -150,26 +177,26 @@ class Notifier:
         earlier_late: Sequence[LateStep] = (),
     ) -> int:
         """One reminder to everyone holding ``roles``; an escalation names who was late, earlier steps first."""
-        people = [p for p in people_for_roles(conn, roles, row.holders) if kind == "escalation" or not p.digest]
+        people = [p for p in people_for_roles(conn, roles, row.holders, today) if kind == "escalation" or not p.digest]
         item = self.summary(definition, row, due)
         late: list[LateStep] = []
         if kind == "escalation":
             late = [*earlier_late] + [
                 LateStep(person=p.name, state_label=item.state_label, due_on=due)
-                for p in people_for_roles(conn, notify_roles, row.holders)
+                for p in people_for_roles(conn, notify_roles, row.holders, today)
             ]
         event = REMINDER_EVENTS[kind]
         confidential = confidential_states_of(definition)
         written = 0
-        for person in people:
-            decisions = decisions_for(definition, row, person) if self.signer is not None else []
+        for recipient in people:
+            decisions = decisions_for(definition, row, recipient.person) if self.signer is not None else []
             actions = action_links(
-                self.signer, self.mail.base_url, person.name, row.id, row.version, decisions, self.lang
+                self.signer, self.mail.base_url, recipient.name, row.id, row.version, decisions, self.lang
             )
             message = render(
-                event, recipient_name=person.name, base_url=self.mail.base_url, today=today,
+                event, recipient_name=recipient.name, base_url=self.mail.base_url, today=today,
                 confidential_states=confidential, lang=self.lang, item=item, late_chain=late, actions=actions,
             )  # fmt: skip
-            written += _enqueue(conn, key=key, event=event, recipient=person.email, message=message, now=now,
+            written += _enqueue(conn, key=key, event=event, recipient=recipient.email, message=message, now=now,
                                 item_id=row.id)  # fmt: skip
         return written

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, Engine, Row, Table, func, insert, select, update
+from sqlalchemy import Connection, Engine, Row, Table, insert, select, update
 
 from workflow.clock import Clock, utc_now
 from workflow.core import chain as audit
@@ -57,6 +57,7 @@ if TYPE_CHECKING:
     from notifications.notices import Notifier
 from workflow.store.hot import HotPath, ItemRow
 from workflow.store.models import AuditEntry, AuditHead, BodySnapshot, Deadline, Item, ItemRevision
+from workflow.store.queries import due_on_now, earliest_due
 from workflow.store.registry import DefinitionRegistry
 from workflow.store.sql import insert_if_absent, next_counter
 
@@ -165,23 +166,18 @@ class WorkflowEngine:
         due_before: dt.date | None = None,
     ) -> list[ItemView]:
         """Items, each with the due date that applies now; by due date when filtering on it."""
-        due = (
-            select(deadlines_table.c.item_id, func.min(deadlines_table.c.due_on).label("due_date"))
-            .where(deadlines_table.c.applies_now.is_(True))
-            .group_by(deadlines_table.c.item_id)
-            .subquery()
-        )
-        query = select(items, due.c.due_date).outerjoin(due, due.c.item_id == items.c.id)
+        due = due_on_now()
+        query = select(items, due.label("due_date"))
         if state:
             query = query.where(items.c.state == state)
         if definition:
             query = query.where(items.c.definition == definition)
         if overdue:
-            query = query.where(due.c.due_date < self.today())
+            query = query.where(due < self.today())
         if due_before is not None:
-            query = query.where(due.c.due_date < due_before)
+            query = query.where(due < due_before)
         ordered = overdue or due_before is not None
-        query = query.order_by(due.c.due_date, items.c.id) if ordered else query.order_by(items.c.id)
+        query = query.order_by(due, items.c.id) if ordered else query.order_by(items.c.id)
         with self.db.connect() as conn:
             person = self._viewer(conn, viewer)
             return [
@@ -645,11 +641,7 @@ class WorkflowEngine:
 
     def current_due(self, conn: Connection, item_id: int) -> dt.date | None:
         """The due date that applies now (the earliest open one), as stored."""
-        due: dt.date | None = conn.execute(
-            select(func.min(deadlines_table.c.due_on)).where(
-                deadlines_table.c.item_id == item_id, deadlines_table.c.applies_now.is_(True)
-            )
-        ).scalar()
+        due: dt.date | None = conn.execute(earliest_due(item_id)).scalar()
         return due
 
     def _conflict(self, conn: Connection, row: ItemRow) -> Conflict:

@@ -33,6 +33,15 @@ OUTBOX_COLUMNS = (
 )  # fmt: skip
 
 _SELECT_ITEM = f"SELECT {', '.join(ITEM_COLUMNS)} FROM items WHERE "
+_STANDING_IN = (
+    "SELECT substitute.name, substitute.email, substitute.digest, principal.name FROM delegations "
+    "JOIN users AS principal ON principal.id = delegations.principal_id "
+    "JOIN users AS substitute ON substitute.id = delegations.substitute_id "
+)
+_STANDING_IN_TODAY = (
+    "principal.active = :active AND substitute.active = :active "
+    "AND delegations.starts_on <= :today AND delegations.ends_on >= :today"
+)
 SQL = {
     "item_by_id": _SELECT_ITEM + "id = :key",
     "item_by_reference": _SELECT_ITEM + "reference = :key",
@@ -50,11 +59,18 @@ SQL = {
         f"INSERT INTO audit_log ({', '.join(AUDIT_COLUMNS)}) VALUES ({', '.join(':' + c for c in AUDIT_COLUMNS)})"
     ),
     "update_head": "UPDATE audit_head SET seq = :seq, hash = :hash WHERE id = 1",
+    # Who holds a role (or is named for it on an item), then who stands in for them today:
+    # (name, email, digest, the principal's name or NULL). The core decides who acts (core.acting).
     "people_with_role": (
-        "SELECT users.name, users.email, users.digest FROM users JOIN user_roles ON user_roles.user_id = users.id "
-        "WHERE user_roles.role = :role AND users.active = :active ORDER BY users.name"
+        "SELECT users.name, users.email, users.digest, NULL FROM users "
+        "JOIN user_roles ON user_roles.user_id = users.id WHERE user_roles.role = :role AND users.active = :active "
+        "UNION ALL " + _STANDING_IN + "JOIN user_roles ON user_roles.user_id = principal.id "
+        "WHERE user_roles.role = :role AND " + _STANDING_IN_TODAY + " ORDER BY 1"
     ),
-    "person_named": "SELECT name, email, digest FROM users WHERE name = :name AND active = :active",
+    "person_named": (
+        "SELECT name, email, digest, NULL FROM users WHERE name = :name AND active = :active "
+        "UNION ALL " + _STANDING_IN + "WHERE principal.name = :name AND " + _STANDING_IN_TODAY
+    ),
     "insert_outbox": (
         f"INSERT INTO outbox ({', '.join(OUTBOX_COLUMNS)}) VALUES ({', '.join(':' + c for c in OUTBOX_COLUMNS)}) "
         "ON CONFLICT (dedupe_key) DO NOTHING"
@@ -200,13 +216,21 @@ class HotPath:
                 params[key] = values[key].isoformat() if values[key] is not None else None
         self._run(conn, "update_deadline", params)
 
-    def people(self, conn: Connection, role: str, assigned: Sequence[str]) -> list[tuple[str, str, bool]]:
-        """(name, email, wants a digest) of the active people holding ``role``: those assigned, else all with it."""
+    def people(
+        self, conn: Connection, role: str, assigned: Sequence[str], today: dt.date
+    ) -> list[tuple[str, str, bool, str | None]]:
+        """(name, email, wants a digest, standing in for whom or None) of the active people holding
+        ``role`` (those assigned, else all with it), then of those standing in for them ``today``."""
+        day = today.isoformat() if self.sqlite else today
         if assigned:
-            found = [self._run(conn, "person_named", {"name": n, "active": True}).fetchone() for n in assigned]
-            return [(row[0], row[1], bool(row[2])) for row in found if row is not None]
-        rows = self._run(conn, "people_with_role", {"role": role, "active": True}).fetchall()
-        return [(row[0], row[1], bool(row[2])) for row in rows]
+            rows = [
+                row
+                for name in assigned
+                for row in self._run(conn, "person_named", {"name": name, "active": True, "today": day}).fetchall()
+            ]
+        else:
+            rows = self._run(conn, "people_with_role", {"role": role, "active": True, "today": day}).fetchall()
+        return [(row[0], row[1], bool(row[2]), row[3]) for row in rows]
 
     def insert_outbox(self, conn: Connection, values: dict[str, Any]) -> bool:
         """One outbox row unless its dedupe key is there already; True when written."""

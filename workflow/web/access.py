@@ -41,14 +41,3 @@ def may_read_body(person: Person, definition: Definition, holders: Mapping[str, 
     if state in PUBLISHED_STATES:
         return may_see(person, definition, holders)
     return bool(roles_on_item(person, definition, holders) & (BODY_ROLES | {definition.creator_role}))
-
-
-def waiting_for(person: Person, definition: Definition, holders: Mapping[str, Sequence[str]], state: str) -> bool:
-    """Is the item waiting for one of this person's roles (a decision of theirs, not the worker's)?"""
-    if definition.states[state].terminal:
-        return False
-    return any(
-        transition.fires_at is None and acting_principal(person, transition.role, holders) is not None
-        for transition in definition.transitions
-        if state in transition.sources and transition.role in definition.states[state].roles
-    )

@@ -6,13 +6,14 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, func, or_, select
+from sqlalchemy import Connection, Row, or_, select
 
+from workflow.core.acting import roles_today
 from workflow.core.deadlines import working_days_left
 from workflow.core.decisions import Person
 from workflow.core.definition import Definition
-from workflow.engine import WorkflowEngine, audit_log, body_snapshots, deadlines_table, items, revisions
-from workflow.web.access import waiting_for
+from workflow.engine import WorkflowEngine, audit_log, body_snapshots, items, revisions
+from workflow.store.queries import items_waiting, waiting_for
 
 
 @dataclass(frozen=True)
@@ -33,46 +34,19 @@ class InboxRow:
 
 
 def inbox(engine: WorkflowEngine, conn: Connection, person: Person, today: dt.date) -> list[InboxRow]:
-    """Items waiting for one of this person's roles: overdue first, then by due date, then oldest."""
-    principals = (person, *person.stands_in_for)
-    my_roles = {role for p in principals for role in p.roles}
-    pairs: dict[str, set[str]] = {}
-    for definition in engine.registry.stored(conn):
-        for name, state in definition.states.items():
-            # Only someone holding a role globally can be assigned it (engine.assign), so the
-            # states where one of my roles acts are all the candidates.
-            if not state.terminal and my_roles & set(state.roles):
-                pairs.setdefault(definition.name, set()).add(name)
-    if not pairs:
-        return []
-    # The earliest applying due date of each candidate, looked up per item (ix_deadlines_item):
-    # the cost follows the candidates, not every open deadline of the office.
-    due_on = (
-        select(func.min(deadlines_table.c.due_on))
-        .where(deadlines_table.c.item_id == items.c.id, deadlines_table.c.applies_now.is_(True))
-        .scalar_subquery()
-    )
-    query = select(
-        items.c.id, items.c.reference, items.c.title, items.c.definition, items.c.definition_version,
-        items.c.state, items.c.holders, items.c.version, due_on.label("due_on"),
-    ).where(or_(*(and_(items.c.definition == d, items.c.state.in_(sorted(s))) for d, s in pairs.items())))  # fmt: skip
+    """Items waiting for a decision of this person's: overdue first, then by due date, then oldest."""
+    # Only someone holding a role globally can be assigned it, so the states where one of the
+    # roles they may act in today acts are all the candidates.
+    candidates = items_waiting(conn, engine.registry, roles_today(person))
     found: list[InboxRow] = []
     days_left: dict[dt.date, int] = {}
-    waiting: dict[tuple[str, str, str, str], bool] = {}
-    for row in conn.execute(query):
-        holders = row.holders or {}
-        key = (row.definition, row.definition_version, row.state, repr(sorted(holders.items())))
-        definition = engine.registry.pinned(conn, row.definition, row.definition_version)
-        if key not in waiting:
-            waiting[key] = waiting_for(person, definition, holders, row.state)
-        if not waiting[key]:
-            continue
-        due = row.due_on
+    for item in waiting_for(person, candidates):
+        due = item.due_on
         if due is not None and due not in days_left:
             days_left[due] = working_days_left(engine.calendar, today, due)
         found.append(
-            InboxRow(row.id, row.reference, row.title, definition, row.state, due,
-                     days_left[due] if due else None, row.version)
+            InboxRow(item.id, item.reference, item.title, item.definition, item.state, due,
+                     days_left[due] if due else None, item.version)
         )  # fmt: skip
     found.sort(key=lambda r: (not r.overdue, r.due_on or dt.date.max, r.id))
     return found

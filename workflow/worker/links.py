@@ -1,9 +1,10 @@
 """Action links for emails written inside a transition: made when the worker sends them.
 
-A new-task notice records whom it is for and the item's version; when it is sent, the
-item is read again and the links offer the decisions that person may take now (roles,
-separation of duties, quorum), each signed for that version. A notice whose item moved
-on before it was sent carries no decision links, only the link to the item page.
+A new-task notice records whom it is for (with whom they stand in for) and the item's
+version; when it is sent, the item is read again and the links offer the decisions that
+person may take now (roles, separation of duties, quorum), each signed for that version. A
+notice whose item moved on before it was sent carries no decision links, only the link to
+the item page.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from notifications.notices import Person, decisions_for
+from notifications.notices import acting_person, decisions_for
 from notifications.render import ActionLink, action_links
 from workflow.core.errors import NotFound
 from workflow.engine import WorkflowEngine
@@ -32,6 +33,6 @@ class EmailLinks:
             if row.version != int(acting["version"]):
                 return []
             definition = self.engine.registry.pinned(conn, row.definition, row.definition_version)
-        person = Person(str(acting["user"]), "", roles=tuple(acting.get("roles") or ()))
+        person = acting_person(acting)
         decisions = decisions_for(definition, row, person)
         return action_links(self.tokens, base_url, person.name, row.id, row.version, decisions, lang)

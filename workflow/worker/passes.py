@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, and_, delete, func, or_, select, update
+from sqlalchemy import Connection, Table, delete, func, select, update
 
 from notifications.delivery import deliver_pending
 from notifications.notices import Notifier
@@ -27,9 +27,10 @@ from notifications.outbox import (
     new_owner,
     release_dead_claims,
 )
-from notifications.render import LateStep, render
+from notifications.render import LateStep, confidential_states_of, render
 from notifications.transport import Transport
 from workflow.clock import utc_now
+from workflow.core.acting import roles_to_act
 from workflow.core.definition import Definition
 from workflow.core.errors import ConfigurationError, GongkaiError
 from workflow.core.i18n import render_error
@@ -45,6 +46,8 @@ from workflow.store.models import (
     UserRole,
     WorkerLease,
 )
+from workflow.store.people import load_person
+from workflow.store.queries import in_states, items_waiting, waiting_for
 from workflow.store.sql import insert_if_absent
 from workflow.worker.links import EmailLinks
 from workflow.worker.timed import due_fires
@@ -226,7 +229,7 @@ class Worker:
         for candidate in candidates:
             definition = definitions[(candidate.definition, candidate.definition_version)]
             spec = next(d for d in definition.deadlines if d.policy.name == candidate.kind)
-            acting = definition.states[candidate.state].roles
+            acting = roles_to_act(definition, candidate.state)
             for planned in plan(
                 candidate.item_id, candidate.kind, candidate.due_on, spec.reminders, acting, engine.calendar, today
             ):
@@ -248,9 +251,8 @@ class Worker:
             published = conn.execute(
                 select(items.c.id, items.c.category, items.c.updated_at)
                 .where(
-                    # With the definitions named, the (definition, state) index reads only published items.
-                    items.c.definition.in_(engine.registry.names()),
-                    items.c.state == "published",
+                    # Through the (definition, state) index: only published items are read.
+                    in_states({name: {"published"} for name in engine.registry.names()}),
                     items.c.category.in_(list(cycles)),
                 )
                 .order_by(items.c.id)
@@ -274,9 +276,7 @@ class Worker:
             return
         with engine.db.connect() as conn:
             readers = conn.execute(
-                select(users.c.id, users.c.name, users.c.email).where(
-                    users.c.digest.is_(True), users.c.active.is_(True)
-                )
+                select(users.c.name, users.c.email).where(users.c.digest.is_(True), users.c.active.is_(True))
             ).all()
             raised = set(
                 conn.execute(
@@ -288,43 +288,13 @@ class Worker:
             readers = [r for r in readers if f"digest:{r.name}:{today.isoformat()}" not in raised]
             if not readers:
                 return  # today's digests went out already: no need to read the items again
-            roles_of: dict[int, set[str]] = {}
-            for user_id, role in conn.execute(select(user_roles.c.user_id, user_roles.c.role)):
-                roles_of.setdefault(user_id, set()).add(role)
-            # Only items in a state where someone acts, through the (definition, state) index.
-            acting_states: dict[str, set[str]] = {}
-            for definition in engine.registry.stored(conn):
-                for name, state in definition.states.items():
-                    if state.roles and not state.terminal:
-                        acting_states.setdefault(definition.name, set()).add(name)
-            if not acting_states:
-                return
-            due_on = (
-                select(func.min(deadlines_table.c.due_on))
-                .where(deadlines_table.c.item_id == items.c.id, deadlines_table.c.applies_now.is_(True))
-                .scalar_subquery()
-            )
-            waiting = or_(
-                *(and_(items.c.definition == d, items.c.state.in_(sorted(s))) for d, s in acting_states.items())
-            )
-            pending = conn.execute(select(items, due_on.label("due_on")).where(waiting)).all()
-            definitions = {
-                (row.definition, row.definition_version): engine.registry.pinned(
-                    conn, row.definition, row.definition_version
-                )
-                for row in pending
-            }
-        for reader in readers:
-            mine = []
-            for row in pending:
-                definition = definitions[(row.definition, row.definition_version)]
-                state = definition.states[row.state]
-                if state.terminal or not any(
-                    reader.name in row.holders[role] if row.holders.get(role) else role in roles_of.get(reader.id, ())
-                    for role in state.roles
-                ):
-                    continue
-                mine.append(self.notifier.summary(definition, row, row.due_on))
+            people = [load_person(conn, reader.name, today, with_substitutions=True) for reader in readers]
+            # Every item waiting for someone, through the (definition, state) index; then each
+            # reader's own, as their inbox lists them (the core's must_act, substitutes included).
+            candidates = items_waiting(conn, engine.registry)
+        for reader, person in zip(readers, people, strict=True):
+            waiting = waiting_for(person, candidates)
+            mine = [self.notifier.summary(item.definition, item, item.due_on, body=False) for item in waiting]
             if not mine:
                 continue
             key = f"digest:{reader.name}:{today.isoformat()}"
@@ -341,7 +311,7 @@ class Worker:
                     continue
                 message = render(
                     "digest", recipient_name=reader.name, base_url=self.notifier.mail.base_url, today=today,
-                    confidential_states=frozenset({"confidentiality_review", "reply_review"}),
+                    confidential_states=frozenset().union(*(confidential_states_of(i.definition) for i in waiting)),
                     lang=self.notifier.lang, items=mine,
                 )  # fmt: skip
                 enqueue(conn, key=key, event="digest", recipient=reader.email, message=message, now=now)

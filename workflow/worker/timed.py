@@ -9,17 +9,15 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
-from sqlalchemy import Table, and_, or_, select
+from sqlalchemy import select
 
 from workflow.core.decisions import field_moment
-from workflow.store.models import Item
+from workflow.store.queries import in_states, items
 
 if TYPE_CHECKING:
     from workflow.engine import WorkflowEngine
-
-items = cast(Table, Item.__table__)
 
 
 @dataclass(frozen=True)
@@ -41,14 +39,11 @@ def due_fires(engine: WorkflowEngine, now: dt.datetime) -> list[DueFire]:
                 waiting.setdefault(definition.name, set()).update(transition.sources)
         if not waiting:
             return []
-        in_waiting_state = or_(
-            *(and_(items.c.definition == name, items.c.state.in_(sorted(states))) for name, states in waiting.items())
-        )
         rows = conn.execute(
             select(
                 items.c.id, items.c.reference, items.c.definition, items.c.definition_version,
                 items.c.state, items.c.fields, items.c.version,
-            ).where(in_waiting_state)
+            ).where(in_states(waiting))
         ).all()  # fmt: skip
         found = []
         for row in rows:
