@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import cache
 from typing import Any, Protocol
 from urllib.parse import quote, urlsplit
@@ -73,6 +73,8 @@ class ItemSummary:
     due_on: dt.date | None = None
     body: str = ""
     """Shown only where :func:`include_body` allows it, cut at :data:`BODY_LIMIT` characters."""
+    body_cut: bool = False
+    """The body was cut to what an email shows before it came here (read back from an outbox row)."""
 
 
 @dataclass(frozen=True)
@@ -102,6 +104,16 @@ def include_body(state: str, confidential_states: Collection[str]) -> bool:
     if isinstance(confidential_states, str):  # "in" would test substrings
         raise TypeError("confidential_states is a collection of state names, not one string")
     return state not in confidential_states
+
+
+def email_body(item: ItemSummary, confidential_states: Collection[str]) -> tuple[str, bool]:
+    """What an email may show of the item's body, and whether it was cut: nothing under review."""
+    if not include_body(item.state, confidential_states):
+        return "", False
+    if item.body_cut:
+        return item.body, True
+    text = item.body.strip()
+    return text[:BODY_LIMIT], len(text) > BODY_LIMIT
 
 
 def confidential_states_of(definition: Definition) -> frozenset[str]:
@@ -234,10 +246,7 @@ def _item_context(
     item: ItemSummary, base_url: str, today: dt.date, confidential_states: Collection[str], *, body: bool = True
 ) -> dict[str, Any]:
     shown = body and include_body(item.state, confidential_states)
-    if not shown:
-        item = replace(item, body="")
-    text = item.body.strip()
-    truncated = len(text) > BODY_LIMIT
+    text, truncated = email_body(item, confidential_states) if shown else ("", False)
     return {
         "reference": header_safe(item.reference),
         "title": header_safe(item.title),
@@ -245,7 +254,7 @@ def _item_context(
         "due_on": item.due_on,
         "due_iso": item.due_on.isoformat() if item.due_on else "",
         "overdue": item.due_on is not None and item.due_on < today,
-        "body": text[:BODY_LIMIT],
+        "body": text,
         "body_truncated": truncated,
         "body_withheld": body and not shown,
         "url": item_url(base_url, item.reference),
@@ -330,11 +339,13 @@ def deferred_context(
 ) -> dict[str, Any]:
     """JSON-ready arguments of :func:`render`: written inside a transaction, rendered by the sender.
 
-    ``acting`` ({user, item_id, version, roles}) asks for action links, made when it is sent.
+    ``acting`` ({user, roles, stands_in_for, item_id, version}) asks for action links, made when it is sent.
+    The item's body is kept only as far as the email may show it: none under confidentiality review.
 
     Rendering costs about 150 µs a message; a transition only writes this small record.
     """
     check_web_url(base_url)
+    body, cut = email_body(item, confidential_states)
     return {
         "event": event,
         "recipient_name": recipient_name,
@@ -344,7 +355,7 @@ def deferred_context(
         "lang": lang,
         "item": {
             "reference": item.reference, "title": item.title, "state": item.state, "state_label": item.state_label,
-            "due_on": item.due_on.isoformat() if item.due_on else None, "body": item.body,
+            "due_on": item.due_on.isoformat() if item.due_on else None, "body": body, "body_cut": cut,
         },
         "acting": dict(acting) if acting else None,
     }  # fmt: skip
@@ -359,4 +370,5 @@ def _summary_from(data: Mapping[str, Any]) -> ItemSummary:
         state_label=data["state_label"],
         due_on=dt.date.fromisoformat(due) if due else None,
         body=data.get("body", ""),
+        body_cut=bool(data.get("body_cut")),
     )
