@@ -64,7 +64,7 @@ from workflow.core.calendar import WorkingCalendar  # noqa: E402
 from workflow.engine import WorkflowEngine  # noqa: E402
 from workflow.settings import Settings  # noqa: E402
 from workflow.store import audit_log as auditlog  # noqa: E402
-from workflow.store.db import SQLITE_BUSY_TIMEOUT_MS, make_engine  # noqa: E402
+from workflow.store.db import DEFAULT_BUSY_TIMEOUT_MS, make_engine  # noqa: E402
 from workflow.store.people import add_user  # noqa: E402
 from workflow.wiring import initialise, open_engine  # noqa: E402
 
@@ -263,10 +263,10 @@ def sqlite_time(value: dt.datetime) -> str:
 
 
 def hand_connect(path: Path) -> sqlite3.Connection:
-    conn = sqlite3.connect(path, isolation_level=None, timeout=SQLITE_BUSY_TIMEOUT_MS / 1000)
+    conn = sqlite3.connect(path, isolation_level=None, timeout=DEFAULT_BUSY_TIMEOUT_MS / 1000)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
-    conn.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    conn.execute(f"PRAGMA busy_timeout={DEFAULT_BUSY_TIMEOUT_MS}")
     conn.execute("PRAGMA foreign_keys=ON")
     return conn
 

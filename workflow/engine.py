@@ -51,6 +51,7 @@ from workflow.core.errors import (
     NotPermitted,
     TransitionNotAllowed,
 )
+from workflow.store.db import reading
 from workflow.store.people import SYSTEM_ACTOR, load_person
 
 if TYPE_CHECKING:
@@ -150,7 +151,7 @@ class WorkflowEngine:
     # ---- reading -------------------------------------------------------------------------
 
     def show(self, item_ref: str | int, viewer: str | None = None) -> ItemView:
-        with self.db.connect() as conn:
+        with reading(self.db) as conn:
             row = self._item_row(conn, item_ref)
             definition = self.registry.pinned(conn, row.definition, row.definition_version)
             person = self._viewer(conn, viewer)
@@ -178,7 +179,7 @@ class WorkflowEngine:
             query = query.where(due < due_before)
         ordered = overdue or due_before is not None
         query = query.order_by(due, items.c.id) if ordered else query.order_by(items.c.id)
-        with self.db.connect() as conn:
+        with reading(self.db) as conn:
             person = self._viewer(conn, viewer)
             return [
                 dataclasses.replace(
@@ -190,7 +191,7 @@ class WorkflowEngine:
 
     def deadlines(self, item_ref: str | int) -> tuple[ItemView, list[ItemDeadline]]:
         """The item and its deadlines as of today, computed from its audit history."""
-        with self.db.connect() as conn:
+        with reading(self.db) as conn:
             row = self._item_row(conn, item_ref)
             definition = self.registry.pinned(conn, row.definition, row.definition_version)
             history = conn.execute(

@@ -29,6 +29,10 @@ class Settings:
     """``GONGKAI_SESSION_HOURS``: how long a web sign-in lasts."""
     security_log_days: int = 365
     """``GONGKAI_SECURITY_LOG_DAYS``: how long the web security log is kept (at least 180 days)."""
+    db_busy_timeout_ms: int = 10_000
+    """``GONGKAI_DB_BUSY_TIMEOUT_MS``: how long a write waits for a lock another one holds before it gives
+    up and changes nothing (SQLite's busy timeout, PostgreSQL's ``lock_timeout``); the web then answers
+    503 "busy, try again"."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -52,6 +56,7 @@ class Settings:
             action_link_days=_positive(env, "GONGKAI_ACTION_LINK_DAYS", 7),
             session_hours=_positive(env, "GONGKAI_SESSION_HOURS", 8),
             security_log_days=_security_log_days(env),
+            db_busy_timeout_ms=_positive(env, "GONGKAI_DB_BUSY_TIMEOUT_MS", 10_000),
         )
 
     def require_audit_key(self) -> bytes:

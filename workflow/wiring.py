@@ -27,7 +27,7 @@ class InitReport:
 
 
 def open_database(settings: Settings) -> Engine:
-    return make_engine(settings.database_url)
+    return make_engine(settings.database_url, busy_timeout_ms=settings.db_busy_timeout_ms)
 
 
 def initialise(settings: Settings, db: Engine | None = None) -> InitReport:

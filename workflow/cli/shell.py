@@ -15,14 +15,14 @@ from typing import Any, NoReturn, TypeVar
 
 import click
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from workflow.core.definition import Definition
-from workflow.core.errors import ConfigurationError, Conflict, GongkaiError, InvalidInput
+from workflow.core.errors import ConfigurationError, GongkaiError, InvalidInput
 from workflow.core.i18n import render_error, translate
 from workflow.engine import WorkflowEngine
 from workflow.settings import Settings
 from workflow.store.db import normalise_url
+from workflow.store.faults import DRIVER_ERRORS, database_error
 from workflow.wiring import open_engine
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -61,20 +61,9 @@ def handled(shell: Shell) -> Iterator[None]:
         yield
     except GongkaiError as error:
         shell.fail(error)
-    except DBAPIError as error:
+    except DRIVER_ERRORS as error:
+        # One clean line: busy or a lost race (exit 1), an unusable database (exit 2).
         shell.fail(database_error(error))
-
-
-RACE_MARKERS = ("locked", "deadlock", "could not serialize")
-
-
-def database_error(error: DBAPIError) -> GongkaiError:
-    """A driver error as one clean line: a lost race (exit 1) or an unusable database (exit 2)."""
-    lines = str(error.orig).strip().splitlines()
-    detail = lines[0].strip() if lines else type(error.orig).__name__
-    if isinstance(error, IntegrityError) or any(m in detail.lower() for m in RACE_MARKERS):
-        return Conflict("conflict.database", detail=detail)
-    return ConfigurationError("config.database_unusable", detail=detail)
 
 
 def require_initialised(settings: Settings) -> None:

@@ -60,6 +60,15 @@ class Conflict(GongkaiError):
     key = "error.conflict"
 
 
+class Busy(GongkaiError):
+    """The database was busy past its timeout (a lock held by another writer); nothing was changed.
+
+    Unlike a Conflict, sending the same request again a moment later will most likely work.
+    """
+
+    key = "error.busy"
+
+
 class NotFound(GongkaiError):
     """An id, reference, user or definition that does not exist."""
 

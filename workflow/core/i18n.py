@@ -14,6 +14,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "error.not_allowed": ("规则不允许此操作", "A rule refuses this"),
     "error.not_permitted": ("无权执行此操作", "Not permitted"),
     "error.conflict": ("他人已先行操作", "Someone else acted first"),
+    "error.busy": ("系统繁忙，请稍后再试", "Busy, please try again"),
     "error.not_found": ("找不到", "Not found"),
     "error.invalid_input": ("输入有误", "Invalid input"),
     "error.configuration": ("配置有误", "Configuration error"),
@@ -228,8 +229,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "last action: {actor} fired '{trigger}' at {at}",
     ),
     "conflict.database": (
-        "数据库忙或他人同时操作, 未做任何更改: {detail}",
-        "the database was busy or someone else acted at the same time; nothing was changed: {detail}",
+        "他人同时操作, 未做任何更改: {detail}",
+        "someone else acted at the same time; nothing was changed: {detail}",
+    ),
+    "busy.database": (
+        "系统繁忙 (其他操作正在写入数据库), 未做任何更改, 请稍后再试: {detail}",
+        "busy (another change is being written to the database); nothing was changed, please try again: {detail}",
     ),
     "conflict.moved": (
         "冲突: 事项 {reference} 已被他人先行处理, 未做任何更改",

@@ -1,17 +1,18 @@
-"""Database engines: SQLite (WAL, busy timeout, BEGIN IMMEDIATE) or PostgreSQL (psycopg 3)."""
+"""Database engines: SQLite (WAL, busy timeout, BEGIN IMMEDIATE) or PostgreSQL (psycopg 3, lock_timeout)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from workflow.core.errors import ConfigurationError
 
-SQLITE_BUSY_TIMEOUT_MS = 10_000
+DEFAULT_BUSY_TIMEOUT_MS = 10_000
+"""How long a write waits for a lock held by another before it fails with nothing changed."""
 
 
 def normalise_url(url: str) -> str:
@@ -27,20 +28,29 @@ def normalise_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
+def make_engine(url: str, *, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS, **kwargs: Any) -> Engine:
+    """An engine for ``url``; a statement waiting on another's lock fails after ``busy_timeout_ms``
+    (SQLite's busy timeout, PostgreSQL's ``lock_timeout``), see :mod:`workflow.store.faults`."""
     url = normalise_url(url)
     if url.startswith("sqlite"):
-        return _sqlite_engine(url, **kwargs)
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+        return _sqlite_engine(url, busy_timeout_ms, **kwargs)
+    connect_args = {"options": f"-c lock_timeout={busy_timeout_ms}", **kwargs.pop("connect_args", {})}
+    return create_engine(url, pool_pre_ping=True, connect_args=connect_args, **kwargs)
 
 
-def _sqlite_engine(url: str, **kwargs: Any) -> Engine:
+def reading(db: Engine) -> Connection:
+    """A connection for reading. On SQLite its transaction is deferred: with WAL it never waits on a
+    writer's lock, and a page that reads and then writes (in another transaction) never waits on its own."""
+    return db.connect().execution_options(sqlite_begin="DEFERRED")
+
+
+def _sqlite_engine(url: str, busy_timeout_ms: int, **kwargs: Any) -> Engine:
     database = make_url(url).database
     if database and database != ":memory:":
         folder = Path(database).parent
         if not folder.exists():
             raise ConfigurationError("config.no_database_folder", folder=str(folder))
-    engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, **kwargs)
+    engine = create_engine(url, connect_args={"timeout": busy_timeout_ms / 1000}, **kwargs)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -49,7 +59,7 @@ def _sqlite_engine(url: str, **kwargs: Any) -> Engine:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 

@@ -4,17 +4,23 @@ GET never changes anything: mail scanners and link previewers open links. Every 
 carries a CSRF token bound to a cookie; every change goes through ``WorkflowEngine``
 with the same rules as the CLI. Action links from emails work without signing in:
 their signed token is the authority for one decision by one person, once.
+
+The event loop never waits on the database: pages are plain functions (Starlette runs them in
+its thread pool), and a form POST only reads its body on the loop, then hands the rest to the
+pool (:meth:`WebApp.posted`). A write that waits on another's lock past the busy timeout is a
+503 "busy, try again" page with ``Retry-After``, never a 500, and changes nothing.
 """
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import io
 import logging
 import re
 import secrets
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, cast
 from urllib.parse import quote
@@ -23,6 +29,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import Connection, Table, insert, select
 from sqlalchemy.exc import IntegrityError
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -42,6 +49,8 @@ from workflow.core.i18n import choice_label, render_error, trigger_label
 from workflow.core.roles import role_label
 from workflow.engine import WorkflowEngine
 from workflow.settings import Settings
+from workflow.store.db import reading
+from workflow.store.faults import DRIVER_ERRORS, Fault, classify, detail
 from workflow.store.hot import ItemRow
 from workflow.store.models import UsedToken, User
 from workflow.store.people import load_person
@@ -61,6 +70,8 @@ CSRF_COOKIE = "gk_csrf"
 LANG_COOKIE = "gk_lang"
 LARGE_COOKIE = "gk_large"
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+RETRY_AFTER_SECONDS = 5
+"""Sent with a 503 "busy" page: a lock held longer than the busy timeout is rare, and gone in seconds."""
 used_tokens = cast(Table, UsedToken.__table__)
 users = cast(Table, User.__table__)
 
@@ -70,6 +81,10 @@ class Page(Exception):
 
     def __init__(self, response: Response) -> None:
         self.response = response
+
+
+FormHandler = Callable[[Request, FormData], Response]
+Endpoint = Callable[[Request], Awaitable[Response]]
 
 
 class WebApp:
@@ -96,47 +111,85 @@ class WebApp:
         self.templates.filters["moment"] = self._moment
 
     # ---- the application -----------------------------------------------------------------------
-    # Pages that only read are plain functions: Starlette runs them in its thread pool, so a long
-    # page (an inbox of 500 items) does not hold up every other request on the event loop.
+    # Nothing that touches the database, the engine, the file system or renders a page runs on the
+    # event loop: one request waiting on a lock must not hold up every other. Pages are plain
+    # functions (Starlette runs them in its thread pool); form POSTs go through ``posted``.
 
     def asgi(self) -> Starlette:
         routes = [
             Route("/", self.inbox),
             Route("/healthz", self.healthz),
             Route("/signin", self.signin_form, methods=["GET"]),
-            Route("/signin", self.signin_request, methods=["POST"]),
+            Route("/signin", self.posted(self.signin_request), methods=["POST"]),
             Route("/signin/{token}", self.signin_confirm, methods=["GET"]),
-            Route("/signin/{token}", self.signin_use, methods=["POST"]),
-            Route("/signout", self.signout, methods=["POST"]),
-            Route("/prefs", self.prefs, methods=["POST"]),
+            Route("/signin/{token}", self.posted(self.signin_use), methods=["POST"]),
+            Route("/signout", self.posted(self.signout), methods=["POST"]),
+            Route("/prefs", self.posted(self.prefs), methods=["POST"]),
             Route("/act/{token}", self.action_confirm, methods=["GET"]),
-            Route("/act/{token}", self.action_fire, methods=["POST"]),
+            Route("/act/{token}", self.posted(self.action_fire), methods=["POST"]),
             Route("/items/{ref}", self.item_page, methods=["GET"]),
-            Route("/items/{ref}/fire", self.item_fire, methods=["POST"]),
+            Route("/items/{ref}/fire", self.posted(self.item_fire), methods=["POST"]),
             Route("/audit", self.audit_page),
             Route("/audit.csv", self.audit_csv),
             Route("/outbox", self.outbox_page, methods=["GET"]),
-            Route("/outbox/{id:int}/retry", self.outbox_retry, methods=["POST"]),
+            Route("/outbox/{id:int}/retry", self.posted(self.outbox_retry), methods=["POST"]),
             Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
         ]
         app = Starlette(routes=routes, middleware=[Middleware(SecurityHeaders)])
         app.add_exception_handler(Page, self._page_exception)  # type: ignore[arg-type]
         app.add_exception_handler(404, self._not_found)
+        for error in DRIVER_ERRORS:
+            app.add_exception_handler(error, self._database_fault)
         return app
+
+    def posted(self, handler: FormHandler) -> Endpoint:
+        """The endpoint of a form POST: only the body is read on the event loop; the CSRF check (and
+        the security log of a refusal), the database, the engine and the page run in the thread pool."""
+
+        @functools.wraps(handler)
+        async def endpoint(request: Request) -> Response:
+            form = await request.form()
+            return await run_in_threadpool(self._with_checked_form, handler, request, form)
+
+        return endpoint
 
     async def _page_exception(self, _request: Request, exc: Page) -> Response:
         return exc.response
 
-    async def _not_found(self, request: Request, _exc: Exception) -> Response:
+    def _not_found(self, request: Request, _exc: Exception) -> Response:
         return self.page(request, "message.html", status=404, title=self.t(request, "not_found"), message="")
+
+    def _database_fault(self, request: Request, error: Exception) -> Response:
+        """A driver error nobody handled, as a page. Every change commits in one transaction or not at
+        all, so each of these pages can say that nothing was changed."""
+        fault = classify(error)
+        endpoint = getattr(request.scope.get("endpoint"), "__name__", "-")  # the path may hold a token
+        if fault is Fault.BUSY:
+            log.warning("database busy: %s %s gave up waiting: %s", request.method, endpoint, detail(error))
+            response = self.page(
+                request, "message.html", status=503, title=self.t(request, "busy_title"),
+                message=self.t(request, "busy"),
+            )  # fmt: skip
+            response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+            return response
+        if fault is Fault.RACE:
+            log.warning("database race: %s %s lost: %s", request.method, endpoint, detail(error))
+            return self.page(
+                request, "message.html", status=409, title=self.t(request, "race_title"),
+                message=self.t(request, "race"),
+            )  # fmt: skip
+        log.error("database unusable: %s %s", request.method, endpoint, exc_info=error)
+        return self.page(
+            request, "message.html", status=500, title=self.t(request, "unusable_title"),
+            message=self.t(request, "unusable"),
+        )  # fmt: skip
 
     def healthz(self, _request: Request) -> Response:
         return Response("ok", media_type="text/plain")
 
     def read(self) -> Connection:
-        """A connection for reading: on SQLite a deferred transaction, so a page that reads and then
-        writes (the security log, a fire) never waits on its own lock."""
-        return self.engine.db.connect().execution_options(sqlite_begin="DEFERRED")
+        """A connection for reading (never waits on a writer's lock, see ``store.db.reading``)."""
+        return reading(self.engine.db)
 
     # ---- rendering -----------------------------------------------------------------------------
 
@@ -207,9 +260,9 @@ class WebApp:
         request.state.user = person
         return person
 
-    async def form(self, request: Request) -> FormData:
-        """The posted form, once its CSRF token matches this browser's cookie; else a refusal, logged."""
-        form = await request.form()
+    def _with_checked_form(self, handler: FormHandler, request: Request, form: FormData) -> Response:
+        """``handler`` with the posted form, once its CSRF token matches this browser's cookie; else a
+        refusal, logged."""
         token = form.get("csrf")
         if not self.tokens.check_csrf(request.cookies.get(CSRF_COOKIE), token if isinstance(token, str) else None):
             self.log_security(request, "csrf_refused", detail={"path": request.url.path})
@@ -219,7 +272,7 @@ class WebApp:
                     message=self.t(request, "csrf_refused"),
                 )
             )  # fmt: skip
-        return form
+        return handler(request, form)
 
     def client(self, request: Request) -> str | None:
         return request.client.host if request.client else None
@@ -239,8 +292,7 @@ class WebApp:
     def signin_form(self, request: Request) -> Response:
         return self.page(request, "signin.html", next=_safe_next(request.query_params.get("next")))
 
-    async def signin_request(self, request: Request) -> Response:
-        form = await self.form(request)
+    def signin_request(self, request: Request, form: FormData) -> Response:
         address = str(form.get("email") or "").strip().lower()
         if not EMAIL.match(address) or len(address) > 254:
             return self.page(request, "signin.html", status=400, error=self.t(request, "signin_bad_email"))
@@ -283,8 +335,7 @@ class WebApp:
         claim = self._signin_claim(request, request.path_params["token"])
         return self.page(request, "signin_confirm.html", name=claim.user)
 
-    async def signin_use(self, request: Request) -> Response:
-        await self.form(request)
+    def signin_use(self, request: Request, _form: FormData) -> Response:
         claim = self._signin_claim(request, request.path_params["token"])
         name = claim.user
         with self.engine.db.begin() as conn:
@@ -302,15 +353,13 @@ class WebApp:
         )  # fmt: skip
         return response
 
-    async def signout(self, request: Request) -> Response:
-        await self.form(request)
+    def signout(self, _request: Request, _form: FormData) -> Response:
         response = RedirectResponse("/signin", status_code=303)
         response.delete_cookie(SESSION_COOKIE, path="/")
         return response
 
-    async def prefs(self, request: Request) -> Response:
+    def prefs(self, _request: Request, form: FormData) -> Response:
         """Language and large text: remembered in cookies (a display choice, nothing in the database)."""
-        form = await self.form(request)
         response = RedirectResponse(_safe_next(str(form.get("next") or "/")), status_code=303)
         year = 365 * 24 * 3600
         if form.get("lang") in ("zh", "en"):
@@ -413,8 +462,7 @@ class WebApp:
             return refusal.render(self.lang(request))
         return ""
 
-    async def action_fire(self, request: Request) -> Response:
-        form = await self.form(request)
+    def action_fire(self, request: Request, form: FormData) -> Response:
         token = request.path_params["token"]
         claim = self._action_claim(request, token)
         comment = str(form.get("comment") or "")
@@ -556,8 +604,7 @@ class WebApp:
             raise Page(self.page(request, "message.html", status=404, title=self.t(request, "not_found")))
         return row, definition
 
-    async def item_fire(self, request: Request) -> Response:
-        form = await self.form(request)
+    def item_fire(self, request: Request, form: FormData) -> Response:
         trigger = str(form.get("trigger") or "")
         comment = str(form.get("comment") or "")
         version_text = str(form.get("version") or "")
@@ -663,8 +710,7 @@ class WebApp:
             notice = self.t(request, "requeued", id=requeued)
         return self.page(request, "outbox.html", messages=messages, notice=notice)
 
-    async def outbox_retry(self, request: Request) -> Response:
-        await self.form(request)
+    def outbox_retry(self, request: Request, _form: FormData) -> Response:
         with self.read() as conn:
             person = self.signed_in(request, conn)
             self._require(request, person, OUTBOX_ROLES)

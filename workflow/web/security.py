@@ -8,6 +8,7 @@ from typing import Any, cast
 from sqlalchemy import Engine, Table, func, insert, or_, select
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from workflow.store.db import reading
 from workflow.store.models import SecurityEvent
 
 security_log = cast(Table, SecurityEvent.__table__)
@@ -77,7 +78,7 @@ def record(
 def signin_throttled(db: Engine, client: str | None, address: str, now: dt.datetime) -> bool:
     """Too many sign-in requests from this client, or for this address, within the window."""
     since = now - SIGNIN_WINDOW
-    with db.connect().execution_options(sqlite_begin="DEFERRED") as conn:
+    with reading(db) as conn:
         by_client, by_address = conn.execute(
             select(
                 func.count().filter(security_log.c.client == client),

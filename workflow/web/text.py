@@ -163,6 +163,25 @@ TEXT: dict[str, tuple[str, str]] = {
     "status_sent": ("已发送", "sent"),
     "status_skipped": ("未发送 (已过时)", "skipped (obsolete)"),
     "back_inbox": ("返回待办", "Back to the inbox"),
+    # the database could not do it
+    "busy_title": ("系统繁忙，请稍后再试", "Busy, please try again"),
+    "busy": (
+        "其他操作正在写入数据, 您的操作没有执行, 未做任何更改。请过几秒钟后返回上一页重新提交。",
+        "Another change was being written, so yours was not made and nothing changed."
+        " Wait a few seconds, go back and send it again.",
+    ),
+    "race_title": ("他人同时操作", "Someone else acted at the same time"),
+    "race": (
+        "他人同时进行了相同的操作, 您的操作没有执行, 未做任何更改。请返回并刷新页面。",
+        "Someone else did the same at the same moment, so yours was not made and nothing changed."
+        " Go back and reload the page.",
+    ),
+    "unusable_title": ("系统暂时无法使用", "The system cannot be used right now"),
+    "unusable": (
+        "数据库暂时无法使用, 未做任何更改。此问题已记录, 请稍后再试或联系管理员。",
+        "The database cannot be used right now; nothing was changed. The problem was logged:"
+        " try again later or tell the administrator.",
+    ),
 }
 
 
