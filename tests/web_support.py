@@ -1,12 +1,20 @@
-"""Helpers for the web tests: an app over the test engine, a client, forms with their CSRF token."""
+"""Helpers for the web tests: an app over the test engine, a client, forms with their CSRF token,
+and the app served by a real uvicorn on a loopback port."""
 
 from __future__ import annotations
 
 import re
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import uvicorn
 from sqlalchemy import func, select
+from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from notifications.settings import MailSettings
@@ -66,3 +74,23 @@ def make_web(engine: WorkflowEngine, settings: Settings, mail_dir: Path, clock: 
     app = WebApp(settings, engine, mail, tokens, clock=clock)
     client = TestClient(app.asgi(), base_url=BASE_URL, follow_redirects=False)
     return Web(engine, app, client, tokens)
+
+
+@contextmanager
+def serving(app: Starlette) -> Iterator[int]:
+    """``app`` served by uvicorn in a thread on a free loopback port (yielded) until the block ends."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert server.started, "uvicorn did not start"
+    try:
+        yield port
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)

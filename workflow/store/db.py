@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, DBAPIError
 
 from workflow.core.errors import ConfigurationError
 
@@ -68,6 +69,12 @@ def _sqlite_engine(url: str, busy_timeout_ms: int, **kwargs: Any) -> Engine:
         # Writers take the lock up front: SQLite ignores FOR UPDATE, and a deferred
         # transaction that later upgrades to a writer fails instead of waiting.
         mode = connection.get_execution_options().get("sqlite_begin", "IMMEDIATE")
-        connection.connection.driver_connection.execute(f"BEGIN {mode}")
+        statement = f"BEGIN {mode}"
+        try:
+            connection.connection.driver_connection.execute(statement)
+        except sqlite3.Error as error:
+            # Raised here, outside SQLAlchemy's execution, the driver's error would reach the caller
+            # unwrapped; wrapped, "database is locked" after the busy timeout is classified like any other.
+            raise DBAPIError.instance(statement, None, error, sqlite3.Error) from error
 
     return engine

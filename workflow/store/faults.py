@@ -7,14 +7,17 @@ error is the same answer everywhere (exit code and line in the CLI, status and p
 from __future__ import annotations
 
 import enum
+import sqlite3
 
+import psycopg
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from workflow.core.errors import Busy, ConfigurationError, Conflict, GongkaiError
 
-DRIVER_ERRORS: tuple[type[Exception], ...] = (DBAPIError, PoolTimeout)
-"""The exceptions :func:`classify` understands: driver errors, and no pooled connection free in time."""
+DRIVER_ERRORS: tuple[type[Exception], ...] = (DBAPIError, PoolTimeout, sqlite3.Error, psycopg.Error)
+"""The exceptions :func:`classify` understands: driver errors as SQLAlchemy wraps them, no pooled
+connection free in time, and the drivers' own (the hot path of ``fire`` runs on the raw cursor)."""
 
 BUSY_SQLSTATES = frozenset(
     {
@@ -43,9 +46,9 @@ def classify(error: Exception) -> Fault:
     """The kind of a driver error (an exception of :data:`DRIVER_ERRORS`)."""
     if isinstance(error, PoolTimeout):
         return Fault.BUSY
-    if isinstance(error, IntegrityError):
+    driver = getattr(error, "orig", None) or error
+    if isinstance(error, IntegrityError) or isinstance(driver, sqlite3.IntegrityError | psycopg.IntegrityError):
         return Fault.RACE
-    driver = getattr(error, "orig", None)
     if getattr(driver, "sqlstate", None) in BUSY_SQLSTATES:
         return Fault.BUSY
     name = getattr(driver, "sqlite_errorname", None)
