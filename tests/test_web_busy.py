@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import http.client
 import inspect
+import logging
 import sqlite3
 import subprocess
 import sys
@@ -177,14 +178,17 @@ def counts(web: Web, item_id: int) -> tuple[int, str, int, int]:
 
 
 def test_an_action_link_waits_on_a_held_lock_while_the_server_answers_then_is_busy_and_changes_nothing(
-    web: Web, port: int, in_review: int, database_url: str
+    web: Web, port: int, in_review: int, database_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     browser = Browser(web, port)
     link = web.link("reviewer_a", in_review, "clear")
     before = counts(web, in_review)
-    with write_lock_held(database_url):
+    with write_lock_held(database_url), caplog.at_level(logging.WARNING, logger="gongkai.web"):
         reply, probes = while_waiting(browser, lambda: browser.post(link, comment="无涉密内容"))
     assert_waited_then_busy(reply, probes)
+    logged = [r.getMessage() for r in caplog.records if r.name == "gongkai.web"]
+    assert any(m.startswith("database busy: POST action_fire") for m in logged), logged
+    assert not any(link.rsplit("/", 1)[1] in m for m in logged)  # the token stays out of the log
     assert counts(web, in_review) == before  # no move, no audit row, the link not marked used
     again = browser.post(link, comment="无涉密内容")  # the lock released, the same POST works
     assert again.status == 200, again.text
