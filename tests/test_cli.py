@@ -13,6 +13,7 @@ never move.
 
 from __future__ import annotations
 
+import getpass
 import itertools
 import json
 import os
@@ -54,6 +55,8 @@ PEOPLE = [
     ("office", "office"),
     ("leader2", "leader"),
 ]
+PEOPLE_ROWS = len(PEOPLE)
+"""``users add`` writes one audit row per person: the chain of a fresh office starts with them."""
 
 REQUEST_FIELDS = {
     "requester": "张三",
@@ -231,7 +234,7 @@ def office(template: Template, tmp_path_factory: pytest.TempPathFactory) -> Offi
 
 @pytest.fixture
 def fresh(template: Template, tmp_path: Path) -> Office:
-    """A pristine copy of the template: no items, an empty audit chain."""
+    """A pristine copy of the template: no items; the chain holds the five people added."""
     return template.office.copy_to(tmp_path / "office")
 
 
@@ -279,6 +282,55 @@ def test_users_list_json_and_delegate(office: Office) -> None:
     assert by_name["drafter"]["substitutes"] == []
 
 
+def test_people_changes_are_in_the_audit_log_and_verify(fresh: Office) -> None:
+    account = f"cli:{getpass.getuser()}"
+    fresh.ok("users", "add", "boss", "--email", "boss@town.example.gov.cn", "--role", "admin")
+    out = fresh.ok(
+        "users", "roles", "drafter", "--add", "leader", "--remove", "drafter", "--add", "office", "--as", "boss"
+    )
+    assert out.strip() == "drafter: 领导, 公开办"
+    fresh.ok("users", "delegate", "leader", "--to", "leader2", "--from", "2026-03-02", "--until", "2026-03-06")
+    fresh.ok("users", "digest", "reviewer", "--on", "--as", "reviewer")  # a person chooses for themself
+    fresh.ok("users", "deactivate", "office", "--as", "boss")
+    refused = fresh.run("users", "roles", "boss", "--add", "leader", "--as", "boss", env={"GONGKAI_LANG": "en"})
+    assert refused.returncode == 1
+    assert one_line(refused) == "boss may not grant themself a role (leader): another administrator must"
+
+    entries = fresh.audit()[PEOPLE_ROWS:]
+    assert [(e["trigger"], e["person"], e["actor"], e["role"]) for e in entries] == [
+        ("person.add", "boss", account, "os_account"),
+        ("person.roles", "drafter", "boss", "admin"),
+        ("person.delegate", "leader", account, "os_account"),
+        ("person.digest", "reviewer", "reviewer", "self"),
+        ("person.deactivate", "office", "boss", "admin"),
+    ]
+    assert all(e["item_id"] is None and e["definition"] is None and e["to_state"] is None for e in entries)
+    assert [e["details"] for e in entries] == [
+        {"email": "boss@town.example.gov.cn", "roles": ["admin"]},
+        {"granted": ["leader", "office"], "removed": ["drafter"], "roles": ["leader", "office"]},
+        {"substitute": "leader2", "from": "2026-03-02", "until": "2026-03-06"},
+        {"digest": True},
+        {"active": False},
+    ]
+    assert [e["trigger"] for e in fresh.audit("--person", "drafter")] == ["person.add", "person.roles"]
+    text = fresh.ok("audit", "log", "--person", "office").splitlines()
+    assert len(text) == 2 and "person office" in text[1] and "person.deactivate" in text[1] and "[admin]" in text[1]
+    assert fresh.sql("SELECT active FROM users WHERE name = 'office'") == [(0,)]
+
+    total = PEOPLE_ROWS + 5
+    assert re.match(rf"^{total} entries verified\b", fresh.ok("audit", "verify"))
+    conn = sqlite3.connect(fresh.db_file)
+    try:
+        conn.execute("DROP TRIGGER audit_log_no_update")
+        conn.execute("UPDATE audit_log SET details = '{\"active\":true}' WHERE trigger = 'person.deactivate'")
+        conn.commit()
+    finally:
+        conn.close()
+    broken = fresh.run("audit", "verify")
+    assert broken.returncode == 1
+    assert one_line(broken).startswith(f"审计记录 #{total} 被篡改")
+
+
 # ---- the whole chain -------------------------------------------------------------------------
 
 
@@ -300,9 +352,9 @@ def test_proactive_item_walks_the_chain_to_published(fresh: Office) -> None:
     assert assigned.strip() == f"{ref}: leader -> leader2"
 
     out = fresh.ok("item", "fire", str(first), "submit", "--as", "drafter")
-    assert out.strip() == f"{ref}: submit 起草 -> 保密审查 (#5)"
+    assert out.strip() == f"{ref}: submit 起草 -> 保密审查 (#{PEOPLE_ROWS + 5})"
     out = fresh.ok("item", "fire", ref.lower(), "clear", "--as", "reviewer")
-    assert out.strip() == f"{ref}: clear 保密审查 -> 领导签发 (#6)"
+    assert out.strip() == f"{ref}: clear 保密审查 -> 领导签发 (#{PEOPLE_ROWS + 6})"
 
     # The leader role on this item was handed to leader2: leader may no longer sign it off.
     refused = fresh.run("item", "fire", ref, "sign_off", "--as", "leader")
@@ -310,7 +362,7 @@ def test_proactive_item_walks_the_chain_to_published(fresh: Office) -> None:
     assert "'leader'" in one_line(refused) and "sign_off" in refused.stderr
 
     out = fresh.ok("item", "fire", ref, "sign_off", "--as", "leader2")
-    assert out.strip() == f"{ref}: sign_off 领导签发 -> 已公开 (#7)"
+    assert out.strip() == f"{ref}: sign_off 领导签发 -> 已公开 (#{PEOPLE_ROWS + 7})"
 
     data = fresh.show(ref)
     assert set(data) >= ITEM_KEYS
@@ -341,14 +393,18 @@ def test_proactive_item_walks_the_chain_to_published(fresh: Office) -> None:
         (second, "drafting", "03"),
     ]
 
-    entries = fresh.audit()
-    assert [e["seq"] for e in entries] == list(range(1, 8))
+    everyone = fresh.audit()
+    assert [e["seq"] for e in everyone] == list(range(1, PEOPLE_ROWS + 8))
+    assert [(e["trigger"], e["person"], e["item_id"]) for e in everyone[:PEOPLE_ROWS]] == [
+        ("person.add", name, None) for name, _role in PEOPLE
+    ]
+    entries = everyone[PEOPLE_ROWS:]
     assert [e["trigger"] for e in entries] == ["create", "create", "edit", "assign", "submit", "clear", "sign_off"]
-    for entry in entries:
+    for entry in everyone:
         assert set(entry) >= AUDIT_KEYS
         assert HEX64.match(entry["hash"]) and HEX64.match(entry["prev_hash"])
-    assert entries[0]["prev_hash"] == "0" * 64
-    assert all(later["prev_hash"] == earlier["hash"] for earlier, later in itertools.pairwise(entries))
+    assert everyone[0]["prev_hash"] == "0" * 64
+    assert all(later["prev_hash"] == earlier["hash"] for earlier, later in itertools.pairwise(everyone))
     assert entries[-1]["actor"] == "leader2" and entries[-1]["to_state"] == "published"
 
     own = fresh.audit("--item", ref)
@@ -357,7 +413,7 @@ def test_proactive_item_walks_the_chain_to_published(fresh: Office) -> None:
 
     verified = fresh.run("audit", "verify")
     assert verified.returncode == 0 and verified.stderr == ""
-    assert re.match(r"^7 entries verified\b", verified.stdout), verified.stdout
+    assert re.match(rf"^{PEOPLE_ROWS + 7} entries verified\b", verified.stdout), verified.stdout
 
 
 def test_disclosure_request_with_fields_and_an_outcome(office: Office) -> None:
@@ -458,6 +514,37 @@ REFUSALS: list[tuple[str, list[str], int, list[str]]] = [
         2,
         ["'clerk'", "confidentiality_reviewer"],
     ),
+    ("roles_unknown_role", ["users", "roles", "drafter", "--add", "chief"], 2, ["'chief'", "leader"]),
+    ("roles_unknown_person", ["users", "roles", "nobody", "--add", "leader"], 2, ["找不到用户 'nobody'"]),
+    ("roles_nothing_changes", ["users", "roles", "drafter", "--add", "drafter"], 2, ["drafter", "没有变化"]),
+    ("roles_not_an_admin", ["users", "roles", "drafter", "--add", "leader", "--as", "office"], 1, ["office", "admin"]),
+    ("deactivate_unknown_person", ["users", "deactivate", "nobody"], 2, ["'nobody'"]),
+    ("activate_active_person", ["users", "activate", "drafter"], 2, ["drafter", "已是启用状态"]),
+    (
+        "delegate_period_backwards",
+        ["users", "delegate", "leader", "--to", "leader2", "--from", "2026-03-10", "--until", "2026-03-02"],
+        2,
+        ["2026-03-10", "2026-03-02"],
+    ),
+    (
+        "delegate_by_someone_else",
+        [
+            "users",
+            "delegate",
+            "leader",
+            "--to",
+            "leader2",
+            "--from",
+            "2026-03-02",
+            "--until",
+            "2026-03-06",
+            "--as",
+            "drafter",
+        ],
+        1,
+        ["drafter", "leader", "admin"],
+    ),
+    ("digest_for_someone_else", ["users", "digest", "leader", "--on", "--as", "drafter"], 1, ["drafter", "admin"]),
 ]
 
 
@@ -467,14 +554,27 @@ def _fill(office: Office, args: list[str]) -> list[str]:
 
 @pytest.mark.parametrize(("args", "code", "needles"), [case[1:] for case in REFUSALS], ids=[c[0] for c in REFUSALS])
 def test_refusal(office: Office, args: list[str], code: int, needles: list[str]) -> None:
-    before = office.sql("SELECT count(*), max(seq) FROM audit_log"), office.sql("SELECT id, version FROM items")
+    before = _written(office)
     result = office.run(*_fill(office, args))
     assert result.returncode == code, result.stderr
     line = one_line(result)
     for needle in needles:
         assert needle in line, f"{needle!r} not in {line!r}"
-    after = office.sql("SELECT count(*), max(seq) FROM audit_log"), office.sql("SELECT id, version FROM items")
-    assert after == before
+    assert _written(office) == before
+
+
+def _written(office: Office) -> list[list[tuple[Any, ...]]]:
+    """What a refused command must leave as it was: the chain, the items, the people."""
+    return [
+        office.sql(query)
+        for query in (
+            "SELECT count(*), max(seq) FROM audit_log",
+            "SELECT id, version FROM items ORDER BY id",
+            "SELECT name, email, active, digest FROM users ORDER BY name",
+            "SELECT user_id, role FROM user_roles ORDER BY user_id, role",
+            "SELECT principal_id, substitute_id, starts_on, ends_on FROM delegations ORDER BY id",
+        )
+    ]
 
 
 USAGE_ERRORS: list[tuple[str, list[str]]] = [
@@ -605,27 +705,28 @@ def test_verify_names_the_entry_changed_behind_its_back(fresh: Office) -> None:
     item_id, _ref = fresh.create("proactive_disclosure", "待审事项", "drafter", "--category", "03")
     fresh.ok("item", "fire", str(item_id), "submit", "--as", "drafter")
     fresh.ok("item", "fire", str(item_id), "send_back", "--as", "reviewer", "--comment", "请补充数据来源")
-    assert re.match(r"^3 entries verified\b", fresh.ok("audit", "verify"))
+    assert re.match(rf"^{PEOPLE_ROWS + 3} entries verified\b", fresh.ok("audit", "verify"))
     [(seq,)] = fresh.sql("SELECT seq FROM audit_log WHERE comment = '请补充数据来源'")
-    assert seq == 3
+    assert seq == PEOPLE_ROWS + 3
 
     conn = sqlite3.connect(fresh.db_file)
     try:
         with pytest.raises(sqlite3.DatabaseError, match="append-only"):
-            conn.execute("UPDATE audit_log SET comment = '同意' WHERE seq = 3")
+            conn.execute("UPDATE audit_log SET comment = '同意' WHERE seq = ?", (seq,))
         conn.execute("DROP TRIGGER audit_log_no_update")
-        conn.execute("UPDATE audit_log SET comment = '同意' WHERE seq = 3")
+        conn.execute("UPDATE audit_log SET comment = '同意' WHERE seq = ?", (seq,))
         conn.commit()
     finally:
         conn.close()
 
     broken = fresh.run("audit", "verify")
     assert broken.returncode == 1
-    assert one_line(broken) == "审计记录 #3 被篡改: 其内容与签名不符 (此前 2 条记录校验通过)"
+    assert one_line(broken) == f"审计记录 #{seq} 被篡改: 其内容与签名不符 (此前 {seq - 1} 条记录校验通过)"
     english = fresh.run("audit", "verify", env={"GONGKAI_LANG": "en"})
     assert english.returncode == 1
     assert one_line(english) == (
-        "audit entry #3 was changed: its content does not match its signature (2 entries before it verified)"
+        f"audit entry #{seq} was changed: its content does not match its signature"
+        f" ({seq - 1} entries before it verified)"
     )
 
 
@@ -674,4 +775,4 @@ def test_postgresql_init_and_a_short_chain(pg_url: str, tmp_path: Path) -> None:
     data = pg.show(ref)
     assert data["state"] == "published" and data["category"] == "03"
     assert data["id"] == item_id
-    assert re.match(r"^4 entries verified\b", pg.ok("audit", "verify"))
+    assert re.match(r"^7 entries verified\b", pg.ok("audit", "verify"))  # three people, an item, three moves

@@ -1,7 +1,7 @@
-"""The one orchestrator: create, fire, edit, assign. It owns the transaction.
+"""The one orchestrator: create, fire, edit, assign, and people changes. It owns the transaction.
 
-Each call opens one database transaction, asks the pure core for a decision,
-and writes the item, its audit row and (later) reminders and outbox rows
+Each call opens one database transaction, asks the pure core for a decision, and hands it to
+``_apply``, which writes the item or the person, the audit row, deadlines and outbox rows
 together; nothing is written when a rule refuses.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
@@ -20,6 +20,17 @@ from sqlalchemy import Connection, Engine, Row, Table, insert, select, update
 
 from workflow.clock import Clock, utc_now
 from workflow.core import chain as audit
+from workflow.core.assignment import ASSIGN_TRIGGER, Assignment, decide_assign
+from workflow.core.authoring import (
+    CREATE_TRIGGER,
+    EDIT_TRIGGER,
+    Creation,
+    Edit,
+    ItemText,
+    check_new_item,
+    decide_create,
+    decide_edit,
+)
 from workflow.core.calendar import WorkingCalendar
 from workflow.core.deadlines import (
     OPEN,
@@ -36,9 +47,7 @@ from workflow.core.decisions import (
     Decision,
     ItemSnapshot,
     Person,
-    acting_principal,
     available_triggers,
-    check_given_fields,
     decide,
     field_moment,
 )
@@ -46,13 +55,38 @@ from workflow.core.definition import Definition
 from workflow.core.errors import (
     ConfigurationError,
     Conflict,
-    InvalidInput,
     NotFound,
     NotPermitted,
     TransitionNotAllowed,
 )
+from workflow.core.personnel import (
+    SYSTEM_ACTOR,
+    Account,
+    ActiveSet,
+    DelegationMade,
+    DigestSet,
+    Operator,
+    PeopleChange,
+    PersonAdded,
+    PersonRecord,
+    RolesChanged,
+    decide_active,
+    decide_add,
+    decide_delegate,
+    decide_digest,
+    decide_roles,
+)
 from workflow.store.db import reading
-from workflow.store.people import SYSTEM_ACTOR, load_person
+from workflow.store.people import (
+    add_user,
+    change_roles,
+    delegate,
+    find_person,
+    load_person,
+    person_record,
+    set_active,
+    set_digest,
+)
 
 if TYPE_CHECKING:
     from notifications.notices import Notifier
@@ -71,8 +105,10 @@ body_snapshots = cast(Table, BodySnapshot.__table__)
 
 log = logging.getLogger("gongkai.engine")
 
-ASSIGNING_ROLES = ("admin", "leader", "office")
 RACE_RETRIES = 3
+
+Change = Decision | Creation | Edit | Assignment | PeopleChange
+"""Every decision of the core the engine writes (see ``WorkflowEngine._apply``)."""
 
 
 @dataclass(frozen=True)
@@ -274,95 +310,26 @@ class WorkflowEngine:
     ) -> ItemView:
         self._audit_key()
         definition = self.registry.current(definition_name)
-        title = title.strip()
-        if not title:
-            raise InvalidInput("input.empty_title")
-        category_code = self._category(definition, category)
-        given = check_given_fields(definition, fields or {})
-        missing = [name for name, spec in definition.fields.items() if spec.required and name not in given]
-        if missing:
-            raise TransitionNotAllowed("refuse.fields_missing", fields=", ".join(missing))
+        catalog = self.registry.catalog()
+        asked: dict[str, Any] = {"title": title, "body": body, "category": category, "fields": dict(fields or {})}
+        # Input mistakes are reported before the database is touched (the core checks them first).
+        check_new_item(definition, catalog, **asked)
         now = self.clock()
+        today = now.astimezone(self.zone).date()
         with self._transaction() as conn:
-            person = load_person(conn, actor, self.today(), with_substitutions=True)
-            principal = acting_principal(person, definition.creator_role, {})
-            if principal is None:
-                raise NotPermitted(
-                    "refuse.create_role", person=actor, role=definition.creator_role, definition=definition.name
-                )
+            person = self._acting_person(conn, actor)
+            try:
+                creation = decide_create(definition, catalog, person, **asked)
+            except NotPermitted:
+                # Not in their own right: perhaps as a substitute (a second query, only then).
+                person = load_person(conn, actor, today, with_substitutions=True)
+                creation = decide_create(definition, catalog, person, **asked)
             self.registry.register(conn, definition, now)
-            year = now.astimezone(self.zone).year
-            number = next_counter(conn, definition.reference_prefix, year)
-            reference = f"{definition.reference_prefix}-{year}-{number:04d}"
-            digest = audit.content_hash(title, body, category_code, given)
-            holders = {definition.creator_role: [principal]} if definition.assign_creator else {}
-            item_id = conn.execute(
-                insert(items)
-                .values(
-                    reference=reference,
-                    definition=definition.name,
-                    definition_version=definition.version,
-                    state=definition.initial,
-                    version=1,
-                    revision=1,
-                    title=title,
-                    category=category_code,
-                    body=body,
-                    fields=given,
-                    holders=holders,
-                    acted={},
-                    content_hash=digest,
-                    created_by=actor,
-                    created_at=now,
-                    updated_at=now,
-                )
-                .returning(items.c.id)
-            ).scalar_one()
-            conn.execute(
-                insert(revisions).values(
-                    item_id=item_id, revision=1, title=title, body=body, content_hash=digest, updated_at=now
-                )
-            )
-            self._append_audit(
-                conn,
-                item_id=item_id,
-                definition=definition,
-                trigger="create",
-                from_state=None,
-                to_state=definition.initial,
-                actor=actor,
-                principal=principal,
-                role=definition.creator_role,
-                at=now,
-                comment=None,
-                changed_fields=given,
-                details={"reference": reference, "title": title},
-                content_hash=digest,
-            )
-            today = now.astimezone(self.zone).date()
-            event = Event(today, "create", None, definition.initial)
-            due = self._step_deadlines(
-                conn, item_id, definition, definition.initial, event, given, now, today, new=True
-            )
-            row = self._item_row(conn, item_id)
-            if self.notifier is not None:
-                self.notifier.new_task(conn, definition, row, due, actor, now, today)
-            view = self._view(row, definition, person)
+            applied = self._apply(conn, creation, actor=actor, now=now, today=today)
+            assert applied.row is not None
+            view = self._view(applied.row, definition, person)
         self.registry.mark_registered(definition)
         return view
-
-    def _category(self, definition: Definition, category: str | None) -> str | None:
-        if category is None or not category.strip():
-            if definition.requires_category:
-                raise InvalidInput("input.category_required", definition=definition.name, allowed=self._category_list())
-            return None
-        found = self.registry.catalog().find(category)
-        if found is None:
-            raise InvalidInput("input.unknown_category", category=category, allowed=self._category_list())
-        return found.code
-
-    def _category_list(self) -> str:
-        return ", ".join(f"{c.code} {c.label.zh}" for c in self.registry.catalog().categories)
 
     # ---- firing --------------------------------------------------------------------------
 
@@ -451,57 +418,13 @@ class WorkflowEngine:
             else:
                 person = self._acting_person(conn, actor)
                 decision = self._decide(conn, row.id, snapshot, trigger, person, comment, fields, today)
-            revision = row.revision + (1 if decision.transition.starts_revision else 0)
-            digest = (
-                audit.content_hash(row.title, row.body, row.category, decision.fields)
-                if decision.changed_fields
-                else row.content_hash
-            )
-            changed = self.hot(conn).update_item(
-                conn, row, state=decision.to_state, revision=revision, fields=decision.fields,
-                acted=decision.acted, content_hash=digest, updated_at=now,
-            )  # fmt: skip
-            if changed != 1:
-                raise self._conflict(conn, row)
-            if revision != row.revision:
-                conn.execute(
-                    insert(revisions).values(
-                        item_id=row.id,
-                        revision=revision,
-                        title=row.title,
-                        body=row.body,
-                        content_hash=digest,
-                        updated_at=now,
-                    )
-                )
-            seq = self._append_audit(
-                conn,
-                item_id=row.id,
-                definition=definition,
-                trigger=trigger,
-                from_state=row.state,
-                to_state=decision.to_state,
-                actor=actor,
-                principal=decision.principal,
-                role=decision.role,
-                at=now,
-                comment=comment,
-                changed_fields=decision.changed_fields,
-                details=decision.details,
-                content_hash=digest,
-            )
-            event = Event(today, trigger, row.state, decision.to_state)
-            due = self._step_deadlines(conn, row.id, definition, decision.to_state, event, decision.fields, now, today)
-            moved = dataclasses.replace(
-                row, state=decision.to_state, version=row.version + 1, revision=revision,
-                fields=decision.fields, acted=decision.acted, content_hash=digest, updated_at=now,
-            )  # fmt: skip
-            if self.notifier is not None and decision.to_state != row.state:
-                # The people who must act now are told, in the same transaction as the move.
-                self.notifier.new_task(conn, definition, moved, due, actor, now, today)
+            applied = self._apply(conn, decision, actor=actor, now=now, today=today, row=row, definition=definition)
             if within is not None:
                 within(conn)
-        return FireResult(moved, definition, trigger, decision.from_state, decision.to_state, seq, decision.details)
+        assert applied.row is not None
+        return FireResult(
+            applied.row, definition, trigger, decision.from_state, decision.to_state, applied.seq, decision.details
+        )
 
     @contextmanager
     def _transaction(self) -> Iterator[Connection]:
@@ -655,58 +578,15 @@ class WorkflowEngine:
         with self._transaction() as conn:
             row = self._item_row(conn, item_ref)
             definition = self.registry.pinned(conn, row.definition, row.definition_version)
-            state = definition.states[row.state]
-            if not state.editable:
-                editable = [name for name, spec in definition.states.items() if spec.editable]
-                raise TransitionNotAllowed("refuse.not_editable", state=row.state, editable=", ".join(editable))
-            person = load_person(conn, actor, self.today(), with_substitutions=True)
-            principal = next(
-                (p for role in state.roles if (p := acting_principal(person, role, row.holders)) is not None), None
-            )
-            if principal is None:
-                raise NotPermitted("refuse.edit_role", person=actor, roles=", ".join(state.roles))
-            new_title = title.strip() if title and title.strip() else row.title
-            digest = audit.content_hash(new_title, body, row.category, row.fields)
+            snapshot = ItemSnapshot(definition, row.state, row.fields, row.holders, row.acted)
+            text = ItemText(row.title, row.body, row.category, row.content_hash)
             now = self.clock()
-            changed = conn.execute(
-                update(items)
-                .where(items.c.id == row.id, items.c.version == row.version)
-                .values(title=new_title, body=body, content_hash=digest, version=row.version + 1, updated_at=now)
-            ).rowcount
-            if changed != 1:
-                raise self._conflict(conn, row)
-            # Keep the body this edit replaces: a reviewer who saw it is shown what changed since.
-            insert_if_absent(
-                conn, body_snapshots,
-                {"item_id": row.id, "content_hash": row.content_hash, "title": row.title, "body": row.body,
-                 "saved_at": now},
-                ["item_id", "content_hash"],
-            )  # fmt: skip
-            conn.execute(
-                update(revisions)
-                .where(revisions.c.item_id == row.id, revisions.c.revision == row.revision)
-                .values(title=new_title, body=body, content_hash=digest, updated_at=now)
-            )
-            details: dict[str, Any] = {"previous_content_hash": row.content_hash}
-            if new_title != row.title:
-                details["title"] = new_title
-            self._append_audit(
-                conn,
-                item_id=row.id,
-                definition=definition,
-                trigger="edit",
-                from_state=row.state,
-                to_state=row.state,
-                actor=actor,
-                principal=principal,
-                role=state.roles[0],
-                at=now,
-                comment=None,
-                changed_fields={},
-                details=details,
-                content_hash=digest,
-            )
-            return self._view(self._item_row(conn, row.id), definition, person)
+            today = now.astimezone(self.zone).date()
+            person = load_person(conn, actor, today, with_substitutions=True)
+            edit = decide_edit(snapshot, text, person, body=body, title=title)
+            applied = self._apply(conn, edit, actor=actor, now=now, today=today, row=row, definition=definition)
+            assert applied.row is not None
+            return self._view(applied.row, definition, person)
 
     def assign(self, item_ref: str | int, role: str, assignee: str, actor: str) -> ItemView:
         """Hand a role on one item to a person who holds that role; logged in the chain."""
@@ -714,43 +594,69 @@ class WorkflowEngine:
         with self._transaction() as conn:
             row = self._item_row(conn, item_ref)
             definition = self.registry.pinned(conn, row.definition, row.definition_version)
-            if definition.states[row.state].terminal:
-                raise TransitionNotAllowed("refuse.assign_terminal", state=row.state)
-            person = load_person(conn, actor, self.today(), with_substitutions=True)
-            acting_role = next((r for r in ASSIGNING_ROLES if r in person.roles), None)
-            if acting_role is None:
-                raise NotPermitted("refuse.assign_role", person=actor, roles=", ".join(ASSIGNING_ROLES))
-            target = load_person(conn, assignee, self.today(), with_substitutions=False)
-            if role not in target.roles:
-                raise InvalidInput("input.assignee_lacks_role", person=assignee, role=role)
-            holders = {key: list(names) for key, names in row.holders.items()}
-            previous = holders.get(role, [])
-            holders[role] = [assignee]
+            snapshot = ItemSnapshot(definition, row.state, row.fields, row.holders, row.acted)
             now = self.clock()
-            changed = conn.execute(
-                update(items)
-                .where(items.c.id == row.id, items.c.version == row.version)
-                .values(holders=holders, version=row.version + 1, updated_at=now)
-            ).rowcount
-            if changed != 1:
-                raise self._conflict(conn, row)
-            self._append_audit(
-                conn,
-                item_id=row.id,
-                definition=definition,
-                trigger="assign",
-                from_state=row.state,
-                to_state=row.state,
-                actor=actor,
-                principal=actor,
-                role=acting_role,
-                at=now,
-                comment=None,
-                changed_fields={},
-                details={"role": role, "to": assignee, "from": previous},
-                content_hash=row.content_hash,
-            )
-            return self._view(self._item_row(conn, row.id), definition, person)
+            today = now.astimezone(self.zone).date()
+            person = load_person(conn, actor, today, with_substitutions=True)
+            target = find_person(conn, assignee, today)
+            assignment = decide_assign(snapshot, role, assignee, target, person)
+            applied = self._apply(conn, assignment, actor=actor, now=now, today=today, row=row, definition=definition)
+            assert applied.row is not None
+            return self._view(applied.row, definition, person)
+
+    # ---- people --------------------------------------------------------------------------
+
+    def add_person(self, name: str, *, email: str, roles: Sequence[str], by: str | Account) -> PersonRecord:
+        """A new person with their roles; ``by`` is an administrator's name or the OS account."""
+        return self._change_person(
+            name, by, lambda conn, op: decide_add(op, name, email, roles, person_record(conn, name) is not None)
+        )
+
+    def change_roles(
+        self, name: str, *, grant: Sequence[str] = (), remove: Sequence[str] = (), by: str | Account
+    ) -> PersonRecord:
+        return self._change_person(
+            name, by, lambda conn, op: decide_roles(op, person_record(conn, name), name, grant, remove)
+        )
+
+    def set_active(self, name: str, active: bool, *, by: str | Account) -> PersonRecord:
+        """Deactivate (they may no longer act or sign in; their history stays) or activate again."""
+        return self._change_person(
+            name, by, lambda conn, op: decide_active(op, person_record(conn, name), name, active)
+        )
+
+    def delegate(
+        self, principal: str, substitute: str, starts_on: dt.date, ends_on: dt.date, *, by: str | Account
+    ) -> PersonRecord:
+        """``substitute`` may act in ``principal``'s place from ``starts_on`` to ``ends_on`` (both included)."""
+        return self._change_person(
+            principal,
+            by,
+            lambda conn, op: decide_delegate(
+                op, person_record(conn, principal), person_record(conn, substitute), (principal, substitute),
+                starts_on, ends_on,
+            ),
+        )  # fmt: skip
+
+    def set_digest(self, name: str, digest: bool, *, by: str | Account) -> PersonRecord:
+        return self._change_person(
+            name, by, lambda conn, op: decide_digest(op, person_record(conn, name), name, digest)
+        )
+
+    def _change_person(
+        self, name: str, by: str | Account, decide_change: Callable[[Connection, Operator], PeopleChange]
+    ) -> PersonRecord:
+        """Ask the core in the transaction, write the change and its audit row; the person as it left them."""
+        self._audit_key()
+        with self._transaction() as conn:
+            now = self.clock()
+            today = now.astimezone(self.zone).date()
+            operator = by if isinstance(by, Account) else load_person(conn, by, today, with_substitutions=False)
+            change = decide_change(conn, operator)
+            self._apply(conn, change, actor=change.actor, now=now, today=today)
+            record = person_record(conn, change.person)
+        assert record is not None
+        return record
 
     # ---- shared pieces -------------------------------------------------------------------
 
@@ -769,48 +675,229 @@ class WorkflowEngine:
     def _view(self, row: ItemRow | Row[Any], definition: Definition, viewer: Person | None) -> ItemView:
         return item_view(row, definition, viewer)
 
-    def _append_audit(
+    def _apply(
         self,
         conn: Connection,
+        change: Change,
         *,
-        item_id: int,
-        definition: Definition,
-        trigger: str,
-        from_state: str | None,
-        to_state: str,
         actor: str,
-        principal: str,
-        role: str,
-        at: dt.datetime,
-        comment: str | None,
-        changed_fields: Mapping[str, Any],
-        details: Mapping[str, Any],
-        content_hash: str,
-    ) -> int:
+        now: dt.datetime,
+        today: dt.date,
+        row: ItemRow | None = None,
+        definition: Definition | None = None,
+    ) -> Applied:
+        """Write one decision of the core in the caller's transaction, and nothing else.
+
+        An item decision: the item (inserted, or updated on condition of its version: a lost race
+        is a Conflict and the caller's transaction writes nothing), its audit row, its deadlines
+        and the new-task notices where the state changed. A people change: the people tables and
+        its item-less audit row. Every write of the engine passes here, so every change is chained.
+        """
+        if isinstance(change, PeopleChange):
+            self._write_person(conn, change, now)
+            seq = self._append_audit(
+                conn, AuditRow(change.trigger, change.actor, change.actor, change.role, details=change.details,
+                               person=change.person), now,
+            )  # fmt: skip
+            return Applied(seq, None, None)
+        if isinstance(change, Creation):
+            moved = self._insert_item(conn, change, actor, now)
+            definition = change.definition
+            entry = AuditRow(
+                CREATE_TRIGGER, actor, change.principal, change.role, moved.id, definition, None, change.state,
+                changed_fields=change.fields, details={"reference": moved.reference, "title": change.title},
+                content_hash=change.content_hash,
+            )  # fmt: skip
+            event: Event | None = Event(today, CREATE_TRIGGER, None, change.state)
+        else:
+            assert row is not None and definition is not None
+            moved, entry, event = self._update_item(conn, row, definition, change, actor, now, today)
+        seq = self._append_audit(conn, entry, now)
+        due = None
+        if event is not None:
+            due = self._step_deadlines(
+                conn, moved.id, definition, moved.state, event, moved.fields, now, today, new=row is None
+            )
+        if self.notifier is not None and moved.state != (row.state if row is not None else None):
+            # The people who must act now are told, in the same transaction as the move.
+            self.notifier.new_task(conn, definition, moved, due, actor, now, today)
+        return Applied(seq, moved, due)
+
+    def _update_item(
+        self,
+        conn: Connection,
+        row: ItemRow,
+        definition: Definition,
+        change: Decision | Edit | Assignment,
+        actor: str,
+        now: dt.datetime,
+        today: dt.date,
+    ) -> tuple[ItemRow, AuditRow, Event | None]:
+        """The conditional update of one item decision; the item after it, its audit row, its deadline event."""
+        if isinstance(change, Decision):
+            revision = row.revision + (1 if change.transition.starts_revision else 0)
+            digest = (
+                audit.content_hash(row.title, row.body, row.category, change.fields)
+                if change.changed_fields
+                else row.content_hash
+            )
+            changed = self.hot(conn).update_item(
+                conn, row, state=change.to_state, revision=revision, fields=change.fields,
+                acted=change.acted, content_hash=digest, updated_at=now,
+            )  # fmt: skip
+            if changed != 1:
+                raise self._conflict(conn, row)
+            if revision != row.revision:
+                conn.execute(
+                    insert(revisions).values(
+                        item_id=row.id, revision=revision, title=row.title, body=row.body, content_hash=digest,
+                        updated_at=now,
+                    )
+                )  # fmt: skip
+            moved = dataclasses.replace(
+                row, state=change.to_state, version=row.version + 1, revision=revision,
+                fields=change.fields, acted=change.acted, content_hash=digest, updated_at=now,
+            )  # fmt: skip
+            entry = AuditRow(
+                change.transition.trigger, actor, change.principal, change.role, row.id, definition, row.state,
+                change.to_state, change.comment, change.changed_fields, change.details, digest,
+            )  # fmt: skip
+            return moved, entry, Event(today, change.transition.trigger, row.state, change.to_state)
+        if isinstance(change, Edit):
+            values: dict[str, Any] = {"title": change.title, "body": change.body, "content_hash": change.content_hash}
+            entry = AuditRow(
+                EDIT_TRIGGER, actor, change.principal, change.role, row.id, definition, row.state, row.state,
+                details=change.details, content_hash=change.content_hash,
+            )  # fmt: skip
+        else:
+            values = {"holders": change.holders}
+            entry = AuditRow(
+                ASSIGN_TRIGGER, actor, actor, change.acting_role, row.id, definition, row.state, row.state,
+                details=change.details, content_hash=row.content_hash,
+            )  # fmt: skip
+        changed = conn.execute(
+            update(items)
+            .where(items.c.id == row.id, items.c.version == row.version)
+            .values(**values, version=row.version + 1, updated_at=now)
+        ).rowcount
+        if changed != 1:
+            raise self._conflict(conn, row)
+        if isinstance(change, Edit):
+            # Keep the body this edit replaces: a reviewer who saw it is shown what changed since.
+            insert_if_absent(
+                conn, body_snapshots,
+                {"item_id": row.id, "content_hash": row.content_hash, "title": row.title, "body": row.body,
+                 "saved_at": now},
+                ["item_id", "content_hash"],
+            )  # fmt: skip
+            conn.execute(
+                update(revisions)
+                .where(revisions.c.item_id == row.id, revisions.c.revision == row.revision)
+                .values(title=change.title, body=change.body, content_hash=change.content_hash, updated_at=now)
+            )
+        moved = dataclasses.replace(row, **values, version=row.version + 1, updated_at=now)
+        return moved, entry, None
+
+    def _insert_item(self, conn: Connection, creation: Creation, actor: str, now: dt.datetime) -> ItemRow:
+        """A new item with its reference (a gapless counter per prefix and year) and first revision."""
+        definition = creation.definition
+        year = now.astimezone(self.zone).year
+        number = next_counter(conn, definition.reference_prefix, year)
+        values: dict[str, Any] = {
+            "reference": f"{definition.reference_prefix}-{year}-{number:04d}",
+            "definition": definition.name,
+            "definition_version": definition.version,
+            "state": creation.state,
+            "version": 1,
+            "revision": 1,
+            "title": creation.title,
+            "category": creation.category,
+            "body": creation.body,
+            "fields": creation.fields,
+            "holders": creation.holders,
+            "acted": {},
+            "content_hash": creation.content_hash,
+            "created_by": actor,
+            "created_at": now,
+            "updated_at": now,
+        }
+        item_id = conn.execute(insert(items).values(values).returning(items.c.id)).scalar_one()
+        conn.execute(
+            insert(revisions).values(
+                item_id=item_id, revision=1, title=creation.title, body=creation.body,
+                content_hash=creation.content_hash, updated_at=now,
+            )
+        )  # fmt: skip
+        return ItemRow(id=item_id, **values)
+
+    def _write_person(self, conn: Connection, change: PeopleChange, now: dt.datetime) -> None:
+        if isinstance(change, PersonAdded):
+            add_user(conn, change.person, change.email, list(change.roles), now)
+        elif isinstance(change, RolesChanged):
+            change_roles(conn, change.person, change.granted, change.removed)
+        elif isinstance(change, ActiveSet):
+            set_active(conn, change.person, change.active)
+        elif isinstance(change, DelegationMade):
+            delegate(conn, change.person, change.substitute, change.starts_on, change.ends_on, now)
+        elif isinstance(change, DigestSet):
+            set_digest(conn, change.person, change.digest)
+        else:
+            raise AssertionError(f"no writer for {type(change).__name__}")
+
+    def _append_audit(self, conn: Connection, entry: AuditRow, at: dt.datetime) -> int:
         """Append one chained row; the head row is locked so concurrent writers never fork the chain."""
         hot = self.hot(conn)
         head_seq, head_hash = hot.chain_head(conn)
-        entry: dict[str, Any] = {
+        definition = entry.definition
+        row: dict[str, Any] = {
             "seq": head_seq + 1,
-            "item_id": item_id,
-            "definition": definition.name,
-            "definition_version": definition.version,
-            "trigger": trigger,
-            "from_state": from_state,
-            "to_state": to_state,
-            "actor": actor,
-            "on_behalf_of": principal if principal != actor else None,
-            "role": role,
+            "item_id": entry.item_id,
+            "definition": definition.name if definition else None,
+            "definition_version": definition.version if definition else None,
+            "trigger": entry.trigger,
+            "from_state": entry.from_state,
+            "to_state": entry.to_state,
+            "actor": entry.actor,
+            "on_behalf_of": entry.principal if entry.principal != entry.actor else None,
+            "role": entry.role,
             "at": at,
-            "comment": comment,
-            "fields": audit.canonical_json(dict(changed_fields)) if changed_fields else "{}",
-            "details": audit.canonical_json(dict(details)) if details else "{}",
-            "content_hash": content_hash,
+            "comment": entry.comment,
+            "fields": audit.canonical_json(dict(entry.changed_fields)) if entry.changed_fields else "{}",
+            "details": audit.canonical_json(dict(entry.details)) if entry.details else "{}",
+            "content_hash": entry.content_hash,
             "prev_hash": head_hash,
+            "person": entry.person,
         }
-        entry["hash"] = audit.row_hash(self._audit_key(), entry)
-        hot.append_audit(conn, entry)
-        return int(entry["seq"])
+        row["hash"] = audit.row_hash(self._audit_key(), row)
+        hot.append_audit(conn, row)
+        return int(row["seq"])
+
+
+@dataclass(frozen=True)
+class AuditRow:
+    """What one audit row says, before the chain gives it its place (seq) and its hashes."""
+
+    trigger: str
+    actor: str
+    principal: str
+    role: str
+    item_id: int | None = None
+    definition: Definition | None = None
+    from_state: str | None = None
+    to_state: str | None = None
+    comment: str | None = None
+    changed_fields: Mapping[str, Any] = field(default_factory=dict)
+    details: Mapping[str, Any] = field(default_factory=dict)
+    content_hash: str | None = None
+    person: str | None = None
+
+
+@dataclass(frozen=True)
+class Applied:
+    seq: int
+    row: ItemRow | None
+    """The item as the change left it; None for a people change."""
+    due: dt.date | None
 
 
 def item_view(row: ItemRow | Row[Any], definition: Definition, viewer: Person | None) -> ItemView:

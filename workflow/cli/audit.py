@@ -22,12 +22,14 @@ def audit() -> None:
 
 @audit.command("log")
 @click.option("--item", "item_ref", help="Only this item (id or reference).")
+@click.option("--person", help="Only changes to this person and what they did.")
 @click.option("--json", "as_json", is_flag=True)
 @pass_shell
-def audit_log_command(shell: Shell, item_ref: str | None, as_json: bool) -> None:
+def audit_log_command(shell: Shell, item_ref: str | None, person: str | None, as_json: bool) -> None:
+    """The chain in order: items' actions and people changes (users add, roles, delegations...)."""
     with handled(shell):
         item_id = shell.engine.show(item_ref).id if item_ref else None
-        entries = auditlog.read_entries(shell.engine.db, item_id)
+        entries = auditlog.read_entries(shell.engine.db, item_id, person)
     if as_json:
         click.echo(json.dumps([auditlog.entry_json(e) for e in entries], ensure_ascii=False, indent=2))
         return

@@ -7,6 +7,8 @@ failed; 2 bad usage or unknown id. Every refusal goes to stderr, one line a prob
 from __future__ import annotations
 
 import datetime as dt
+import getpass
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -19,6 +21,7 @@ from sqlalchemy.engine import make_url
 from workflow.core.definition import Definition
 from workflow.core.errors import ConfigurationError, GongkaiError, InvalidInput
 from workflow.core.i18n import render_error, translate
+from workflow.core.personnel import Account
 from workflow.engine import WorkflowEngine
 from workflow.settings import Settings
 from workflow.store.db import normalise_url
@@ -91,3 +94,14 @@ def iso(day: dt.date | None) -> str | None:
 def state_label(definition: Definition, state: str, lang: str) -> str:
     spec = definition.states.get(state)
     return spec.label.in_lang(lang) if spec else state
+
+
+def operator(actor: str | None) -> str | Account:
+    """Who makes a people change: the person named by ``--as``, else the operating-system account."""
+    if actor is not None:
+        return actor
+    try:
+        account = getpass.getuser()
+    except (KeyError, OSError):  # no login name and no passwd entry (some containers)
+        account = f"uid{os.getuid()}"
+    return Account(account)

@@ -3,13 +3,39 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import click
 
-from workflow.cli.shell import Shell, handled, parse_date, pass_shell
-from workflow.clock import utc_now
+from workflow.cli.shell import Shell, handled, operator, parse_date, pass_shell
+from workflow.core.personnel import PersonRecord
 from workflow.core.roles import role_label
-from workflow.store.people import add_user, delegate, list_delegations, list_users, set_digest
+from workflow.engine import WorkflowEngine
+from workflow.store.people import list_delegations, list_users
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def acting_as(command: F) -> F:
+    """``--as NAME``: the administrator (or, where the rule allows, the person themself) making the change.
+
+    Without it the change is recorded as made by the operating-system account running the command
+    (``cli:ACCOUNT`` in the audit log), which is how the first administrator is added.
+    """
+    return click.option("--as", "actor", help="Who makes the change (an administrator); default: this system account.")(
+        command
+    )
+
+
+def _writer(shell: Shell) -> WorkflowEngine:
+    """The engine, once the audit key is known to be usable: changing who may act is a chained write."""
+    shell.settings.require_audit_key()
+    return shell.engine
+
+
+def _roles(shell: Shell, record: PersonRecord) -> str:
+    return ", ".join(role_label(r, shell.lang) for r in sorted(record.roles))
 
 
 @click.group()
@@ -21,14 +47,48 @@ def users() -> None:
 @click.argument("name")
 @click.option("--email", required=True)
 @click.option("--role", "roles", multiple=True, required=True, help="Repeat for several roles.")
+@acting_as
 @pass_shell
-def users_add(shell: Shell, name: str, email: str, roles: tuple[str, ...]) -> None:
+def users_add(shell: Shell, name: str, email: str, roles: tuple[str, ...], actor: str | None) -> None:
     """Add a person with one or more roles."""
     with handled(shell):
-        shell.settings.require_audit_key()  # changing who may act is a write: it needs the key too
-        with shell.engine.db.begin() as conn:
-            info = add_user(conn, name, email, list(roles), utc_now())
-    click.echo(f"{info.name} <{info.email}> {', '.join(role_label(r, shell.lang) for r in info.roles)}")
+        record = _writer(shell).add_person(name, email=email, roles=roles, by=operator(actor))
+    click.echo(f"{record.name} <{record.email}> {', '.join(role_label(r, shell.lang) for r in dict.fromkeys(roles))}")
+
+
+@users.command("roles")
+@click.argument("name")
+@click.option("--add", "grant", multiple=True, help="A role to grant; repeatable.")
+@click.option("--remove", "remove", multiple=True, help="A role to remove; repeatable.")
+@acting_as
+@pass_shell
+def users_roles(shell: Shell, name: str, grant: tuple[str, ...], remove: tuple[str, ...], actor: str | None) -> None:
+    """Grant or remove roles (nobody grants themself a role)."""
+    with handled(shell):
+        record = _writer(shell).change_roles(name, grant=grant, remove=remove, by=operator(actor))
+    click.echo(f"{record.name}: {_roles(shell, record)}")
+
+
+@users.command("deactivate")
+@click.argument("name")
+@acting_as
+@pass_shell
+def users_deactivate(shell: Shell, name: str, actor: str | None) -> None:
+    """NAME may no longer act or sign in; their history stays."""
+    with handled(shell):
+        record = _writer(shell).set_active(name, False, by=operator(actor))
+    click.echo(f"{record.name}: {shell.t('person.inactive')}")
+
+
+@users.command("activate")
+@click.argument("name")
+@acting_as
+@pass_shell
+def users_activate(shell: Shell, name: str, actor: str | None) -> None:
+    """NAME may act again."""
+    with handled(shell):
+        record = _writer(shell).set_active(name, True, by=operator(actor))
+    click.echo(f"{record.name}: {shell.t('person.active')}")
 
 
 @users.command("list")
@@ -70,16 +130,13 @@ def users_list(shell: Shell, as_json: bool) -> None:
 @users.command("digest")
 @click.argument("name")
 @click.option("--on/--off", "on", default=True, help="One daily email of all pending items, or single emails.")
+@acting_as
 @pass_shell
-def users_digest(shell: Shell, name: str, on: bool) -> None:
+def users_digest(shell: Shell, name: str, on: bool, actor: str | None) -> None:
     """Choose a daily digest instead of single notices and reminders (escalations still come at once)."""
     with handled(shell):
-        shell.settings.require_audit_key()
-        with shell.engine.db.begin() as conn:
-            set_digest(conn, name, on)
-    en = shell.lang == "en"
-    choice = ("daily digest" if en else "每日汇总") if on else ("single emails" if en else "逐条邮件")
-    click.echo(f"{name}: {choice}")
+        _writer(shell).set_digest(name, on, by=operator(actor))
+    click.echo(f"{name}: {shell.t('person.digest_on' if on else 'person.digest_off')}")
 
 
 @users.command("delegate")
@@ -87,12 +144,11 @@ def users_digest(shell: Shell, name: str, on: bool) -> None:
 @click.option("--to", "substitute", required=True, help="The substitute.")
 @click.option("--from", "starts", required=True, help="First day, YYYY-MM-DD.")
 @click.option("--until", "ends", required=True, help="Last day, YYYY-MM-DD (included).")
+@acting_as
 @pass_shell
-def users_delegate(shell: Shell, name: str, substitute: str, starts: str, ends: str) -> None:
+def users_delegate(shell: Shell, name: str, substitute: str, starts: str, ends: str, actor: str | None) -> None:
     """NAME is away: SUBSTITUTE may act in their place for the period."""
     with handled(shell):
-        shell.settings.require_audit_key()
         starts_on, ends_on = parse_date(starts), parse_date(ends)
-        with shell.engine.db.begin() as conn:
-            info = delegate(conn, name, substitute, starts_on, ends_on, utc_now())
-    click.echo(f"{info.principal} -> {info.substitute} {info.starts_on}..{info.ends_on}")
+        _writer(shell).delegate(name, substitute, starts_on, ends_on, by=operator(actor))
+    click.echo(f"{name} -> {substitute} {starts_on}..{ends_on}")

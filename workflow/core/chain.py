@@ -34,7 +34,15 @@ CHAINED_COLUMNS = (
     "details",
     "content_hash",
     "prev_hash",
+    "person",
 )
+OPTIONAL_COLUMNS = frozenset({"person"})
+"""Columns added after the first rows were written (``person``: 0009, whom a people change is about).
+
+They enter the encoding only when set: a row that leaves them empty encodes exactly as before
+they existed, so chains written earlier still verify, and a set value is a key of its own in the
+canonical JSON, so no two different rows share an encoding.
+"""
 
 
 def canonical_json(value: Any) -> str:
@@ -56,7 +64,7 @@ def content_hash(title: str, body: str, category: str | None, fields: Mapping[st
 
 def row_hash(key: bytes, row: Mapping[str, Any]) -> str:
     """The HMAC of a row's chained columns; ``fields`` and ``details`` are canonical JSON text."""
-    payload = {name: row[name] for name in CHAINED_COLUMNS}
+    payload = {name: row[name] for name in CHAINED_COLUMNS if name not in OPTIONAL_COLUMNS or row.get(name) is not None}
     payload["at"] = canonical_time(row["at"])
     return hmac.new(key, canonical_json(payload).encode("utf-8"), hashlib.sha256).hexdigest()
 

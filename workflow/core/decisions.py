@@ -55,6 +55,7 @@ class Decision:
     acted: dict[str, list[list[str]]]
     details: dict[str, Any] = field(default_factory=dict)
     """What the audit row records beyond the columns: late marks, quorum votes."""
+    comment: str | None = None
 
 
 def holds_role(person: Person, role: str, holders: Mapping[str, Sequence[str]]) -> bool:
@@ -210,6 +211,7 @@ def decide(
         changed_fields=changed,
         acted=acted,
         details=details,
+        comment=comment,
     )
 
 

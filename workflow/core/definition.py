@@ -129,6 +129,9 @@ class Definition:
     deadlines: tuple[DeadlineSpec, ...] = ()
     assign_creator: bool = True
     """The creator holds the creator role on the item (the drafter); False leaves it to everyone with it."""
+    assigned_by: tuple[str, ...] = ("admin", "leader", "office")
+    """Roles that may hand a role on an item to one person (``assigned_by`` in the YAML); the
+    default is the office's practice since the first definitions, which do not declare it."""
 
     def transitions_for(self, trigger: str, state: str) -> Transition | None:
         return next(

@@ -162,6 +162,20 @@ GUARDS: dict[str, GuardKind] = {
 }
 
 
+SEPARATION_GUARDS = ("not_same_actor_as",)
+"""Guards about who may act given the item's other roles and past actions: an assignment must pass them."""
+
+
+def check_separation(ctx: FireContext) -> Refusal | None:
+    """The first separation-of-duties guard of the transition that refuses ``ctx``'s actor."""
+    for spec in ctx.transition.guards:
+        if spec.name in SEPARATION_GUARDS:
+            refusal = GUARDS[spec.name].check(ctx, spec.params)
+            if refusal is not None:
+                return refusal
+    return None
+
+
 def check_guards(ctx: FireContext) -> Refusal | None:
     """The first guard of the transition that refuses, in declared order."""
     for spec in ctx.transition.guards:

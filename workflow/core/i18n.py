@@ -222,6 +222,24 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "refuse.once_only": ("'{trigger}' 每个事项只能执行一次", "'{trigger}' can be done only once per item"),
     "refuse.assign_role": ("{person} 无权分派 (需要角色: {roles})", "{person} may not assign (role needed: {roles})"),
     "refuse.assign_terminal": ("事项已结束 ({state}), 不能再分派", "the item has ended ({state}); nothing to assign"),
+    "refuse.assign_separation_role": (
+        "职责分离: {person} 是此事项的 '{other}', 不能被分派为 '{role}' (否则无人可执行 '{trigger}')",
+        "separation of duties: {person} is this item's '{other}' and cannot be assigned as '{role}'"
+        " (nobody could then fire '{trigger}')",
+    ),
+    "refuse.assign_separation_trigger": (
+        "职责分离: {person} 已执行过 '{other}', 不能被分派为 '{role}' (否则无人可执行 '{trigger}')",
+        "separation of duties: {person} fired '{other}' and cannot be assigned as '{role}'"
+        " (nobody could then fire '{trigger}')",
+    ),
+    "refuse.people_admin": (
+        "{person} 无权更改用户 {subject} (需要角色: {role})",
+        "{person} may not change the person {subject} (role needed: {role})",
+    ),
+    "refuse.self_grant": (
+        "{person} 不能给自己授予角色 ({roles}): 须由另一位管理员授予",
+        "{person} may not grant themself a role ({roles}): another administrator must",
+    ),
     "refuse.available": ("你现在可以执行: {triggers}", "you may fire now: {triggers}"),
     "refuse.available_none": ("你现在没有可执行的操作", "there is nothing you may fire now"),
     "refuse.last_action": (
@@ -255,8 +273,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "unknown catalogue category '{category}' (allowed: {allowed})",
     ),
     "input.bad_user_name": (
-        "用户名 '{name}' 无效: 不能有空格或 @, 最长 64 字符",
-        "invalid user name '{name}': no spaces or @, at most 64 characters",
+        "用户名 '{name}' 无效: 不能有空格、@ 或 :, 最长 64 字符",
+        "invalid user name '{name}': no spaces, @ or :, at most 64 characters",
     ),
     "input.bad_email": ("邮箱地址 '{email}' 无效", "invalid email address '{email}'"),
     "input.no_roles": ("至少要指定一个角色 (--role): {allowed}", "give at least one role (--role): {allowed}"),
@@ -264,6 +282,23 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "input.user_exists": ("用户 '{name}' 已存在", "user '{name}' already exists"),
     "input.delegate_self": ("{name} 不能委托给自己", "{name} cannot delegate to themself"),
     "input.delegate_period": ("委托期间无效: {starts} 晚于 {ends}", "invalid period: {starts} is after {ends}"),
+    "input.role_not_in_definition": (
+        "'{definition}' 中没有角色 '{role}' 的操作 (可分派: {allowed})",
+        "no one acts as '{role}' in '{definition}' (roles to assign: {allowed})",
+    ),
+    "input.roles_nothing_asked": ("请用 --add 或 --remove 指定角色", "give a role with --add or --remove"),
+    "input.roles_both": ("同一角色不能同时授予和撤销: {roles}", "a role cannot be both added and removed: {roles}"),
+    "input.roles_unchanged": (
+        "{name} 的角色没有变化 (现有: {roles})",
+        "nothing changes for {name} (roles now: {roles})",
+    ),
+    "input.no_roles_left": (
+        "{name} 将没有任何角色; 如其离职请停用 (users deactivate)",
+        "{name} would have no role left; deactivate them instead (users deactivate)",
+    ),
+    "input.already_active": ("用户 {name} 已是启用状态", "{name} is already active"),
+    "input.already_inactive": ("用户 {name} 已停用", "{name} is already deactivated"),
+    "input.inactive_person": ("用户 {name} 已停用, 不能作为代理人", "{name} is deactivated and cannot stand in"),
     "input.assignee_lacks_role": (
         "{person} 不担任 '{role}' 角色, 不能被分派",
         "{person} does not hold the role '{role}'",
@@ -450,6 +485,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "outbox.status.sent": ("已发送", "sent"),
     "outbox.status.failed": ("发送失败", "failed"),
     "outbox.status.skipped": ("未发送 (已过时)", "skipped (obsolete)"),
+    "person.active": ("已启用", "active"),
+    "person.inactive": ("已停用", "deactivated"),
+    "person.digest_on": ("每日汇总", "daily digest"),
+    "person.digest_off": ("逐条邮件", "single emails"),
 }
 
 
@@ -510,6 +549,13 @@ TRIGGER_LABELS: dict[str, tuple[str, str]] = {
     "file_record": ("报送备案", "File for the record"),
     "repeal": ("废止", "Repeal"),
     "confirm_current": ("确认仍然有效", "Confirm still current"),
+    # people changes (item-less audit rows)
+    "person.add": ("添加用户", "Add person"),
+    "person.roles": ("更改角色", "Change roles"),
+    "person.deactivate": ("停用用户", "Deactivate person"),
+    "person.activate": ("启用用户", "Activate person"),
+    "person.delegate": ("委托代理", "Name a substitute"),
+    "person.digest": ("选择邮件方式", "Choose digest"),
 }
 
 

@@ -165,6 +165,7 @@ def _build(data: dict[str, Any], text: str, file: str) -> Definition:
         source_path=file,
         deadlines=_deadlines(data, states),
         assign_creator=data.get("assign_creator", True),
+        **({"assigned_by": tuple(data["assigned_by"])} if "assigned_by" in data else {}),
     )
 
 

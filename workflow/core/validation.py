@@ -30,6 +30,7 @@ TOP_LEVEL_KEYS = {
     "transitions",
     "deadlines",
     "assign_creator",
+    "assigned_by",
 }
 STATE_KEYS = {"label", "role", "terminal", "editable", "deadline"}
 TRANSITION_KEYS = {"trigger", "source", "dest", "role", "guards", "starts_revision", "late_after", "fires_at"}
@@ -101,6 +102,7 @@ def validate_definition_data(data: Any, source_map: SourceMap) -> list[Problem]:
             out.add((flag,), "definition.not_bool", key=flag)
     if "creator_role" in data and not _is_role(data["creator_role"]):
         out.add(("creator_role",), "definition.unknown_role", role=data["creator_role"])
+    _check_assigned_by(data, out)
 
     field_types = _check_fields(data.get("fields", {}), out)
     # A key present but empty (None) is a problem; a missing key was reported above.
@@ -111,6 +113,19 @@ def validate_definition_data(data: Any, source_map: SourceMap) -> list[Problem]:
         triggers = {t["trigger"] for t in transitions if isinstance(t.get("trigger"), str)}
         _check_deadlines(data, states, triggers, field_types, out)
     return out.problems
+
+
+def _check_assigned_by(data: dict[str, Any], out: _Collector) -> None:
+    """``assigned_by``: the roles that may assign a role on an item, a non-empty list of known roles."""
+    if "assigned_by" not in data:
+        return
+    roles = data["assigned_by"]
+    if not isinstance(roles, list) or not roles:
+        out.add(("assigned_by",), "definition.not_list", key="assigned_by")
+        return
+    for index, role in enumerate(roles):
+        if not _is_role(role):
+            out.add(("assigned_by", index), "definition.unknown_role", role=role)
 
 
 DEADLINE_KEYS = {

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, Row, Table, select
+from sqlalchemy import Engine, Row, Table, or_, select
 
 from workflow.core.chain import ChainFault, VerifyResult, verify_chain
 from workflow.store.models import AuditEntry, AuditHead
@@ -18,10 +18,15 @@ audit_head = cast(Table, AuditHead.__table__)
 VERIFY_BATCH = 5_000
 
 
-def read_entries(db: Engine, item_id: int | None = None) -> list[Row[Any]]:
+def read_entries(db: Engine, item_id: int | None = None, person: str | None = None) -> list[Row[Any]]:
+    """Entries in chain order; of one item, or about one person (changes to them, and what they did)."""
     query = select(audit_log).order_by(audit_log.c.seq)
     if item_id is not None:
         query = query.where(audit_log.c.item_id == item_id)
+    if person is not None:
+        query = query.where(
+            or_(audit_log.c.person == person, audit_log.c.actor == person, audit_log.c.on_behalf_of == person)
+        )
     with db.connect() as conn:
         return list(conn.execute(query))
 
@@ -39,14 +44,17 @@ def format_entries(rows: list[Row[Any]], timezone: str) -> Iterator[str]:
     for row in rows:
         at = row.at.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S")
         who = row.actor if not row.on_behalf_of else f"{row.actor} (for {row.on_behalf_of})"
-        move = f"{row.from_state or '-'} -> {row.to_state}"
+        if row.item_id is None:  # a people change: whom it is about instead of an item and a move
+            subject, move = f"person {row.person}", ""
+        else:
+            subject, move = f"item {row.item_id:<5}", f"{row.from_state or '-'} -> {row.to_state}"
         extra = [f"comment={row.comment!r}"] if row.comment else []
         if row.fields != "{}":
             extra.append(f"fields={row.fields}")
         if row.details != "{}":
             extra.append(f"details={row.details}")
         yield (
-            f"#{row.seq:<5} {at}  item {row.item_id:<5} {row.trigger:<20} {move:<44} {who} [{row.role}]"
+            f"#{row.seq:<5} {at}  {subject:<10} {row.trigger:<20} {move:<44} {who} [{row.role}]"
             f"  {row.hash[:12]}" + ("  " + " ".join(extra) if extra else "")
         )
 

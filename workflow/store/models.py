@@ -141,18 +141,23 @@ class ReferenceCounter(Base):
 
 
 class AuditEntry(Base):
-    """One append-only row per action; ``hash`` is an HMAC over the row and ``prev_hash``."""
+    """One append-only row per action; ``hash`` is an HMAC over the row and ``prev_hash``.
+
+    An action on an item fills ``item_id``, ``definition``, ``definition_version``, ``to_state`` and
+    ``content_hash``; a change to a person (``trigger`` ``person.add``, ``person.roles``...) leaves
+    them empty and names the person in ``person``. Both kinds share one chain.
+    """
 
     __tablename__ = "audit_log"
-    __table_args__ = (Index("ix_audit_log_item", "item_id", "seq"),)
+    __table_args__ = (Index("ix_audit_log_item", "item_id", "seq"), Index("ix_audit_log_person", "person", "seq"))
 
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    item_id: Mapped[int] = mapped_column(Integer)
-    definition: Mapped[str] = mapped_column(String(64))
-    definition_version: Mapped[str] = mapped_column(String(64))
+    item_id: Mapped[int | None] = mapped_column(Integer)
+    definition: Mapped[str | None] = mapped_column(String(64))
+    definition_version: Mapped[str | None] = mapped_column(String(64))
     trigger: Mapped[str] = mapped_column(String(64))
     from_state: Mapped[str | None] = mapped_column(String(64))
-    to_state: Mapped[str] = mapped_column(String(64))
+    to_state: Mapped[str | None] = mapped_column(String(64))
     actor: Mapped[str] = mapped_column(String(64))
     on_behalf_of: Mapped[str | None] = mapped_column(String(64))
     role: Mapped[str] = mapped_column(String(32))
@@ -162,9 +167,11 @@ class AuditEntry(Base):
     """Canonical JSON of the fields this action changed."""
     details: Mapped[str] = mapped_column(Text)
     """Canonical JSON of what else the action records (late marks, quorum votes, assignment)."""
-    content_hash: Mapped[str] = mapped_column(String(64))
+    content_hash: Mapped[str | None] = mapped_column(String(64))
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    person: Mapped[str | None] = mapped_column(String(64))
+    """Whom a people change is about; empty on item rows."""
 
 
 class AuditHead(Base):

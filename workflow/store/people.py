@@ -1,28 +1,29 @@
-"""People, their roles, and the substitutes they name while away."""
+"""People, their roles, and the substitutes they name while away: the tables' reads and writes.
+
+The rules of who may change what live in :mod:`workflow.core.personnel`; the engine asks them and
+writes the change here together with its audit row. Call the writers only from the engine (tests
+and benchmarks seed their people with ``add_user``).
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass
 from typing import cast
 
-from sqlalchemy import Connection, Table, and_, insert, select, update
+from sqlalchemy import Connection, Table, and_, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from workflow.core.decisions import Person
 from workflow.core.errors import InvalidInput, NotFound
-from workflow.core.roles import ROLES
+from workflow.core.personnel import SYSTEM_ACTOR, PersonRecord, check_new_person, check_period
 from workflow.store.models import Delegation, User, UserRole
 
 users = cast(Table, User.__table__)
 user_roles = cast(Table, UserRole.__table__)
 delegations = cast(Table, Delegation.__table__)
 
-SYSTEM_ACTOR = "system"
-"""The actor of the audit rows the worker writes (timed transitions); no person may take the name."""
-USER_NAME = re.compile(r"^[^\s@]{1,64}$")
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+__all__ = ["SYSTEM_ACTOR"]
 
 
 @dataclass(frozen=True)
@@ -44,17 +45,7 @@ class DelegationInfo:
 
 
 def add_user(conn: Connection, name: str, email: str, roles: list[str], now: dt.datetime) -> UserInfo:
-    if not USER_NAME.match(name):
-        raise InvalidInput("input.bad_user_name", name=name)
-    if name.lower() == SYSTEM_ACTOR:
-        raise InvalidInput("input.reserved_user_name", name=name)
-    if not EMAIL.match(email):
-        raise InvalidInput("input.bad_email", email=email)
-    if not roles:
-        raise InvalidInput("input.no_roles", allowed=", ".join(ROLES))
-    for role in roles:
-        if role not in ROLES:
-            raise InvalidInput("input.unknown_role", role=role, allowed=", ".join(ROLES))
+    unique_roles = list(check_new_person(name, email, roles))
     if conn.execute(select(users.c.id).where(users.c.name == name)).first() is not None:
         raise InvalidInput("input.user_exists", name=name)
     try:
@@ -63,7 +54,6 @@ def add_user(conn: Connection, name: str, email: str, roles: list[str], now: dt.
         ).scalar_one()
     except IntegrityError:
         raise InvalidInput("input.user_exists", name=name) from None
-    unique_roles = list(dict.fromkeys(roles))
     conn.execute(insert(user_roles), [{"user_id": user_id, "role": role} for role in unique_roles])
     return UserInfo(user_id, name, email, tuple(unique_roles), True)
 
@@ -135,10 +125,7 @@ def load_person(conn: Connection, name: str, today: dt.date, with_substitutions:
 def delegate(
     conn: Connection, principal: str, substitute: str, starts_on: dt.date, ends_on: dt.date, now: dt.datetime
 ) -> DelegationInfo:
-    if principal == substitute:
-        raise InvalidInput("input.delegate_self", name=principal)
-    if ends_on < starts_on:
-        raise InvalidInput("input.delegate_period", starts=starts_on.isoformat(), ends=ends_on.isoformat())
+    check_period(principal, substitute, starts_on, ends_on)
     principal_info = get_user(conn, principal)
     substitute_info = get_user(conn, substitute)
     delegation_id = conn.execute(
@@ -180,3 +167,37 @@ def set_digest(conn: Connection, name: str, digest: bool) -> None:
     """A person's choice: one daily digest, or single notices and reminders."""
     info = get_user(conn, name)
     conn.execute(update(users).where(users.c.id == info.id).values(digest=digest))
+
+
+def person_record(conn: Connection, name: str) -> PersonRecord | None:
+    """The person as stored (active or not), or None when there is no such person."""
+    rows = conn.execute(
+        select(users.c.email, users.c.active, users.c.digest, user_roles.c.role)
+        .select_from(users.outerjoin(user_roles, user_roles.c.user_id == users.c.id))
+        .where(users.c.name == name)
+    ).all()
+    if not rows:
+        return None
+    roles = frozenset(row.role for row in rows if row.role)
+    return PersonRecord(name, rows[0].email, roles, bool(rows[0].active), bool(rows[0].digest))
+
+
+def change_roles(conn: Connection, name: str, granted: tuple[str, ...], removed: tuple[str, ...]) -> None:
+    info = get_user(conn, name)
+    if granted:
+        conn.execute(insert(user_roles), [{"user_id": info.id, "role": role} for role in granted])
+    if removed:
+        conn.execute(delete(user_roles).where(user_roles.c.user_id == info.id, user_roles.c.role.in_(removed)))
+
+
+def set_active(conn: Connection, name: str, active: bool) -> None:
+    info = get_user(conn, name)
+    conn.execute(update(users).where(users.c.id == info.id).values(active=active))
+
+
+def find_person(conn: Connection, name: str, today: dt.date) -> Person | None:
+    """The active person by their own roles, or None when there is no such active person."""
+    try:
+        return load_person(conn, name, today, with_substitutions=False)
+    except NotFound:
+        return None

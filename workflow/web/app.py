@@ -684,14 +684,15 @@ class WebApp:
         out = io.StringIO()
         writer = csv.writer(out)
         columns = ["seq", "reference", "item_id", "definition", "trigger", "from_state", "to_state", "actor",
-                   "on_behalf_of", "role", "at", "comment", "content_hash", "prev_hash", "hash"]  # fmt: skip
+                   "on_behalf_of", "role", "at", "comment", "content_hash", "prev_hash", "hash", "person",
+                   "details"]  # fmt: skip
         writer.writerow(columns)
         for row in rows:
             writer.writerow(
-                [row.seq, row.reference, row.item_id, row.definition, row.trigger, row.from_state or "",
-                 row.to_state, row.actor, row.on_behalf_of or "", row.role,
-                 row.at.astimezone(self.engine.zone).isoformat(), row.comment or "", row.content_hash,
-                 row.prev_hash, row.hash]
+                [row.seq, row.reference or "", row.item_id or "", row.definition or "", row.trigger,
+                 row.from_state or "", row.to_state or "", row.actor, row.on_behalf_of or "", row.role,
+                 row.at.astimezone(self.engine.zone).isoformat(), row.comment or "", row.content_hash or "",
+                 row.prev_hash, row.hash, row.person or "", row.details]
             )  # fmt: skip
         # A BOM so that spreadsheet programs read the Chinese text as UTF-8.
         return Response(

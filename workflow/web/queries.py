@@ -82,7 +82,13 @@ def audit_rows(conn: Connection, wanted: AuditFilter, zone: dt.tzinfo, limit: in
         text = wanted.item.strip()
         query = query.where(audit_log.c.item_id == int(text) if text.isdigit() else items.c.reference == text.upper())
     if wanted.person:
-        query = query.where(or_(audit_log.c.actor == wanted.person, audit_log.c.on_behalf_of == wanted.person))
+        query = query.where(
+            or_(
+                audit_log.c.actor == wanted.person,
+                audit_log.c.on_behalf_of == wanted.person,
+                audit_log.c.person == wanted.person,
+            )
+        )
     if wanted.trigger:
         query = query.where(audit_log.c.trigger == wanted.trigger)
     if wanted.since:
