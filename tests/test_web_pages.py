@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import json
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -16,6 +17,7 @@ from notifications.outbox import outbox
 from tests.conftest import FrozenClock
 from tests.web_support import BASE_URL, Web, make_web
 from workflow.core.errors import ConfigurationError
+from workflow.core.personnel import Account
 from workflow.engine import WorkflowEngine
 from workflow.settings import Settings
 from workflow.web.app import SESSION_COOKIE, create_app
@@ -220,6 +222,21 @@ def test_the_audit_log_filters_and_downloads_for_auditors_only(
     assert {r["reference"] for r in rows} == {reference} and all(len(r["hash"]) == 64 for r in rows)
     everything = list(csv.DictReader(io.StringIO(web.client.get("/audit.csv").text.lstrip("\ufeff"))))
     assert len(everything) == 5
+
+
+def test_the_audit_log_shows_people_changes(web: Web, engine: WorkflowEngine) -> None:
+    engine.add_person("clerk", email="clerk@town.example.gov.cn", roles=["office"], by=Account("root"))
+    engine.change_roles("clerk", grant=["leader"], by="admin_a")
+    web.sign_in("auditor_a")
+    page = web.client.get("/audit", params={"person": "clerk"})
+    assert page.status_code == 200 and "显示最近 2 条" in page.text
+    assert "人员: clerk" in page.text and "更改角色" in page.text and "cli:root" in page.text
+    rows = list(csv.DictReader(io.StringIO(web.client.get("/audit.csv").text.lstrip("\ufeff"))))
+    assert [(r["trigger"], r["person"], r["actor"], r["role"], r["item_id"]) for r in rows] == [
+        ("person.roles", "clerk", "admin_a", "admin", ""),
+        ("person.add", "clerk", "cli:root", "os_account", ""),
+    ]
+    assert json.loads(rows[0]["details"]) == {"granted": ["leader"], "removed": [], "roles": ["leader", "office"]}
 
 
 def test_the_office_sees_failed_messages_and_retries_one(
