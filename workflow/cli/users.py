@@ -122,7 +122,8 @@ def users_list(shell: Shell, as_json: bool) -> None:
         return
     for person in people:
         roles = ", ".join(role_label(r, shell.lang) for r in person.roles)
-        click.echo(f"{person.name:<12} {person.email:<28} {roles}")
+        inactive = "" if person.active else f"  ({shell.t('person.inactive')})"
+        click.echo(f"{person.name:<12} {person.email:<28} {roles}{inactive}")
     for d in delegations:
         click.echo(f"  {d.principal} -> {d.substitute} {d.starts_on.isoformat()}..{d.ends_on.isoformat()}")
 

@@ -16,14 +16,13 @@ from sqlalchemy.exc import IntegrityError
 
 from workflow.core.decisions import Person
 from workflow.core.errors import InvalidInput, NotFound
-from workflow.core.personnel import SYSTEM_ACTOR, PersonRecord, check_new_person, check_period
+from workflow.core.personnel import SYSTEM_ACTOR as SYSTEM_ACTOR  # the worker's actor name, where it always was
+from workflow.core.personnel import PersonRecord, check_new_person, check_period
 from workflow.store.models import Delegation, User, UserRole
 
 users = cast(Table, User.__table__)
 user_roles = cast(Table, UserRole.__table__)
 delegations = cast(Table, Delegation.__table__)
-
-__all__ = ["SYSTEM_ACTOR"]
 
 
 @dataclass(frozen=True)
