@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test install install-test browser lint typecheck clean
+.PHONY: run test install install-test browser lint typecheck clean messages compile-messages
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -11,9 +11,26 @@ $(BIN)/python:
 
 install: $(BIN)/python
 	$(BIN)/pip install --quiet -e .
+	$(MAKE) --no-print-directory compile-messages
 
 install-test: $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[test]'
+	$(MAKE) --no-print-directory compile-messages
+
+## The translations: workflow/locale/<lang>/LC_MESSAGES/gongkai.po (zh and en) are edited and committed;
+## the .mo files are compiled from them here (git-ignored). `make messages` re-extracts the marked
+## text of the code and templates (babel.cfg) and merges it into both catalogues: fill in the new
+## msgstr lines of each language, then `make compile-messages` (tests/test_i18n.py checks both).
+LOCALE := workflow/locale
+compile-messages:
+	$(BIN)/pybabel -q compile -d $(LOCALE) -D gongkai
+
+messages:
+	$(BIN)/pybabel -q extract -F babel.cfg -k Nn_:1,2 --no-location --sort-output \
+	  --project gongkai -o $(LOCALE)/gongkai.pot .
+	$(BIN)/pybabel -q update -i $(LOCALE)/gongkai.pot -d $(LOCALE) -D gongkai --no-location --no-fuzzy-matching \
+	  --ignore-obsolete --width 120
+	$(MAKE) --no-print-directory compile-messages
 
 ## make run: install, initialise the embedded SQLite database with the bundled definitions
 ## and a demo office (in demo-office/), walk one item through the whole chain, then run the

@@ -191,7 +191,7 @@ class Notifier:
         for recipient in people:
             decisions = decisions_for(definition, row, recipient.person) if self.signer is not None else []
             actions = action_links(
-                self.signer, self.mail.base_url, recipient.name, row.id, row.version, decisions, self.lang
+                self.signer, self.mail.base_url, recipient.name, row.id, row.version, decisions, self.lang, definition
             )
             message = render(
                 event, recipient_name=recipient.name, base_url=self.mail.base_url, today=today,

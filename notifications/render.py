@@ -288,14 +288,15 @@ def action_links(
     version: int,
     triggers: Sequence[str],
     lang: str,
+    definition: Definition,
 ) -> list[ActionLink]:
     """One signed link per decision this person may take; none without a signer (no secret configured)."""
-    from workflow.core.i18n import trigger_label
-
     if signer is None:
         return []
     return [
-        ActionLink(trigger_label(trigger, lang), signer.action_url(base_url, user, item_id, trigger, version))
+        ActionLink(
+            definition.trigger_label(trigger, lang), signer.action_url(base_url, user, item_id, trigger, version)
+        )
         for trigger in triggers
     ]
 

@@ -6,6 +6,7 @@ so every test isolates one problem and checks the exact list of problems reporte
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,6 @@ import yaml
 
 from workflow.core.definition import Definition
 from workflow.core.errors import DefinitionError
-from workflow.core.i18n import translate
 from workflow.core.loader import (
     check_definition_text,
     definition_files,
@@ -25,6 +25,7 @@ from workflow.core.loader import (
     load_definitions,
 )
 from workflow.core.machine import compiled
+from workflow.core.messages import message
 from workflow.core.validation import Problem
 
 DEFINITIONS = Path(__file__).resolve().parent.parent / "definitions"
@@ -42,6 +43,13 @@ fields:
   note:
     type: text
     label: {zh: 备注, en: Note}
+triggers:
+  submit:
+    label: {zh: 送审, en: Submit}
+  approve:
+    label: {zh: 通过, en: Approve}
+  send_back:
+    label: {zh: 退回, en: Send back}
 states:
   drafting:
     label: {zh: 起草, en: Drafting}
@@ -76,9 +84,15 @@ def edited(old: str, new: str, text: str = BASE) -> str:
     return text.replace(old, new)
 
 
-def appended(extra: str) -> str:
-    """BASE with more transitions at the end of its list."""
-    return BASE + extra
+def appended(extra: str, base: str = BASE) -> str:
+    """``base`` with more transitions at the end of its list, each new trigger declared with a label."""
+    text = base + extra
+    for trigger in dict.fromkeys(re.findall(r"trigger: ([a-z_]+)$", extra, flags=re.MULTILINE)):
+        if f"\n  {trigger}:\n" not in text:
+            text = text.replace(
+                "triggers:\n", f"triggers:\n  {trigger}:\n    label: {{zh: {trigger}, en: {trigger}}}\n", 1
+            )
+    return text
 
 
 def with_state(state: str) -> str:
@@ -118,7 +132,7 @@ def only_problem(path: Path, line: int, key: str) -> Problem:
 
 
 def english(problem: Problem) -> str:
-    return translate(problem.key, "en", **problem.params)
+    return message(problem.key, "en", **problem.params)
 
 
 # ---- the base ------------------------------------------------------------------------------
@@ -299,11 +313,13 @@ def test_unreachable_state(tmp_path: Path) -> None:
 
 
 def test_state_reached_only_through_an_unreachable_state_is_unreachable_too(tmp_path: Path) -> None:
-    text = with_state(
-        "  archived:\n    label: {zh: 归档, en: Archived}\n    role: office\n"
-        "  purged:\n    label: {zh: 销毁, en: Purged}\n    terminal: true\n"
+    text = appended(
+        "  - trigger: purge\n    source: archived\n    dest: purged\n    role: office\n",
+        with_state(
+            "  archived:\n    label: {zh: 归档, en: Archived}\n    role: office\n"
+            "  purged:\n    label: {zh: 销毁, en: Purged}\n    terminal: true\n"
+        ),
     )
-    text += "  - trigger: purge\n    source: archived\n    dest: purged\n    role: office\n"
     path = write(tmp_path, text)
     assert found(problems_of(path)) == [
         (line_of(text, "  archived:"), "definition.unreachable"),
@@ -312,18 +328,20 @@ def test_state_reached_only_through_an_unreachable_state_is_unreachable_too(tmp_
 
 
 def test_non_terminal_dead_end(tmp_path: Path) -> None:
-    text = with_state("  parked:\n    label: {zh: 搁置, en: Parked}\n    role: leader\n")
-    text += "  - trigger: park\n    source: review\n    dest: parked\n    role: confidentiality_reviewer\n"
+    text = appended(
+        "  - trigger: park\n    source: review\n    dest: parked\n    role: confidentiality_reviewer\n",
+        with_state("  parked:\n    label: {zh: 搁置, en: Parked}\n    role: leader\n"),
+    )
     path = write(tmp_path, text)
     problem = only_problem(path, line_of(text, "  parked:"), "definition.dead_end")
     assert english(problem) == "state 'parked' is not terminal but has no transition to another state"
 
 
 def test_a_state_with_only_internal_transitions_is_still_a_dead_end(tmp_path: Path) -> None:
-    text = with_state("  parked:\n    label: {zh: 搁置, en: Parked}\n    role: leader\n")
-    text += (
+    text = appended(
         "  - trigger: park\n    source: review\n    dest: parked\n    role: confidentiality_reviewer\n"
-        "  - trigger: remind\n    source: parked\n    dest: null\n    role: leader\n"
+        "  - trigger: remind\n    source: parked\n    dest: null\n    role: leader\n",
+        with_state("  parked:\n    label: {zh: 搁置, en: Parked}\n    role: leader\n"),
     )
     only_problem(write(tmp_path, text), line_of(text, "  parked:"), "definition.dead_end")
 
@@ -537,7 +555,7 @@ def test_choice_field_without_choices(tmp_path: Path) -> None:
     path = write(tmp_path, text)
     # the field has no choices key, so the problem points at the field's nearest line
     problem = only_problem(path, line_of(text, "  note:"), "definition.bad_choices")
-    assert english(problem) == "field 'note' is a choice: it needs a non-empty list of choices"
+    assert english(problem) == "field 'note' is a choice: it needs its choices, each as value: {zh: ..., en: ...}"
 
 
 def test_unknown_field_type(tmp_path: Path) -> None:
@@ -953,3 +971,56 @@ def test_catalog_problems_name_the_line(tmp_path: Path) -> None:
     with pytest.raises(DefinitionError) as caught:
         load_catalog(tmp_path)
     assert found(caught.value.problems) == [(3, "catalog.bad_entry"), (4, "catalog.duplicate_code")]
+
+
+def test_a_trigger_without_a_label(tmp_path: Path) -> None:
+    text = edited("  approve:\n    label: {zh: 通过, en: Approve}\n", "")
+    problem = only_problem(write(tmp_path, text), line_of(text, "trigger: approve"), "definition.trigger_label_missing")
+    assert english(problem).startswith("trigger 'approve' has no label: declare it under triggers:")
+
+
+def test_a_trigger_used_twice_is_reported_once(tmp_path: Path) -> None:
+    text = appended("  - trigger: park\n    source: review\n    dest: null\n    role: confidentiality_reviewer\n")
+    text = edited("  park:\n    label: {zh: park, en: park}\n", "", text)
+    text += "  - trigger: park\n    source: drafting\n    dest: null\n    role: drafter\n"
+    only_problem(write(tmp_path, text), line_of(text, "trigger: park"), "definition.trigger_label_missing")
+
+
+@pytest.mark.parametrize(
+    "label",
+    ["{zh: 通过}", "{zh: 通过, en: ''}", "通过", "{zh: 通过, en: Approve, fr: Approuver}"],
+)
+def test_a_malformed_trigger_label(tmp_path: Path, label: str) -> None:
+    text = edited("    label: {zh: 通过, en: Approve}\n", f"    label: {label}\n")
+    problem = only_problem(write(tmp_path, text), line_of(text, f"label: {label}"), "definition.bad_label")
+    assert english(problem) == "label must have both zh and en, non-empty"
+
+
+def test_an_unknown_key_under_a_trigger(tmp_path: Path) -> None:
+    text = edited("  approve:\n", "  approve:\n    colour: green\n")
+    only_problem(write(tmp_path, text), line_of(text, "colour: green"), "definition.unknown_key")
+
+
+def test_triggers_must_be_a_mapping(tmp_path: Path) -> None:
+    text = BASE[: BASE.index("triggers:\n")] + "triggers: [submit]\n" + BASE[BASE.index("states:\n") :]
+    problems = problems_of(write(tmp_path, text))
+    assert (line_of(text, "triggers: [submit]"), "definition.not_mapping_key") in found(problems)
+
+
+@pytest.mark.parametrize("label", ["{zh: 甲}", "甲", "{zh: '', en: A}"])
+def test_a_malformed_choice_label(tmp_path: Path, label: str) -> None:
+    text = edited("    type: text\n", f"    type: choice\n    choices:\n      a: {label}\n      b: {{zh: 乙, en: B}}\n")
+    problem = only_problem(write(tmp_path, text), line_of(text, f"a: {label}"), "definition.bad_choice_label")
+    assert english(problem) == "choice 'a' of field 'note' needs a label with both zh and en, non-empty"
+
+
+def test_choices_as_a_bare_list_are_refused_in_a_new_definition(tmp_path: Path) -> None:
+    text = edited("    type: text\n", "    type: choice\n    choices: [a, b]\n")
+    only_problem(write(tmp_path, text), line_of(text, "choices: [a, b]"), "definition.bad_choices")
+
+
+def test_the_bundled_definitions_label_every_trigger_and_choice() -> None:
+    for definition in load_definitions(DEFINITIONS).values():
+        assert set(definition.trigger_labels) == set(definition.triggers), definition.name
+        for spec in definition.fields.values():
+            assert set(spec.choice_labels) == set(spec.choices), (definition.name, spec.name)

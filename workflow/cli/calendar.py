@@ -28,22 +28,30 @@ def calendar_check(shell: Shell, year: int) -> None:
     with handled(shell):
         cal = _calendar(shell)
     if not cal.has_official_data(year):
-        click.echo(shell.t("calendar.year_missing", year=year), err=True)
+        tr = shell.tr
+        click.echo(
+            tr._("%(year)s: NO official data! Only weekends would be counted and statutory deadlines may be wrong",
+                 year=year),
+            err=True,
+        )  # fmt: skip
         sys.exit(1)
     days = [
         dt.date(year, 1, 1) + dt.timedelta(days=n) for n in range((dt.date(year + 1, 1, 1) - dt.date(year, 1, 1)).days)
     ]
     notes = [cal.note(day) for day in days]
-    click.echo(
-        shell.t(
-            "calendar.year_ok",
-            year=year,
-            working=sum(n.working for n in notes),
-            holidays=sum(n.kind == "holiday" for n in notes),
-            makeup=sum(n.kind == "makeup_workday" for n in notes),
-            version=cal.data_version(),
-        )
+    tr = shell.tr
+    working = sum(n.working for n in notes)
+    holidays = sum(n.kind == "holiday" for n in notes)
+    makeup = sum(n.kind == "makeup_workday" for n in notes)
+    counts = ", ".join(
+        [
+            tr.ngettext("%(num)s working day", "%(num)s working days", working),
+            tr.ngettext("%(num)s holiday day", "%(num)s holiday days", holidays),
+            tr.ngettext("%(num)s make-up working day", "%(num)s make-up working days", makeup),
+        ]
     )
+    click.echo(tr._("%(year)s: official data, %(counts)s (%(version)s)", year=year, counts=counts,
+                    version=cal.data_version()))  # fmt: skip
 
 
 @calendar.command("recompute")

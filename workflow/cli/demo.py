@@ -10,8 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from workflow.clock import utc_now
-from workflow.core.errors import GongkaiError
-from workflow.core.i18n import render_error
+from workflow.core.errors import GongkaiError, render_error
 from workflow.core.personnel import Account
 from workflow.engine import WorkflowEngine
 from workflow.settings import Settings, read_key_file

@@ -19,8 +19,9 @@ import click
 from sqlalchemy.engine import make_url
 
 from workflow.core.definition import Definition
-from workflow.core.errors import ConfigurationError, GongkaiError, InvalidInput
-from workflow.core.i18n import render_error, translate
+from workflow.core.errors import ConfigurationError, GongkaiError, InvalidInput, render_error
+from workflow.core.i18n import Translator, translator
+from workflow.core.messages import message
 from workflow.core.personnel import Account
 from workflow.engine import WorkflowEngine
 from workflow.settings import Settings
@@ -42,8 +43,14 @@ class Shell:
     def lang(self) -> str:
         return self.settings.lang
 
+    @property
+    def tr(self) -> Translator:
+        """Text, plurals and dates in the user's language (``shell.tr._("...")``)."""
+        return translator(self.lang)
+
     def t(self, key: str, **params: Any) -> str:
-        return translate(key, self.lang, **params)
+        """A keyed message (an error's, an audit fault's) in the user's language."""
+        return message(key, self.lang, **params)
 
     @property
     def engine(self) -> WorkflowEngine:

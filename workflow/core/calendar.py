@@ -20,20 +20,21 @@ from typing import Any
 
 import chinese_calendar
 
-from workflow.core.definition import Label
 from workflow.core.errors import CalendarError
+from workflow.core.i18n import N_, translator
 
 CALENDAR_FILE = "calendar.yaml"
 
-HOLIDAY_NAMES: dict[str, Label] = {
-    "New Year's Day": Label("元旦", "New Year's Day"),
-    "Spring Festival": Label("春节", "Spring Festival"),
-    "Tomb-sweeping Day": Label("清明节", "Tomb-sweeping Day"),
-    "Labour Day": Label("劳动节", "Labour Day"),
-    "Dragon Boat Festival": Label("端午节", "Dragon Boat Festival"),
-    "National Day": Label("国庆节", "National Day"),
-    "Mid-autumn Festival": Label("中秋节", "Mid-autumn Festival"),
-    "Anti-Fascist 70th Day": Label("抗战胜利70周年纪念日", "Anti-Fascist 70th Day"),
+HOLIDAY_NAMES: dict[str, str] = {
+    # chinesecalendar's English names (its own keys), translated by the catalogues.
+    "New Year's Day": N_("New Year's Day"),
+    "Spring Festival": N_("Spring Festival"),
+    "Tomb-sweeping Day": N_("Tomb-sweeping Day"),
+    "Labour Day": N_("Labour Day"),
+    "Dragon Boat Festival": N_("Dragon Boat Festival"),
+    "National Day": N_("National Day"),
+    "Mid-autumn Festival": N_("Mid-autumn Festival"),
+    "Anti-Fascist 70th Day": N_("Anti-Fascist 70th Day"),
 }
 
 
@@ -159,8 +160,8 @@ def national_data_version() -> str:
 def holiday_label(name: str | None, lang: str) -> str:
     if name is None:
         return ""
-    label = HOLIDAY_NAMES.get(name)
-    return label.in_lang(lang) if label else name
+    text = HOLIDAY_NAMES.get(name)
+    return translator(lang)._(text) if text else name
 
 
 def load_calendar(directory: Path) -> WorkingCalendar:

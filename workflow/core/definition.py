@@ -2,11 +2,27 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+from workflow.core.i18n import N_, translator
+
 FIELD_TYPES = ("text", "date", "datetime", "choice")
+
+ENGINE_ACTIONS: dict[str, str] = {
+    "create": N_("Create"),
+    "edit": N_("Edit"),
+    "assign": N_("Assign"),
+    # people changes: item-less rows of the audit chain
+    "person.add": N_("Add person"),
+    "person.roles": N_("Change roles"),
+    "person.deactivate": N_("Deactivate person"),
+    "person.activate": N_("Activate person"),
+    "person.delegate": N_("Name a substitute"),
+    "person.digest": N_("Choose digest"),
+}
+"""Audit actions not declared in any YAML (the engine's and people changes); their text is in the catalogues."""
 
 
 @dataclass(frozen=True)
@@ -42,6 +58,13 @@ class FieldSpec:
     label: Label
     choices: tuple[str, ...] = ()
     required: bool = False
+    choice_labels: MappingProxyType[str, Label] = field(default_factory=lambda: MappingProxyType({}))
+    """Each choice as people call it; a version stored before choices had labels has none."""
+
+    def choice_label(self, value: str, lang: str) -> str:
+        """A choice as people call it in ``lang``; one without a label is shown as stored."""
+        label = self.choice_labels.get(value)
+        return label.in_lang(lang) if label else value
 
 
 @dataclass(frozen=True)
@@ -132,6 +155,15 @@ class Definition:
     assigned_by: tuple[str, ...] = ("admin", "leader", "office")
     """Roles that may hand a role on an item to one person (``assigned_by`` in the YAML); the
     default is the office's practice since the first definitions, which do not declare it."""
+    trigger_labels: MappingProxyType[str, Label] = field(default_factory=lambda: MappingProxyType({}))
+    """Each trigger as people call it; a version stored before triggers had labels has none."""
+
+    def trigger_label(self, trigger: str, lang: str) -> str:
+        """A decision as people call it: the YAML's label, an engine action's, or the name itself."""
+        label = self.trigger_labels.get(trigger)
+        if label is not None:
+            return label.in_lang(lang)
+        return action_label(trigger, lang)
 
     def transitions_for(self, trigger: str, state: str) -> Transition | None:
         return next(
@@ -174,3 +206,9 @@ class Catalog:
             if wanted in (category.code, category.label.zh, category.label.en):
                 return category
         return None
+
+
+def action_label(trigger: str, lang: str) -> str:
+    """An engine action (create, edit, assign) as people call it; any other name as it is."""
+    text = ENGINE_ACTIONS.get(trigger)
+    return translator(lang)._(text) if text else trigger

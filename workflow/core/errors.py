@@ -1,12 +1,14 @@
 """The one exception tree of gongkai.
 
-Every error carries a message key and its parameters; the shell (CLI, web)
-renders it in the user's language with :func:`workflow.core.i18n.translate`.
+Every error carries a stable message key and its parameters; its text comes from the
+gettext catalogues in the reader's language (:mod:`workflow.core.messages`).
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+from workflow.core.messages import message
 
 
 class GongkaiError(Exception):
@@ -21,9 +23,7 @@ class GongkaiError(Exception):
         super().__init__(self.key, params)
 
     def render(self, lang: str = "zh") -> str:
-        from workflow.core.i18n import translate
-
-        return translate(self.key, lang, **self.params)
+        return message(self.key, lang, **self.params)
 
     def __str__(self) -> str:
         return self.render("en")
@@ -100,3 +100,21 @@ class AuditVerificationError(GongkaiError):
     """The audit chain does not verify."""
 
     key = "error.audit"
+
+
+def render_error(error: GongkaiError, lang: str) -> str:
+    """One line: the rule that refused, what happened last, what the user may do instead."""
+    text = error.render(lang)
+    if isinstance(error, DefinitionError):
+        return text
+    parts = [text]
+    last = error.params.get("last")
+    if isinstance(last, dict):
+        parts.append(message("refuse.last_action", lang, **last))
+    available = error.params.get("available")
+    if isinstance(available, list):
+        if available:
+            parts.append(message("refuse.available", lang, triggers=", ".join(available)))
+        else:
+            parts.append(message("refuse.available_none", lang))
+    return "; ".join(parts)

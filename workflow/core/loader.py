@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -54,13 +55,37 @@ def check_definition_text(text: str, file: str) -> list[Problem]:
     return validate_definition_data(data, source_map)
 
 
-def load_definition_text(text: str, file: str) -> Definition:
-    """Validate and build a definition; raises :class:`DefinitionError` listing every problem."""
+def load_definition_text(text: str, file: str, *, stored: bool = False) -> Definition:
+    """Validate and build a definition; raises :class:`DefinitionError` listing every problem.
+
+    ``stored``: the text was read back from a database, where versions written before
+    triggers and choices had labels lack them; those load with the names as labels.
+    """
     data, source_map = _read(text, file)
-    problems = validate_definition_data(data, source_map)
+    problems = validate_definition_data(data, source_map, stored=stored)
     if problems:
         raise DefinitionError(problems)
     return _build(data, text, file)
+
+
+def with_labels_from(stored: Definition, current: Definition) -> Definition:
+    """A stored version whose source predates trigger and choice labels, labelled as ``current`` names them.
+
+    Only what the stored text lacks is taken; names the current version dropped stay unlabelled.
+    """
+    trigger_labels = {**current.trigger_labels, **stored.trigger_labels}
+    fields = {}
+    for name, spec in stored.fields.items():
+        newer = current.fields.get(name)
+        if spec.choices and not spec.choice_labels and newer is not None:
+            labels = {value: newer.choice_labels[value] for value in spec.choices if value in newer.choice_labels}
+            spec = replace(spec, choice_labels=MappingProxyType(labels))
+        fields[name] = spec
+    return replace(
+        stored,
+        trigger_labels=MappingProxyType({t: trigger_labels[t] for t in stored.triggers if t in trigger_labels}),
+        fields=MappingProxyType(fields),
+    )
 
 
 def load_definition_file(path: Path) -> Definition:
@@ -147,6 +172,11 @@ def _build(data: dict[str, Any], text: str, file: str) -> Definition:
             label=_label(spec["label"]),
             choices=tuple(spec.get("choices") or ()),
             required=spec.get("required", False),
+            choice_labels=MappingProxyType(
+                {value: _label(label) for value, label in spec["choices"].items()}
+                if isinstance(spec.get("choices"), dict)
+                else {}
+            ),
         )
         for name, spec in (data.get("fields") or {}).items()
     }
@@ -166,6 +196,9 @@ def _build(data: dict[str, Any], text: str, file: str) -> Definition:
         deadlines=_deadlines(data, states),
         assign_creator=data.get("assign_creator", True),
         **({"assigned_by": tuple(data["assigned_by"])} if "assigned_by" in data else {}),
+        trigger_labels=MappingProxyType(
+            {name: _label(spec["label"]) for name, spec in (data.get("triggers") or {}).items()}
+        ),
     )
 
 

@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-from workflow.core.definition import Label
+from workflow.core.i18n import N_, translator
 
-ROLES: dict[str, Label] = {
-    "drafter": Label("承办人", "Drafter"),
-    "confidentiality_reviewer": Label("保密审查员", "Confidentiality reviewer"),
-    "legal_reviewer": Label("合法性审查员", "Legality reviewer"),
-    "leader": Label("领导", "Leader"),
-    "office": Label("公开办", "Disclosure office"),
-    "auditor": Label("审计员", "Auditor"),
-    "admin": Label("管理员", "Administrator"),
+ROLES: dict[str, str] = {
+    "drafter": N_("Drafter"),
+    "confidentiality_reviewer": N_("Confidentiality reviewer"),
+    "legal_reviewer": N_("Legality reviewer"),
+    "leader": N_("Leader"),
+    "office": N_("Disclosure office"),
+    "auditor": N_("Auditor"),
+    "admin": N_("Administrator"),
 }
+"""Each role's name in the code, and its English text in the catalogues."""
 
 
 def role_label(role: str, lang: str) -> str:
-    label = ROLES.get(role)
-    return label.in_lang(lang) if label else role
+    text = ROLES.get(role)
+    return translator(lang)._(text) if text else role

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from workflow.core.definition import FIELD_TYPES
+from workflow.core.messages import message
 from workflow.core.roles import ROLES
 from workflow.core.yamlsource import Path_, SourceMap
 
@@ -31,10 +32,12 @@ TOP_LEVEL_KEYS = {
     "deadlines",
     "assign_creator",
     "assigned_by",
+    "triggers",
 }
 STATE_KEYS = {"label", "role", "terminal", "editable", "deadline"}
 TRANSITION_KEYS = {"trigger", "source", "dest", "role", "guards", "starts_revision", "late_after", "fires_at"}
 FIELD_KEYS = {"type", "label", "choices", "required"}
+TRIGGER_KEYS = {"label"}
 
 
 @dataclass(frozen=True)
@@ -45,14 +48,13 @@ class Problem:
     params: dict[str, Any] = field(default_factory=dict)
 
     def render(self, lang: str = "zh") -> str:
-        from workflow.core.i18n import translate
-
-        return f"{self.file}:{self.line}: {translate(self.key, lang, **self.params)}"
+        return f"{self.file}:{self.line}: {message(self.key, lang, **self.params)}"
 
 
 class _Collector:
-    def __init__(self, source_map: SourceMap) -> None:
+    def __init__(self, source_map: SourceMap, *, stored: bool = False) -> None:
         self.source_map = source_map
+        self.stored = stored
         self.problems: list[Problem] = []
 
     def add(self, path: Path_, message: str, /, **params: Any) -> None:
@@ -75,9 +77,13 @@ def _as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
-def validate_definition_data(data: Any, source_map: SourceMap) -> list[Problem]:
-    """All problems of one definition document; an empty list means it is valid."""
-    out = _Collector(source_map)
+def validate_definition_data(data: Any, source_map: SourceMap, *, stored: bool = False) -> list[Problem]:
+    """All problems of one definition document; an empty list means it is valid.
+
+    ``stored`` is a version read back from a database: one written before triggers and
+    choices carried their labels may lack them (every other rule holds).
+    """
+    out = _Collector(source_map, stored=stored)
     for line, key in source_map.duplicate_keys:
         out.problems.append(Problem(source_map.file, line, "definition.duplicate_key", {"key": key}))
     if not isinstance(data, dict):
@@ -112,6 +118,7 @@ def validate_definition_data(data: Any, source_map: SourceMap) -> list[Problem]:
         _check_graph(data, states, transitions, out)
         triggers = {t["trigger"] for t in transitions if isinstance(t.get("trigger"), str)}
         _check_deadlines(data, states, triggers, field_types, out)
+        _check_trigger_labels(data, transitions, out)
     return out.problems
 
 
@@ -126,6 +133,34 @@ def _check_assigned_by(data: dict[str, Any], out: _Collector) -> None:
     for index, role in enumerate(roles):
         if not _is_role(role):
             out.add(("assigned_by", index), "definition.unknown_role", role=role)
+
+
+def _check_trigger_labels(data: dict[str, Any], transitions: list[dict[str, Any]], out: _Collector) -> None:
+    """``triggers:`` gives every trigger of the transitions its label (a misspelt name there leaves
+    the real trigger unlabelled, which is reported)."""
+    declared = data.get("triggers")
+    if declared is None:
+        declared = {}
+    elif not isinstance(declared, dict):
+        out.add(("triggers",), "definition.not_mapping_key", key="triggers")
+        return
+    for name, spec in declared.items():
+        path: Path_ = ("triggers", name)
+        if not isinstance(spec, dict):
+            out.add(path, "definition.not_mapping_key", key=f"triggers.{name}")
+            continue
+        for key in spec:
+            if key not in TRIGGER_KEYS:
+                out.add((*path, key), "definition.unknown_key", key=key, allowed=", ".join(sorted(TRIGGER_KEYS)))
+        if not _is_label(spec.get("label")):
+            out.add((*path, "label"), "definition.bad_label")
+    if out.stored:
+        return
+    for index, spec in enumerate(transitions):
+        trigger = spec.get("trigger")
+        if isinstance(trigger, str) and NAME_PATTERN.match(trigger) and trigger not in declared:
+            out.add(("transitions", index, "trigger"), "definition.trigger_label_missing", trigger=trigger)
+            declared = {**declared, trigger: None}  # one problem per trigger, at its first transition
 
 
 DEADLINE_KEYS = {
@@ -253,15 +288,27 @@ def _check_fields(fields: Any, out: _Collector) -> dict[str, str]:
         if "label" not in spec or not _is_label(spec["label"]):
             out.add((*path, "label"), "definition.bad_label")
         choices = spec.get("choices")
-        if kind == "choice" and not (
-            isinstance(choices, list) and choices and all(isinstance(c, str) for c in choices)
-        ):
-            out.add((*path, "choices"), "definition.bad_choices", field=name)
+        if kind == "choice":
+            _check_choices(path, str(name), choices, out)
         if kind != "choice" and choices is not None:
             out.add((*path, "choices"), "definition.choices_not_choice", field=name)
         if "required" in spec and not isinstance(spec["required"], bool):
             out.add((*path, "required"), "definition.not_bool", key="required")
     return types
+
+
+def _check_choices(path: Path_, field: str, choices: Any, out: _Collector) -> None:
+    """A choice field's values, each with its label: ``value: {zh: ..., en: ...}``."""
+    if out.stored and isinstance(choices, list) and choices and all(isinstance(c, str) for c in choices):
+        return  # a version stored before choices carried labels
+    if not (isinstance(choices, dict) and choices):
+        out.add((*path, "choices"), "definition.bad_choices", field=field)
+        return
+    for value, label in choices.items():
+        if not NAME_PATTERN.match(str(value)):
+            out.add((*path, "choices", value), "definition.bad_name", value=value)
+        if not _is_label(label):
+            out.add((*path, "choices", value), "definition.bad_choice_label", field=field, value=value)
 
 
 def _check_states(states: Any, out: _Collector) -> dict[str, dict[str, Any]] | None:

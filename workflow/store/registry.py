@@ -14,13 +14,14 @@ from typing import cast
 from sqlalchemy import Connection, Table, select
 
 from workflow.core.definition import Catalog, Definition
-from workflow.core.errors import NotFound
+from workflow.core.errors import GongkaiError, NotFound
 from workflow.core.loader import (
     definition_files,
     definition_version,
     load_catalog,
     load_definition_file,
     load_definition_text,
+    with_labels_from,
 )
 from workflow.store.models import DefinitionVersion
 from workflow.store.sql import insert_if_absent
@@ -72,9 +73,18 @@ class DefinitionRegistry:
         ).one_or_none()
         if row is None:
             raise NotFound("notfound.definition_version", name=name, version=version[:12])
-        definition = load_definition_text(row.source_text, row.source_path)
+        definition = load_definition_text(row.source_text, row.source_path, stored=True)
+        if _lacks_labels(definition):
+            definition = self._labelled(definition)
         self._remember(definition)
         return definition
+
+    def _labelled(self, old: Definition) -> Definition:
+        """An old stored version takes its trigger and choice labels from the file's version, when it loads."""
+        try:
+            return with_labels_from(old, self.current(old.name))
+        except GongkaiError:
+            return old  # no such file any more, or it does not load: names stand in for labels
 
     def stored(self, conn: Connection) -> list[Definition]:
         """Every version items may be pinned to (each parsed once, then remembered)."""
@@ -104,3 +114,9 @@ class DefinitionRegistry:
     def _remember(self, definition: Definition) -> None:
         with self._lock:
             self._pinned.setdefault((definition.name, definition.version), definition)
+
+
+def _lacks_labels(definition: Definition) -> bool:
+    return not definition.trigger_labels or any(
+        spec.choices and not spec.choice_labels for spec in definition.fields.values()
+    )

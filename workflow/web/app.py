@@ -43,9 +43,16 @@ from notifications.settings import MailSettings
 from workflow.clock import utc_now
 from workflow.core.deadlines import working_days_left
 from workflow.core.decisions import ItemSnapshot, Person, available_triggers, decide
-from workflow.core.definition import Definition, Transition
-from workflow.core.errors import Conflict, GongkaiError, InvalidInput, NotFound, NotPermitted, TransitionNotAllowed
-from workflow.core.i18n import choice_label, render_error, trigger_label
+from workflow.core.definition import Definition, FieldSpec, Transition, action_label
+from workflow.core.errors import (
+    Conflict,
+    GongkaiError,
+    InvalidInput,
+    NotFound,
+    NotPermitted,
+    TransitionNotAllowed,
+    render_error,
+)
 from workflow.core.roles import role_label
 from workflow.engine import WorkflowEngine
 from workflow.settings import Settings
@@ -200,6 +207,15 @@ class WebApp:
     def t(self, request: Request, key: str, **params: Any) -> str:
         return translate(key, self.lang(request), **params)
 
+    def _trigger_label(self, definition: Definition | str | None, trigger: str, lang: str) -> str:
+        """A decision as its definition names it; ``definition`` may be a name (an audit row's), then the file's."""
+        if isinstance(definition, str):
+            try:
+                definition = self.engine.registry.current(definition)
+            except GongkaiError:
+                definition = None
+        return definition.trigger_label(trigger, lang) if definition else action_label(trigger, lang)
+
     def page(self, request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
         lang = self.lang(request)
         cookie = request.cookies.get(CSRF_COOKIE)
@@ -210,7 +226,7 @@ class WebApp:
         user: Person | None = getattr(request.state, "user", None)
         html = self.templates.get_template(template).render(
             t=lambda key, **params: translate(key, lang, **params),
-            trigger_label=lambda trigger: trigger_label(trigger, lang),
+            trigger_label=lambda trigger, definition=None: self._trigger_label(definition, trigger, lang),
             role_label=lambda role: role_label(role, lang),
             lang=lang,
             large=request.cookies.get(LARGE_COOKIE) == "1",
@@ -404,7 +420,7 @@ class WebApp:
         message = self.t(
             request, "stale", reference=row.reference, actor=last["actor"] if last else "-",
             at=self._moment(last["at_time"]) if last else "-",
-            action=trigger_label(last["trigger"], self.lang(request)) if last else "-",
+            action=self._trigger_label(row.definition, last["trigger"], self.lang(request)) if last else "-",
         )  # fmt: skip
         title = self.t(request, "stale_title")
         link = f"/items/{row.reference}"
@@ -446,7 +462,7 @@ class WebApp:
             status = 403
         return self.page(
             request, "act.html", status=status, item=self._item_summary(request, conn, row, definition, person),
-            action=trigger_label(claim.trigger, self.lang(request)), transition=transition,
+            action=definition.trigger_label(claim.trigger, self.lang(request)), transition=transition,
             needs_comment=transition.guard("requires_comment") is not None,
             field_inputs=self._field_inputs(definition, transition, self.lang(request)), error=error,
             comment=comment, acting_as=claim.user,
@@ -496,7 +512,7 @@ class WebApp:
         return self.page(
             request, "message.html", title=self.t(request, "done_title"),
             message=self.t(request, "done", reference=result.row.reference,
-                           action=trigger_label(claim.trigger, self.lang(request)), state=state_label),
+                           action=definition.trigger_label(claim.trigger, self.lang(request)), state=state_label),
             item_link=f"/items/{result.row.reference}",
         )  # fmt: skip
 
@@ -535,7 +551,7 @@ class WebApp:
             "diff": diff,
             "diff_basis": basis,
             "fields": [
-                (spec.label.in_lang(lang), _shown(spec.type, row.fields.get(name), lang))
+                (spec.label.in_lang(lang), _shown(spec, row.fields.get(name), lang))
                 for name, spec in definition.fields.items()
                 if row.fields.get(name) not in (None, "")
             ],
@@ -555,7 +571,7 @@ class WebApp:
             if old is not None:
                 return collapse(body_diff(old, row.body), context=3), self.t(
                     request, "changes_since", who=decided.actor, when=when,
-                    action=trigger_label(decided.trigger, self.lang(request)),
+                    action=self._trigger_label(row.definition, decided.trigger, self.lang(request)),
                 )  # fmt: skip
         if len(revisions) > 1:
             diff = collapse(body_diff(revisions[-2].body, row.body), context=3)
@@ -578,11 +594,11 @@ class WebApp:
         return self.page(
             request, "item.html", item=summary,
             chain=chain_svg(definition, row.state, lang, visited=visited),
-            deadlines=deadlines, history=history, read_only=read_only,
+            deadlines=deadlines, history=history, read_only=read_only, item_definition=definition,
             revisions=_with_diffs(revisions) if summary["readable"] else [],
             actions=[
                 {
-                    "trigger": t, "label": trigger_label(t, lang),
+                    "trigger": t, "label": definition.trigger_label(t, lang),
                     "needs_comment": (tr := definition.transitions_for(t, row.state)) is not None
                     and tr.guard("requires_comment") is not None,
                     "fields": self._field_inputs(definition, tr, lang) if tr else [],
@@ -641,7 +657,7 @@ class WebApp:
             inputs.append(
                 {
                     "name": name, "label": spec.label.in_lang(lang), "type": spec.type,
-                    "choices": [(c, choice_label(c, lang)) for c in spec.choices],
+                    "choices": [(c, spec.choice_label(c, lang)) for c in spec.choices],
                 }
             )  # fmt: skip
         return inputs
@@ -727,8 +743,8 @@ class WebApp:
         return RedirectResponse(f"/outbox?requeued={message_id}", status_code=303)
 
 
-def _shown(kind: str, value: Any, lang: str) -> str:
-    return choice_label(str(value), lang) if kind == "choice" else str(value)
+def _shown(spec: FieldSpec, value: Any, lang: str) -> str:
+    return spec.choice_label(str(value), lang) if spec.type == "choice" else str(value)
 
 
 def _with_diffs(revisions: list[Any]) -> list[dict[str, Any]]:

@@ -35,4 +35,4 @@ class EmailLinks:
             definition = self.engine.registry.pinned(conn, row.definition, row.definition_version)
         person = acting_person(acting)
         decisions = decisions_for(definition, row, person)
-        return action_links(self.tokens, base_url, person.name, row.id, row.version, decisions, lang)
+        return action_links(self.tokens, base_url, person.name, row.id, row.version, decisions, lang, definition)

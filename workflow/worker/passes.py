@@ -32,8 +32,7 @@ from notifications.transport import Transport
 from workflow.clock import utc_now
 from workflow.core.acting import roles_to_act
 from workflow.core.definition import Definition
-from workflow.core.errors import ConfigurationError, GongkaiError
-from workflow.core.i18n import render_error
+from workflow.core.errors import ConfigurationError, GongkaiError, render_error
 from workflow.core.latechain import HistoryStep, earlier_late_visits
 from workflow.core.reminders import PlannedReminder, plan
 from workflow.engine import WorkflowEngine, audit_log, deadlines_table, items

@@ -20,8 +20,7 @@ import sys
 from types import FrameType
 
 from workflow.clock import utc_now
-from workflow.core.errors import GongkaiError
-from workflow.core.i18n import render_error
+from workflow.core.errors import GongkaiError, render_error
 from workflow.settings import Settings
 from workflow.worker.passes import Worker
 
