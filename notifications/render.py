@@ -1,7 +1,9 @@
 """Email rendering (pure): one event, one reader, one language -> subject, text and HTML.
 
-Templates live in ``notifications/templates/<lang>/`` and follow Wagtail's naming:
-``<event>_subject.txt``, ``<event>.txt`` and ``<event>.html``. The HTML part is
+Templates live in ``notifications/templates/`` (one tree for every language) and follow
+Wagtail's naming: ``<event>_subject.txt``, ``<event>.txt`` and ``<event>.html``; their text
+is English marked with ``{% trans %}``/``_()`` and translated through the gettext catalogues
+(``jinja2.ext.i18n``), dates through Babel. The HTML part is
 autoescaped, the text part is not, and both use ``StrictUndefined``. What people typed
 (titles, bodies, names) only ever reaches a template as data, so ``{{ 7*7 }}`` in a
 title stays those eight characters.
@@ -24,6 +26,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, Template, select
 
 from workflow.core.definition import Definition
 from workflow.core.errors import ConfigurationError, InvalidInput
+from workflow.core.i18n import LANGUAGES, catalogue, translator
 
 EVENTS = (
     "new_task",
@@ -39,17 +42,11 @@ EVENTS = (
 DUE_EVENTS = frozenset({"reminder_upcoming", "reminder_due_today", "reminder_overdue", "escalation"})
 """Events about a deadline: their item must have a due date."""
 
-LANGUAGES = ("zh", "en")
 CONFIDENTIALITY_ROLE = "confidentiality_reviewer"
 BODY_LIMIT = 2000
 """Characters of an item's body shown in an email; the link leads to the rest."""
 
-_WEEKDAYS_ZH = "一二三四五六日"
-_WEEKDAYS_EN = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-_MONTHS_EN = (
-    "January", "February", "March", "April", "May", "June",
-    "July", "August", "September", "October", "November", "December",
-)  # fmt: skip
+HTML_LANG = {"zh": "zh-CN", "en": "en"}
 
 
 @dataclass(frozen=True)
@@ -132,19 +129,14 @@ def item_url(base_url: str, reference: str) -> str:
 
 
 class Renderer:
-    """The template environment, built once: Jinja compiles and caches each template on first use."""
+    """One template environment per language, built once: Jinja compiles and caches each template on first use.
+
+    An environment holds its language's catalogue (``install_gettext_translations``), so a
+    language is never switched under a render running in another thread.
+    """
 
     def __init__(self) -> None:
-        self.environment = Environment(
-            loader=PackageLoader("notifications", "templates"),
-            autoescape=select_autoescape(enabled_extensions=("html",), disabled_extensions=("txt",), default=True),
-            undefined=StrictUndefined,
-            trim_blocks=True,
-            lstrip_blocks=True,
-            keep_trailing_newline=True,
-            auto_reload=False,  # templates ship with the package: no stat() of each file on every render
-        )
-        self.environment.filters["day"] = format_day
+        self.environments = {lang: _environment(lang) for lang in LANGUAGES}
 
     def render(
         self,
@@ -175,6 +167,7 @@ class Renderer:
             raise InvalidInput("mail.due_required", event=event, reference=item.reference)
         context: dict[str, Any] = {
             "lang": lang,
+            "html_lang": HTML_LANG[lang],
             "recipient_name": recipient_name,
             "base_url": base_url.rstrip("/"),
             "today": today,
@@ -192,7 +185,23 @@ class Renderer:
         )
 
     def _template(self, lang: str, name: str) -> Template:
-        return self.environment.get_template(f"{lang}/{name}")
+        return self.environments[lang].get_template(name)
+
+
+def _environment(lang: str) -> Environment:
+    environment = Environment(
+        loader=PackageLoader("notifications", "templates"),
+        autoescape=select_autoescape(enabled_extensions=("html",), disabled_extensions=("txt",), default=True),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        auto_reload=False,  # templates ship with the package: no stat() of each file on every render
+        extensions=["jinja2.ext.i18n"],
+    )
+    environment.install_gettext_translations(catalogue(lang), newstyle=True)  # type: ignore[attr-defined]
+    environment.filters["day"] = lambda day: format_day(day, lang)
+    return environment
 
 
 @cache
@@ -236,10 +245,9 @@ def render(
 
 
 def format_day(day: dt.date, lang: str) -> str:
-    """A date as people read it: ``2026年3月9日 (星期一)`` or ``Monday 9 March 2026``."""
-    if lang == "en":
-        return f"{_WEEKDAYS_EN[day.weekday()]} {day.day} {_MONTHS_EN[day.month - 1]} {day.year}"
-    return f"{day.year}年{day.month}月{day.day}日 (星期{_WEEKDAYS_ZH[day.weekday()]})"
+    """A date with its weekday as the reader's language writes it (Babel): ``2026年3月9日星期一``,
+    ``Monday, March 9, 2026``."""
+    return translator(lang).date(day, "full")
 
 
 def _item_context(

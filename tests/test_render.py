@@ -228,10 +228,10 @@ def test_escalation_names_who_was_late() -> None:
         LateStep("王五", "领导签发", dt.date(2026, 3, 9)),
     ]
     message = rendered("escalation", late_chain=chain)
-    assert "李四，保密审查，截止 2026年3月2日 (星期一)，于 2026年3月4日 (星期三) 办理" in message.text
-    assert "王五，领导签发，截止 2026年3月9日 (星期一)，尚未办理" in message.text
+    assert "李四，保密审查，截止 2026年3月2日星期一，于 2026年3月4日星期三 办理" in message.text
+    assert "王五，领导签发，截止 2026年3月9日星期一，尚未办理" in message.text
     english = rendered("escalation", "en", late_chain=chain)
-    assert "李四, 保密审查, due Monday 2 March 2026, done on Wednesday 4 March 2026" in english.text
+    assert "李四, 保密审查, due Monday, March 2, 2026, done on Wednesday, March 4, 2026" in english.text
 
 
 # ---- languages and contract ----------------------------------------------------------------
@@ -242,10 +242,10 @@ def test_chinese_is_the_default_and_english_on_request() -> None:
         "new_task", recipient_name="张三", base_url=BASE_URL, today=TODAY, confidential_states=CONFIDENTIAL, item=item()
     )
     assert zh.subject.startswith("【待办】") and "张三，您好" in zh.text and 'lang="zh-CN"' in zh.html
-    assert "请于 2026年3月9日 (星期一) 前完成" in zh.text
+    assert "请于 2026年3月9日星期一 前完成" in zh.text
     en = rendered("new_task", "en")
     assert en.subject.startswith("[Action needed] ") and "Dear 张三," in en.text and 'lang="en"' in en.html
-    assert "by Monday 9 March 2026" in en.text
+    assert "by Monday, March 9, 2026" in en.text
 
 
 def test_refuses_what_it_cannot_render() -> None:
@@ -277,3 +277,35 @@ def test_text_part_is_not_html_escaped() -> None:
     message = rendered("new_task", item=item(title="A & B <C>"))
     assert "A & B <C>" in message.text and "&amp;" not in message.text
     assert "A &amp; B &lt;C&gt;" in message.html
+
+
+@pytest.mark.parametrize(
+    ("count", "overdue", "subject", "opening"),
+    [
+        (1, 0, "[Digest] 1 pending item", "You have 1 pending item."),
+        (2, 0, "[Digest] 2 pending items", "You have 2 pending items."),
+        (
+            2,
+            1,
+            "[Digest] 2 pending items, 1 overdue",
+            "You have 2 pending items, 1 of them overdue: please deal with it first.",
+        ),
+        (
+            3,
+            2,
+            "[Digest] 3 pending items, 2 overdue",
+            "You have 3 pending items, 2 of them overdue: please deal with those first.",
+        ),
+    ],
+)
+def test_digest_plurals_in_english(count: int, overdue: int, subject: str, opening: str) -> None:
+    items = [
+        item(reference=f"GK-2026-000{n}", due_on=dt.date(2026, 3, 1) if n < overdue else dt.date(2026, 3, 20))
+        for n in range(count)
+    ]
+    en = render(
+        "digest", recipient_name="Zhang", base_url=BASE_URL, today=TODAY, confidential_states=CONFIDENTIAL,
+        items=items, lang="en",
+    )  # fmt: skip
+    assert en.subject == subject
+    assert opening in en.text
