@@ -28,7 +28,7 @@ compile-messages:
 messages:
 	$(BIN)/pybabel -q extract -F babel.cfg -k Nn_:1,2 --no-location --sort-output \
 	  --project gongkai -o $(LOCALE)/gongkai.pot .
-	$(BIN)/pybabel -q update -i $(LOCALE)/gongkai.pot -d $(LOCALE) -D gongkai --no-location --no-fuzzy-matching \
+	$(BIN)/pybabel -q update -i $(LOCALE)/gongkai.pot -d $(LOCALE) -D gongkai --no-fuzzy-matching \
 	  --ignore-obsolete --width 120
 	$(MAKE) --no-print-directory compile-messages
 

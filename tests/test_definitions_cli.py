@@ -40,6 +40,9 @@ transitions:
     dest: done
     role: drafter
     guards: [requires_coment]
+triggers:
+  finish:
+    label: {zh: 完成, en: Finish}
 """
 
 

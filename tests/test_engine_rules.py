@@ -902,6 +902,7 @@ def test_items_keep_the_definition_version_they_started_on(
         "  withdrawn:\n",
         "  archived:\n    label: {zh: 已归档, en: Archived}\n    terminal: true\n  withdrawn:\n",
     ).replace("label: {zh: 领导签发, en: Leadership sign-off}", "label: {zh: 主要领导签发, en: Head sign-off}")
+    changed = changed.replace("\ntriggers:\n", "\ntriggers:\n  archive:\n    label: {zh: 归档, en: Archive}\n", 1)
     changed = changed.rstrip("\n") + "\n" + ARCHIVE
     assert changed != original
     path.write_text(changed, encoding="utf-8")
