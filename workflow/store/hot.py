@@ -3,18 +3,23 @@
 Measured on this machine: a prebuilt SQLAlchemy Core statement costs about 38 µs
 to execute on SQLite, the same SQL on the DBAPI cursor about 5 µs; a fire runs six
 statements. So these few statements skip SQLAlchemy's statement machinery but run
-on the connection (and inside the transaction) that SQLAlchemy opened. The SQL is
-written once with ``:name`` parameters; PostgreSQL gets it as ``%(name)s``.
+on the connection (and inside the transaction) that SQLAlchemy opened.
+
+The SQL is kept as named blocks per dialect, as procrastinate keeps its queries:
+``hot_sqlite.sql`` (``:name`` parameters) and ``hot_postgresql.sql`` (``%(name)s``),
+each statement written out in full for its dialect, never derived from the other;
+``tests/test_hot_sql.py`` holds both files to the same names and parameters.
 Column formats match what the ORM reads and writes (see ``models.py``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
-import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from importlib import resources
 from typing import Any
 
 from sqlalchemy import Connection
@@ -25,64 +30,55 @@ ITEM_COLUMNS = (
     "id", "reference", "definition", "definition_version", "state", "version", "revision", "title",
     "category", "body", "fields", "holders", "acted", "content_hash", "created_by", "created_at", "updated_at",
 )  # fmt: skip
+"""The columns ``item_by_id`` and ``item_by_reference`` select, in this order."""
 AUDIT_COLUMNS = (*CHAINED_COLUMNS, "hash")
 JSON_ITEM_COLUMNS = ("fields", "holders", "acted")
 OUTBOX_COLUMNS = (
     "message_id", "dedupe_key", "event", "item_id", "recipient", "subject", "body_text", "body_html", "status",
     "attempts", "next_attempt_at", "created_at", "context",
 )  # fmt: skip
+DIALECTS = ("sqlite", "postgresql")
+NAME_MARKER = "-- name:"
 
-_SELECT_ITEM = f"SELECT {', '.join(ITEM_COLUMNS)} FROM items WHERE "
-_STANDING_IN = (
-    "SELECT substitute.name, substitute.email, substitute.digest, principal.name FROM delegations "
-    "JOIN users AS principal ON principal.id = delegations.principal_id "
-    "JOIN users AS substitute ON substitute.id = delegations.substitute_id "
-)
-_STANDING_IN_TODAY = (
-    "principal.active = :active AND substitute.active = :active "
-    "AND delegations.starts_on <= :today AND delegations.ends_on >= :today"
-)
-SQL = {
-    "item_by_id": _SELECT_ITEM + "id = :key",
-    "item_by_reference": _SELECT_ITEM + "reference = :key",
-    "user_roles": (
-        "SELECT users.id, users.active, user_roles.role FROM users "
-        "LEFT JOIN user_roles ON user_roles.user_id = users.id WHERE users.name = :name"
-    ),
-    "update_item": (
-        "UPDATE items SET state = :state, version = :new_version, revision = :revision, "
-        "fields = :fields, acted = :acted, content_hash = :content_hash, updated_at = :updated_at "
-        "WHERE id = :id AND version = :version"
-    ),
-    "lock_head": "SELECT seq, hash FROM audit_head WHERE id = 1",
-    "insert_audit": (
-        f"INSERT INTO audit_log ({', '.join(AUDIT_COLUMNS)}) VALUES ({', '.join(':' + c for c in AUDIT_COLUMNS)})"
-    ),
-    "update_head": "UPDATE audit_head SET seq = :seq, hash = :hash WHERE id = 1",
-    # Who holds a role (or is named for it on an item), then who stands in for them today:
-    # (name, email, digest, the principal's name or NULL). The core decides who acts (core.acting).
-    "people_with_role": (
-        "SELECT users.name, users.email, users.digest, NULL FROM users "
-        "JOIN user_roles ON user_roles.user_id = users.id WHERE user_roles.role = :role AND users.active = :active "
-        "UNION ALL " + _STANDING_IN + "JOIN user_roles ON user_roles.user_id = principal.id "
-        "WHERE user_roles.role = :role AND " + _STANDING_IN_TODAY + " ORDER BY 1"
-    ),
-    "person_named": (
-        "SELECT name, email, digest, NULL FROM users WHERE name = :name AND active = :active "
-        "UNION ALL " + _STANDING_IN + "WHERE principal.name = :name AND " + _STANDING_IN_TODAY
-    ),
-    "insert_outbox": (
-        f"INSERT INTO outbox ({', '.join(OUTBOX_COLUMNS)}) VALUES ({', '.join(':' + c for c in OUTBOX_COLUMNS)}) "
-        "ON CONFLICT (dedupe_key) DO NOTHING"
-    ),
-    "deadlines_of_item": "SELECT kind, clock, status, applies_now, due_on FROM deadlines WHERE item_id = :item_id",
-    "update_deadline": (
-        "UPDATE deadlines SET clock = :clock, status = :status, applies_now = :applies_now, due_on = :due_on, "
-        "due_at = :due_at, met_on = :met_on, paused_days = :paused_days, extension_days = :extension_days, "
-        "calendar_version = :calendar_version, computed_at = :computed_at WHERE item_id = :item_id AND kind = :kind"
-    ),
-}
-_PARAM = re.compile(r"(?<!:):([a-z_]+)")
+
+def parse_named_sql(text: str, source: str = "<sql>") -> dict[str, str]:
+    """The ``-- name: NAME`` blocks of ``text``: name -> statement, other ``--`` comment lines left out."""
+    found: dict[str, str] = {}
+    name: str | None = None
+    lines: list[str] = []
+
+    def close() -> None:
+        if name is not None:
+            statement = "\n".join(lines).strip()
+            if not statement:
+                raise ValueError(f"{source}: the block '{name}' has no statement")
+            found[name] = statement
+
+    for number, line in enumerate(text.splitlines(), start=1):
+        stripped = line.strip()
+        if stripped.startswith(NAME_MARKER):
+            close()
+            name, lines = stripped.removeprefix(NAME_MARKER).strip(), []
+            if not name.isidentifier() or name in found:
+                raise ValueError(f"{source}:{number}: bad or repeated statement name '{name}'")
+        elif stripped.startswith("--") or not stripped:
+            continue
+        elif name is None:
+            raise ValueError(f"{source}:{number}: SQL before the first '{NAME_MARKER}' line")
+        else:
+            lines.append(line.rstrip())
+    close()
+    return found
+
+
+@functools.cache
+def statements(dialect: str) -> Mapping[str, str]:
+    """The named statements of one dialect, read once from ``hot_<dialect>.sql`` beside this module."""
+    if dialect not in DIALECTS:
+        raise ValueError(f"no hot-path SQL for the dialect '{dialect}' (only {', '.join(DIALECTS)})")
+    filename = f"hot_{dialect}.sql"
+    text = resources.files(__package__).joinpath(filename).read_text(encoding="utf-8")
+    return parse_named_sql(text, filename)
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,31 +116,40 @@ class HotPath:
 
     def __init__(self, dialect: str) -> None:
         self.sqlite = dialect == "sqlite"
-        if self.sqlite:
-            self.sql = dict(SQL)
-        else:
-            self.sql = {name: _PARAM.sub(r"%(\1)s", text) for name, text in SQL.items()}
-            self.sql["lock_head"] += " FOR UPDATE"
-            self.sql["update_deadline"] = self.sql["update_deadline"].replace(
-                "clock = %(clock)s", "clock = %(clock)s::json"
-            )
-            self.sql["insert_outbox"] = self.sql["insert_outbox"].replace("%(context)s", "%(context)s::json")
-            for column in JSON_ITEM_COLUMNS:
-                self.sql["update_item"] = self.sql["update_item"].replace(
-                    f"{column} = %({column})s", f"{column} = %({column})s::json"
-                )
+        self.sql = statements(dialect)
 
-    def _run(self, conn: Connection, name: str, params: dict[str, Any]) -> Any:
+    def _one(self, conn: Connection, name: str, params: Mapping[str, Any]) -> Any:
+        """The first row of a statement, on the transaction's own DBAPI connection; the cursor is closed."""
         cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-        cursor.execute(self.sql[name], params)
-        return cursor
+        try:  # sqlite3's cursor is no context manager: close it by hand, as cheaply as a with-block
+            cursor.execute(self.sql[name], params)
+            return cursor.fetchone()
+        finally:
+            cursor.close()
+
+    def _all(self, conn: Connection, name: str, params: Mapping[str, Any]) -> list[Any]:
+        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.execute(self.sql[name], params)
+            return list(cursor.fetchall())
+        finally:
+            cursor.close()
+
+    def _write(self, conn: Connection, name: str, params: Mapping[str, Any]) -> int:
+        """Run an INSERT or UPDATE; the rows it changed."""
+        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.execute(self.sql[name], params)
+            return int(cursor.rowcount)
+        finally:
+            cursor.close()
 
     def _time(self, value: dt.datetime) -> Any:
         return _sqlite_time(value) if self.sqlite else value
 
     def item(self, conn: Connection, key: int | str) -> ItemRow | None:
         name = "item_by_id" if isinstance(key, int) else "item_by_reference"
-        row = self._run(conn, name, {"key": key}).fetchone()
+        row = self._one(conn, name, {"key": key})
         if row is None:
             return None
         values = dict(zip(ITEM_COLUMNS, row, strict=True))
@@ -157,7 +162,7 @@ class HotPath:
 
     def user_roles(self, conn: Connection, name: str) -> tuple[int, bool, tuple[str, ...]] | None:
         """(user id, active, roles) of a person, or None when there is no such person."""
-        rows = self._run(conn, "user_roles", {"name": name}).fetchall()
+        rows = self._all(conn, "user_roles", {"name": name})
         if not rows:
             return None
         return rows[0][0], bool(rows[0][1]), tuple(row[2] for row in rows if row[2])
@@ -180,22 +185,22 @@ class HotPath:
             "acted": json.dumps(acted), "content_hash": content_hash, "updated_at": self._time(updated_at),
             "id": row.id, "version": row.version,
         }  # fmt: skip
-        return int(self._run(conn, "update_item", params).rowcount)
+        return self._write(conn, "update_item", params)
 
     def chain_head(self, conn: Connection) -> tuple[int, str]:
         """The chain's last (seq, hash), locked until commit (SQLite: by BEGIN IMMEDIATE)."""
-        seq, digest = self._run(conn, "lock_head", {}).fetchone()
+        seq, digest = self._one(conn, "lock_head", {})
         return int(seq), str(digest)
 
     def append_audit(self, conn: Connection, entry: dict[str, Any]) -> None:
         params = dict(entry)
         params["at"] = self._time(entry["at"])
-        self._run(conn, "insert_audit", params)
-        self._run(conn, "update_head", {"seq": entry["seq"], "hash": entry["hash"]})
+        self._write(conn, "insert_audit", params)
+        self._write(conn, "update_head", {"seq": entry["seq"], "hash": entry["hash"]})
 
     def deadlines(self, conn: Connection, item_id: int) -> dict[str, tuple[dict[str, Any], str, bool, dt.date | None]]:
         """kind -> (clock, status, applies_now, due_on) of an item's stored deadlines."""
-        rows = self._run(conn, "deadlines_of_item", {"item_id": item_id}).fetchall()
+        rows = self._all(conn, "deadlines_of_item", {"item_id": item_id})
         return {
             kind: (
                 json.loads(clock) if isinstance(clock, str) else clock,
@@ -214,7 +219,7 @@ class HotPath:
         if self.sqlite:
             for key in ("due_on", "met_on"):
                 params[key] = values[key].isoformat() if values[key] is not None else None
-        self._run(conn, "update_deadline", params)
+        self._write(conn, "update_deadline", params)
 
     def people(
         self, conn: Connection, role: str, assigned: Sequence[str], today: dt.date
@@ -226,10 +231,10 @@ class HotPath:
             rows = [
                 row
                 for name in assigned
-                for row in self._run(conn, "person_named", {"name": name, "active": True, "today": day}).fetchall()
+                for row in self._all(conn, "person_named", {"name": name, "active": True, "today": day})
             ]
         else:
-            rows = self._run(conn, "people_with_role", {"role": role, "active": True, "today": day}).fetchall()
+            rows = self._all(conn, "people_with_role", {"role": role, "active": True, "today": day})
         return [(row[0], row[1], bool(row[2]), row[3]) for row in rows]
 
     def insert_outbox(self, conn: Connection, values: dict[str, Any]) -> bool:
@@ -238,4 +243,4 @@ class HotPath:
         params["next_attempt_at"] = self._time(values["next_attempt_at"])
         params["created_at"] = self._time(values["created_at"])
         params["context"] = json.dumps(values["context"]) if values["context"] is not None else None
-        return int(self._run(conn, "insert_outbox", params).rowcount) == 1
+        return self._write(conn, "insert_outbox", params) == 1
