@@ -1,9 +1,10 @@
 """One compiled ``transitions.Machine`` per definition version, shared by all its items.
 
 Items are never attached to the machine (``add_model`` scans a list, so attaching
-thousands of items is quadratic). To move an item we hand the machine a short-lived
-cursor that carries the item's state; the machine's own transition table decides
-whether the trigger exists from that state and where it leads.
+thousands of items is quadratic). The machine is the compiled form: ``next_state``
+reads its own transition table (event -> source state -> transitions) on every fire,
+two dictionary look-ups; ``run`` lets the machine move a short-lived cursor that
+carries an item's state, the slower reference the tests hold ``next_state`` equal to.
 """
 
 from __future__ import annotations
@@ -37,23 +38,19 @@ class CompiledDefinition:
             send_event=True,
         )
 
-        # The machine's transition table, read once: (state, trigger) -> destination. Asking
-        # the machine per fire (event.trigger on a cursor) gives the same answer in 7.7 µs
-        # instead of 0.1 µs; ``run`` does exactly that, and the tests hold the two equal.
-        self.table: dict[tuple[str, str], str] = {
-            (source, trigger): transitions[0].dest or source
-            for trigger, event in self.machine.events.items()
-            for source, transitions in event.transitions.items()
-        }
-
     def next_state(self, state: str, trigger: str) -> str:
-        """Where ``trigger`` leads from ``state``; raises when the machine has no such transition."""
-        dest = self.table.get((state, trigger))
-        if dest is not None:
-            return dest
-        if trigger not in self.machine.events:
+        """Where ``trigger`` leads from ``state``, by the machine's table; raises when it has no such transition.
+
+        Asking the machine to move a cursor (``run``) gives the same answer in about 8 µs
+        instead of a fraction of one: this is on the path of every fire.
+        """
+        event = self.machine.events.get(trigger)
+        if event is None:
             raise TransitionNotAllowed("refuse.unknown_trigger", trigger=trigger, state=state)
-        raise TransitionNotAllowed("refuse.wrong_state", trigger=trigger, state=state)
+        moves = event.transitions.get(state)  # a defaultdict: .get adds no empty entry
+        if not moves:
+            raise TransitionNotAllowed("refuse.wrong_state", trigger=trigger, state=state)
+        return str(moves[0].dest or state)
 
     def run(self, state: str, trigger: str) -> str:
         """Let the machine itself move a cursor: the reference ``next_state`` must agree with."""
