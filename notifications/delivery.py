@@ -38,6 +38,8 @@ class DeliveryReport:
     """Outcomes not recorded because another worker had taken the claim over (its lease ran out)."""
     skipped: int = 0
     """Not sent because ``obsolete`` said so (a notice whose item moved on)."""
+    error: str | None = None
+    """The last delivery error of the batch (e.g. the SMTP server could not be reached); None when none."""
 
     @property
     def claimed(self) -> int:
@@ -59,30 +61,25 @@ def deliver_pending(
 ) -> DeliveryReport:
     """Claim up to ``limit`` due messages for ``owner`` and send them over one connection of ``transport``.
 
-    Each row is settled in its own short transaction right after its send, so a worker
-    killed mid-batch resends at most the message in flight (same Message-ID); the rows
-    it had not reached stay ``sending`` until their lease ends, then another worker
-    claims them. Safe to run in several workers at once on PostgreSQL. Leases run on
-    ``wall`` (the real clock unless given), whatever ``now`` a pass runs as of. A message
-    for which ``obsolete`` gives a reason is settled as skipped, with that reason, not sent.
+    The transport is opened only when a claimed message is to be sent: a pass with nothing
+    due never connects. Each row is settled in its own short transaction right after its
+    send, so a worker killed mid-batch resends at most the message in flight (same
+    Message-ID); the rows it had not reached stay ``sending`` until their lease ends, then
+    another worker claims them. A server that cannot be reached (refused, timed out, 4xx)
+    fails the delivery of every message left in the batch, each row recording the attempt,
+    the error and its next try (``policy``); it never raises. Safe to run in several
+    workers at once on PostgreSQL. Leases run on ``wall`` (the real clock unless given),
+    whatever ``now`` a pass runs as of. A message for which ``obsolete`` gives a reason is
+    settled as skipped, with that reason, not sent.
     """
     policy = policy or RetryPolicy()
     batch = claim_batch(db, owner, now, limit, lease_seconds, wall=wall)
     tally = _Tally()
-    if not batch:
-        return tally.report()
     worn_out = [m for m in batch if m.attempts > policy.max_attempts]
     for message in worn_out:  # claimed again and again: its worker died while sending it
         tally.failed(fail(db, message, f"gave up after {message.attempts - 1} attempts that never finished"))
     batch = [m for m in batch if m.attempts <= policy.max_attempts]
-    if not batch:
-        return tally.report()
-    try:
-        transport.open()
-    except DeliveryError as error:
-        for message in batch:
-            _settle_failure(db, message, error, now, policy, tally)
-        return tally.report()
+    connected = False
     try:
         for index, message in enumerate(batch):
             reason = obsolete(message) if obsolete is not None else None
@@ -90,8 +87,16 @@ def deliver_pending(
                 tally.skipped(skip(db, message, reason))
                 continue
             try:
+                if not connected:
+                    transport.open()
+                    connected = True
                 transport.send(message.email(linker))
             except DeliveryError as error:
+                tally.error = error.detail
+                if not connected:  # the server cannot be reached: none of the rest can go either
+                    for unsent in batch[index:]:
+                        _settle_failure(db, unsent, error, now, policy, tally)
+                    break
                 _settle_failure(db, message, error, now, policy, tally)
                 if error.connection_lost:  # the rest were never tried: due again at once, no attempt counted
                     for untried in batch[index + 1 :]:
@@ -100,7 +105,8 @@ def deliver_pending(
             else:
                 tally.sent(complete(db, message, now))
     finally:
-        transport.close()
+        if connected:
+            transport.close()
     return tally.report()
 
 
@@ -117,6 +123,7 @@ def _settle_failure(
 class _Tally:
     def __init__(self) -> None:
         self.counts = {"sent": 0, "retried": 0, "failed": 0, "stale": 0, "skipped": 0}
+        self.error: str | None = None
 
     def _count(self, outcome: str, recorded: bool) -> None:
         self.counts[outcome] += 1
@@ -136,4 +143,4 @@ class _Tally:
         self._count("skipped", recorded)
 
     def report(self) -> DeliveryReport:
-        return DeliveryReport(**self.counts)
+        return DeliveryReport(**self.counts, error=self.error)

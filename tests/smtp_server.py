@@ -92,20 +92,34 @@ def free_port() -> int:
 
 
 @contextmanager
-def smtp_server(*, auth: bool = False, **options: Any) -> Iterator[tuple[RecordingHandler, int]]:
-    """Start a recording server on a free port; yields the handler and the port.
+def smtp_server(
+    *, auth: bool = False, port: int | None = None, **options: Any
+) -> Iterator[tuple[RecordingHandler, int]]:
+    """Start a recording server on ``port`` (a free one by default); yields the handler and the port.
 
     ``auth`` accepts any login and records it; ``options`` go to aiosmtpd's SMTP class.
     """
     handler = RecordingHandler()
     if auth:
         options["authenticator"] = handler.authenticate
-    controller = Controller(handler, hostname="127.0.0.1", port=free_port(), **options)
+    controller = Controller(handler, hostname="127.0.0.1", port=port or free_port(), **options)
     controller.start()
     try:
         yield handler, controller.port
     finally:
         controller.stop()
+
+
+def connections_to(listener: socket.socket) -> int:
+    """How many connections wait in a :func:`silent_listener`'s backlog (they are closed as counted)."""
+    count = 0
+    while True:
+        try:
+            accepted, _ = listener.accept()
+        except BlockingIOError:
+            return count
+        accepted.close()
+        count += 1
 
 
 @dataclass(frozen=True)
@@ -156,3 +170,14 @@ def mail(server: tuple[RecordingHandler, int]) -> RecordingHandler:
 @pytest.fixture
 def mailbox(mail: RecordingHandler) -> RecordingHandler:
     return mail
+
+
+@pytest.fixture
+def silent_listener() -> Iterator[socket.socket]:
+    """A port that takes TCP connections into its backlog but never answers: any connection attempt
+    shows in :func:`connections_to` (and an SMTP client would wait for a greeting until its timeout)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(8)
+        sock.setblocking(False)
+        yield sock

@@ -41,7 +41,7 @@ from notifications.outbox import (
 )
 from notifications.render import ItemSummary, RenderedMessage, render
 from notifications.transport import OutgoingEmail, SmtpTransport
-from tests.smtp_server import RecordingHandler, free_port
+from tests.smtp_server import RecordingHandler, connections_to, free_port
 from workflow.core.errors import InvalidInput, NotFound, TransitionNotAllowed
 from workflow.settings import Settings
 from workflow.store.db import make_engine
@@ -149,9 +149,9 @@ def test_sent_retried_and_failed_by_the_servers_answers(
 ) -> None:
     put(db, OK, "tempfail@town.example.gov.cn", "reject@town.example.gov.cn")
     report = deliver_pending(db, transport(), "w1", T0)
-    assert report == DeliveryReport(sent=1, retried=1, failed=1)
     found = by_recipient(db)
     sent, later, refused = found[OK], found["tempfail@town.example.gov.cn"], found["reject@town.example.gov.cn"]
+    assert report == DeliveryReport(sent=1, retried=1, failed=1, error=refused.last_error)  # the last one's
     assert (sent.status, sent.sent_at, sent.attempts, sent.lease_owner) == ("sent", T0, 1, None)
     assert (later.status, later.attempts, later.next_attempt_at) == ("pending", 1, T0 + dt.timedelta(minutes=1))
     assert later.last_error is not None and "451" in later.last_error
@@ -166,12 +166,14 @@ def test_backoff_then_failure_after_the_last_attempt(db: Engine, transport: Call
     now = T0
     waits = []
     for _ in range(3):
-        assert deliver_pending(db, transport(), "w1", now, policy=policy) == DeliveryReport(retried=1)
+        report = deliver_pending(db, transport(), "w1", now, policy=policy)
         row = rows(db)[0]
+        assert report == DeliveryReport(retried=1, error=row.last_error)
         waits.append(row.next_attempt_at - now)
         now = row.next_attempt_at
     assert waits == [dt.timedelta(minutes=1), dt.timedelta(minutes=2), dt.timedelta(minutes=3)]
-    assert deliver_pending(db, transport(), "w1", now, policy=policy) == DeliveryReport(failed=1)
+    report = deliver_pending(db, transport(), "w1", now, policy=policy)
+    assert report == DeliveryReport(failed=1, error=rows(db)[0].last_error)
     assert (rows(db)[0].status, rows(db)[0].attempts) == ("failed", 4)
 
 
@@ -188,8 +190,9 @@ def test_lost_connection_gives_back_the_untried_rest(
     db: Engine, transport: Callable[[], SmtpTransport], mail: RecordingHandler
 ) -> None:
     put(db, OK, "drop@town.example.gov.cn", "later@town.example.gov.cn")
-    assert deliver_pending(db, transport(), "w1", T0) == DeliveryReport(sent=1, retried=2)
+    report = deliver_pending(db, transport(), "w1", T0)
     found = by_recipient(db)
+    assert report == DeliveryReport(sent=1, retried=2, error=found["drop@town.example.gov.cn"].last_error)
     assert (found["drop@town.example.gov.cn"].attempts, found["later@town.example.gov.cn"].attempts) == (1, 0)
     assert found["later@town.example.gov.cn"].status == "pending"
     assert found["later@town.example.gov.cn"].next_attempt_at == T0, "untried: due again at once"
@@ -202,9 +205,20 @@ def test_lost_connection_gives_back_the_untried_rest(
 def test_no_server_retries_everything(db: Engine) -> None:
     put(db, OK, "two@town.example.gov.cn")
     down = SmtpTransport.from_url(f"smtp://127.0.0.1:{free_port()}", timeout=2)
-    assert deliver_pending(db, down, "w1", T0) == DeliveryReport(retried=2)
+    report = deliver_pending(db, down, "w1", T0)
+    assert report == DeliveryReport(retried=2, error=rows(db)[0].last_error)
     assert {(r.status, r.attempts) for r in rows(db)} == {("pending", 1)}
     assert all(r.last_error and "127.0.0.1" in r.last_error for r in rows(db))
+
+
+def test_nothing_to_send_opens_no_connection(db: Engine, silent_listener: socket.socket) -> None:
+    """Nothing due, or only notices that would ask for a decision already taken: the server is never contacted."""
+    never = SmtpTransport.from_url(f"smtp://127.0.0.1:{silent_listener.getsockname()[1]}", timeout=2)
+    assert deliver_pending(db, never, "w1", T0) == DeliveryReport()
+    put(db, OK, "two@town.example.gov.cn")
+    report = deliver_pending(db, never, "w1", T0, obsolete=lambda message: "moved on")
+    assert report == DeliveryReport(skipped=2)
+    assert connections_to(silent_listener) == 0
 
 
 # ---- claims and leases ---------------------------------------------------------------------
@@ -273,7 +287,8 @@ def test_outcomes_after_a_takeover_are_counted_as_stale(db: Engine, smtp_url: st
     put(db, OK, "tempfail@town.example.gov.cn")
     slow = TakenOverMidSend(db, smtp_url)
     report = deliver_pending(db, slow, "worker-a", T0, lease_seconds=60, wall=T0)
-    assert report == DeliveryReport(sent=1, retried=1, stale=2)
+    assert report == DeliveryReport(sent=1, retried=1, stale=2, error=report.error)
+    assert report.error is not None and "451" in report.error  # not recorded on the row: it was taken over
     assert {(r.status, r.lease_owner) for r in rows(db)} == {("sending", "worker-b")}
     assert len(slow.taken) == 2
 

@@ -37,6 +37,8 @@ def worker_status(shell: Shell, as_json: bool) -> None:
                else "提醒 {reminders}, 已发送 {sent}, 待重试 {retried}, 失败 {failed}").format(**{
                    k: report.get(k, 0) for k in ("reminders", "sent", "retried", "failed")})
         )  # fmt: skip
+        if report.get("delivery_error"):
+            click.echo("  " + shell.t("worker.delivery_error", error=report["delivery_error"]))
     click.echo(
         f"outbox: {found['pending']} pending, {found['failed']} failed" if en
          else f"发件箱: {found['pending']} 封待发送, {found['failed']} 封发送失败"

@@ -179,6 +179,7 @@ TEXT_BY_KEY: dict[str, str | tuple[str, str]] = {
         "another worker (%(owner)s) is using this SQLite database (its lease runs until %(until)s): SQLite "
         "supports one worker; run several on PostgreSQL"
     ),
+    "worker.delivery_error": N_("delivery failed, the messages will be retried: %(error)s"),
     "audit.verified": Nn_("%(num)s entry verified", "%(num)s entries verified"),
     "audit.fault_changed": N_("audit entry #%(seq)s was changed: its content does not match its signature"),
     "audit.fault_missing": N_("audit entry #%(seq)s is missing"),

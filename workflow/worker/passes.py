@@ -80,6 +80,8 @@ class PassReport:
     retried: int = 0
     failed: int = 0
     skipped: int = 0
+    delivery_error: str | None = None
+    """The last delivery error of the pass (e.g. the SMTP server could not be reached)."""
     would: list[str] = field(default_factory=list)
 
 
@@ -159,12 +161,16 @@ class Worker:
             released = release_dead_claims(self.engine.db)
             if released:
                 log.info("%d messages claimed by a killed worker of this machine taken back", released)
-            with self.transport() as transport:
-                delivered = deliver_pending(
-                    self.engine.db, transport, self.owner, now, self.batch, linker=self.linker, obsolete=self._obsolete
-                )
+            # The transport connects only when a claimed message is to be sent; an SMTP outage
+            # fails those deliveries (each row retried later), not the pass.
+            delivered = deliver_pending(
+                self.engine.db, self.transport(), self.owner, now, self.batch, linker=self.linker,
+                obsolete=self._obsolete,
+            )  # fmt: skip
             report.sent, report.retried, report.failed = delivered.sent, delivered.retried, delivered.failed
-            report.skipped = delivered.skipped
+            report.skipped, report.delivery_error = delivered.skipped, delivered.error
+            if delivered.error is not None:
+                log.warning("delivery failed: %s (%d messages to retry later)", delivered.error, delivered.retried)
             self.prune_web_records()
             self._record(report)
         log.info(
