@@ -127,7 +127,7 @@ def build(path: Path, secret: str, n_items: int) -> dict[str, int]:
         with db.begin() as conn:
             for name, roles in OFFICE:
                 add_user(conn, name, f"{name}@town.example.gov.cn", roles, utc_now())
-        engine = open_engine(settings, db, mail_for(path.parent, 8000))
+        engine = open_engine(settings, db, mail=mail_for(path.parent, 8000))
         clock = MovingClock(FIRST_AT)
         engine.clock = clock
         plan = ["review"] * n_items + ["drafting"] * IN_DRAFTING + ["signoff"] * IN_SIGNOFF
@@ -162,7 +162,7 @@ def serve(path: Path, port: int) -> None:
 
     settings = settings_for(path, os.environ[SECRET_ENV])
     mail = mail_for(path.parent, port)
-    engine = open_engine(settings, make_engine(settings.database_url), mail)
+    engine = open_engine(settings, make_engine(settings.database_url), mail=mail)
     engine.clock = lambda: PAGES_AT
     app = create_app(settings, engine, mail, clock=lambda: PAGES_AT)
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", proxy_headers=False, workers=1)
@@ -306,7 +306,7 @@ def profile(path: Path, secret: str, n_items: int) -> None:
 
     settings = settings_for(path, secret)
     mail = mail_for(path.parent, 8000)
-    engine: WorkflowEngine = open_engine(settings, make_engine(settings.database_url), mail)
+    engine: WorkflowEngine = open_engine(settings, make_engine(settings.database_url), mail=mail)
     engine.clock = lambda: PAGES_AT
     tokens = Tokens(secret)
     web = WebApp(settings, engine, mail, tokens, clock=lambda: PAGES_AT)

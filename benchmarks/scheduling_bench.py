@@ -121,7 +121,7 @@ def fresh_database(path: Path) -> tuple[Settings, str]:
         with db.begin() as conn:
             for name, roles in PEOPLE:
                 add_user(conn, name, f"{name}@town.example.gov.cn", roles, utc_now())
-        calendar_version = open_engine(settings, db, mail_settings(path.parent)).calendar_version
+        calendar_version = open_engine(settings, db, mail=mail_settings(path.parent)).calendar_version
     finally:
         db.dispose()
     return settings, calendar_version
@@ -239,7 +239,7 @@ def measure(folder: Path, n_open: int, n_due: int, show_plans: bool, quiet: bool
 
     mail = mail_settings(folder / f"run-{n_open}")
     db = make_engine(settings.database_url)
-    engine = open_engine(settings, db, mail)
+    engine = open_engine(settings, db, mail=mail)
     engine.clock = lambda: PASS_AT
     mail_dir = mail.mail_dir
     worker = Worker(engine, Notifier(mail), lambda: FolderTransport(mail_dir, sender=SENDER))

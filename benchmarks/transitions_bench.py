@@ -58,6 +58,7 @@ if str(ROOT) not in sys.path:
 
 from sqlalchemy import Engine  # noqa: E402
 
+from notifications.settings import MailSettings  # noqa: E402
 from workflow.clock import utc_now  # noqa: E402
 from workflow.core import chain as audit  # noqa: E402
 from workflow.core.calendar import WorkingCalendar  # noqa: E402
@@ -74,6 +75,8 @@ DEFINITION = "proactive_disclosure"
 CATEGORY = "03"
 PEOPLE = [("drafter_a", ["drafter"]), ("reviewer_a", ["confidentiality_reviewer"]), ("leader_a", ["leader"])]
 CHAIN = [("submit", "drafter_a"), ("clear", "reviewer_a"), ("sign_off", "leader_a")]
+MAIL = MailSettings(smtp_url=None)
+"""The new-task notices are written to the outbox, never sent: the defaults serve."""
 BODY = "2026 年镇级财政预算收入 1,250 万元, 支出 1,180 万元。\n三公经费预算 18.6 万元。\n"
 TABLES = (
     "items", "item_revisions", "audit_log", "deadlines", "outbox", "reference_counters", "users", "user_roles",
@@ -150,7 +153,7 @@ def engine_fire(engine: WorkflowEngine, ids: list[int]) -> None:
 
 
 def run_engine(path: Path, items: int) -> SideRun:
-    engine = open_engine(fresh_database(path))
+    engine = open_engine(fresh_database(path), mail=MAIL)
     try:
         gc.collect()
         started = time.perf_counter()
@@ -461,7 +464,7 @@ class BatchMemory:
 
 
 def memory_batches(path: Path, items: int, batches: int = 3) -> list[BatchMemory]:
-    engine = open_engine(fresh_database(path))
+    engine = open_engine(fresh_database(path), mail=MAIL)
     found: list[BatchMemory] = []
     try:
         # Warm up (imports, compiled machine, pinned definition, SQLAlchemy caches) outside the measure.
@@ -491,7 +494,7 @@ def memory_batches(path: Path, items: int, batches: int = 3) -> list[BatchMemory
 
 
 def profile_engine(path: Path, items: int) -> None:
-    engine = open_engine(fresh_database(path))
+    engine = open_engine(fresh_database(path), mail=MAIL)
     try:
         engine_fire(engine, engine_create(engine, 1, 0))  # warm-up, not profiled
         create_profile = cProfile.Profile()

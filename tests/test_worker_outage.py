@@ -40,6 +40,11 @@ def environment(settings: Settings, smtp_port: int) -> dict[str, str]:
     }
 
 
+def as_utc(value: dt.datetime) -> dt.datetime:
+    """A stored time as aware UTC (SQLite gives it back naive, PostgreSQL in the session's zone)."""
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
 def test_with_nothing_due_a_pass_makes_no_connection_and_exits_0(
     engine: WorkflowEngine, settings: Settings, silent_listener: socket.socket
 ) -> None:
@@ -68,7 +73,7 @@ def test_an_smtp_outage_fails_the_delivery_not_the_pass_and_the_mail_goes_once_w
         assert conn.execute(select(security_log)).all() == []  # the rest of the pass still ran
     assert row.status == PENDING and row.attempts == 1
     assert "127.0.0.1" in row.last_error and "Connection" in row.last_error
-    assert row.next_attempt_at.replace(tzinfo=dt.UTC) >= wall + dt.timedelta(minutes=1)  # the existing backoff
+    assert as_utc(row.next_attempt_at) >= wall + dt.timedelta(minutes=1)  # the existing backoff
     [last] = status(engine)["passes"]
     assert last["report"]["retried"] == 1 and last["report"]["sent"] == 0
     assert last["report"]["delivery_error"] == row.last_error
@@ -79,11 +84,13 @@ def test_an_smtp_outage_fails_the_delivery_not_the_pass_and_the_mail_goes_once_w
     )  # fmt: skip
     assert told.returncode == 0 and f"delivery failed, the messages will be retried: {row.last_error}" in told.stdout
 
-    later = (wall + dt.timedelta(minutes=5)).isoformat()
+    later = wall + dt.timedelta(minutes=5)
     with smtp_server(port=port) as (mailbox, _):
         for _ in range(2):
-            back = run_worker(settings, port, "--at", later)
+            back = run_worker(settings, port, "--at", later.isoformat())
             assert back.returncode == 0, back.stderr
         assert mailbox.message_ids() == [row.message_id]  # sent once, with the Message-ID fixed when written
     with engine.db.connect() as conn:
-        assert conn.execute(select(outbox.c.status, outbox.c.attempts)).one() == (SENT, 2)
+        sent = conn.execute(select(outbox.c.status, outbox.c.attempts, outbox.c.sent_at)).one()
+    assert sent[:2] == (SENT, 2)
+    assert as_utc(sent.sent_at) == later  # the pass ran on the clock of --at

@@ -33,6 +33,11 @@ class Settings:
     """``GONGKAI_DB_BUSY_TIMEOUT_MS``: how long a write waits for a lock another one holds before it gives
     up and changes nothing (SQLite's busy timeout, PostgreSQL's ``lock_timeout``); the web then answers
     503 "busy, try again"."""
+    worker_interval: int = 60
+    """``GONGKAI_WORKER_INTERVAL``: seconds between the worker's passes (``run_worker.py`` without ``--once``)."""
+    database_named: bool = True
+    """False when ``GONGKAI_DATABASE_URL`` was not set and ``database_url`` is the default file (the demo then
+    uses its own folder)."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -40,7 +45,8 @@ class Settings:
         lang = env.get("GONGKAI_LANG", "zh").strip().lower() or "zh"
         if lang not in LANGUAGES:
             raise ConfigurationError("config.bad_lang", value=lang)
-        database_url = env.get("GONGKAI_DATABASE_URL") or f"sqlite:///{DEFAULT_DATABASE_FILE}"
+        named_url = env.get("GONGKAI_DATABASE_URL") or None
+        database_url = named_url or f"sqlite:///{DEFAULT_DATABASE_FILE}"
         definitions_dir = Path(env.get("GONGKAI_DEFINITIONS_DIR") or "definitions")
         audit_key = env.get("GONGKAI_AUDIT_KEY") or None
         key_file = env.get("GONGKAI_AUDIT_KEY_FILE")
@@ -57,7 +63,17 @@ class Settings:
             session_hours=_positive(env, "GONGKAI_SESSION_HOURS", 8),
             security_log_days=_security_log_days(env),
             db_busy_timeout_ms=_positive(env, "GONGKAI_DB_BUSY_TIMEOUT_MS", 10_000),
+            worker_interval=_positive(env, "GONGKAI_WORKER_INTERVAL", 60),
+            database_named=named_url is not None,
         )
+
+    @staticmethod
+    def lang_for_errors(environ: Mapping[str, str] | None = None) -> str:
+        """The language to report a configuration error in when :meth:`from_env` itself failed:
+        ``GONGKAI_LANG`` when it names a language gongkai speaks, else Chinese."""
+        env = os.environ if environ is None else environ
+        lang = env.get("GONGKAI_LANG", "").strip().lower()
+        return lang if lang in LANGUAGES else "zh"
 
     def require_audit_key(self) -> bytes:
         """The HMAC key of the audit chain; refuses a missing or short one."""

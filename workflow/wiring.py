@@ -9,7 +9,7 @@ from sqlalchemy import Engine
 
 from notifications.notices import Notifier
 from notifications.settings import MailSettings
-from workflow.clock import utc_now
+from workflow.clock import Clock, utc_now
 from workflow.core.calendar import load_calendar
 from workflow.core.loader import load_definitions
 from workflow.engine import WorkflowEngine
@@ -48,10 +48,14 @@ def initialise(settings: Settings, db: Engine | None = None) -> InitReport:
     return InitReport({d.name: d.version for d in definitions.values()}, new)
 
 
-def open_engine(settings: Settings, db: Engine | None = None, mail: MailSettings | None = None) -> WorkflowEngine:
+def open_engine(
+    settings: Settings, db: Engine | None = None, *, mail: MailSettings, clock: Clock = utc_now
+) -> WorkflowEngine:
     """The engine; without an audit key it reads, and refuses to write.
 
-    Transitions write their new-task emails to the outbox; ``mail`` defaults to the environment's.
+    Transitions write their new-task emails to the outbox, linking to ``mail.base_url``.
+    Everything the engine dates reads ``clock``: one worker pass ``--at`` a moment passes
+    ``workflow.clock.fixed(moment)``.
     """
     return WorkflowEngine(
         db or open_database(settings),
@@ -59,7 +63,8 @@ def open_engine(settings: Settings, db: Engine | None = None, mail: MailSettings
         settings.require_audit_key() if settings.audit_key is not None else None,
         timezone=settings.timezone,
         calendar=load_calendar(settings.definitions_dir),
-        notifier=Notifier(mail or MailSettings.from_env(), settings.lang, signer=link_signer(settings)),
+        notifier=Notifier(mail, settings.lang, signer=link_signer(settings)),
+        clock=clock,
     )
 
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import os
 import secrets
 from collections.abc import Callable
 from pathlib import Path
 
+from notifications.settings import MailSettings
 from workflow.clock import utc_now
 from workflow.core.errors import GongkaiError, render_error
 from workflow.core.personnel import Account
@@ -35,11 +35,12 @@ BODY_FIXED = BODY_DRAFT + "附件: 预算表 (已删去涉及个人信息的明�
 
 
 def demo_settings(settings: Settings, folder: Path, say: Callable[[str], None]) -> Settings:
-    """The demo's own database and audit key in ``folder``, unless the environment names them."""
+    """The demo's own database and keys in ``folder``, unless the settings name them."""
     folder.mkdir(parents=True, exist_ok=True)
     changes: dict[str, object] = {}
-    if "GONGKAI_DATABASE_URL" not in os.environ:
+    if not settings.database_named:
         changes["database_url"] = f"sqlite:///{folder / 'gongkai.db'}"
+        changes["database_named"] = True
     if settings.audit_key is None:
         key_file = folder / "audit.key"
         if not key_file.exists():
@@ -57,11 +58,11 @@ def demo_settings(settings: Settings, folder: Path, say: Callable[[str], None]) 
     return dataclasses.replace(settings, **changes)  # type: ignore[arg-type]
 
 
-def run_demo(base: Settings, say: Callable[[str], None], folder: Path = DEMO_DIR) -> None:
+def run_demo(base: Settings, mail: MailSettings, say: Callable[[str], None], folder: Path = DEMO_DIR) -> None:
     settings = demo_settings(base, folder, say)
     en = settings.lang == "en"
     initialise(settings)
-    engine = open_engine(settings)
+    engine = open_engine(settings, mail=mail)
     with engine.db.connect() as conn:
         existing = {user.name for user in list_users(conn)}
     for name, role, _label in DEMO_PEOPLE:
@@ -148,7 +149,7 @@ def run_demo(base: Settings, say: Callable[[str], None], folder: Path = DEMO_DIR
     say("")
     say("To use the CLI on this demo database:" if en else "在演示数据库上继续使用命令行:")
     say(f"  export GONGKAI_DATABASE_URL={settings.database_url}")
-    if "GONGKAI_AUDIT_KEY" not in os.environ:
+    if base.audit_key is None:  # the demo's own key, in its folder
         say(f"  export GONGKAI_AUDIT_KEY_FILE={folder / 'audit.key'}")
     say("  .venv/bin/gongkai item list")
     say("")

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import sys
 
 import click
 
+from notifications.settings import MailSettings
 from workflow.cli.audit import audit
 from workflow.cli.calendar import calendar
 from workflow.cli.definitions import definitions
@@ -26,10 +26,9 @@ from workflow.wiring import initialise
 def main(ctx: click.Context) -> None:
     """gongkai 公开: review-and-publish approval chains for government information disclosure."""
     try:
-        ctx.obj = Shell(Settings.from_env())
+        ctx.obj = Shell(Settings.from_env(), MailSettings.from_env())
     except GongkaiError as error:
-        lang = "en" if os.environ.get("GONGKAI_LANG", "").strip().lower() == "en" else "zh"
-        click.echo(error.render(lang), err=True)
+        click.echo(error.render(Settings.lang_for_errors()), err=True)
         sys.exit(error.exit_code)
 
 
@@ -52,7 +51,7 @@ def demo(shell: Shell) -> None:
     from workflow.cli.demo import run_demo
 
     with handled(shell):
-        run_demo(shell.settings, click.echo)
+        run_demo(shell.settings, shell.mail, click.echo)
 
 
 main.add_command(users)

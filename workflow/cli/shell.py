@@ -18,6 +18,7 @@ from typing import Any, NoReturn, TypeVar
 import click
 from sqlalchemy.engine import make_url
 
+from notifications.settings import MailSettings
 from workflow.core.definition import Definition
 from workflow.core.errors import ConfigurationError, GongkaiError, InvalidInput, render_error
 from workflow.core.i18n import Translator, translator
@@ -33,10 +34,11 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 class Shell:
-    """What every command needs: settings, and lazily the database and engine."""
+    """What every command needs: the settings read at start, and lazily the database and engine."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, mail: MailSettings) -> None:
         self.settings = settings
+        self.mail = mail
         self._engine: WorkflowEngine | None = None
 
     @property
@@ -56,7 +58,7 @@ class Shell:
     def engine(self) -> WorkflowEngine:
         if self._engine is None:
             require_initialised(self.settings)
-            self._engine = open_engine(self.settings)
+            self._engine = open_engine(self.settings, mail=self.mail)
         return self._engine
 
     def fail(self, error: GongkaiError) -> NoReturn:

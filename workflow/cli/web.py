@@ -18,12 +18,11 @@ def web(shell: Shell, host: str, port: int, workers: int) -> None:
     """The office web pages: inbox, items, action links from emails, audit log, outbox."""
     import uvicorn
 
-    from notifications.settings import MailSettings
     from workflow.web.app import create_app
 
     with handled(shell):
         shell.settings.require_secret_key()
-        mail = MailSettings.from_env()
+        mail = shell.mail
         app = create_app(shell.settings, shell.engine, mail)  # checks everything before serving
     click.echo(f"gongkai web: http://{host}:{port}/ (links in emails use {mail.base_url})")
     if workers > 1:

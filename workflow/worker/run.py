@@ -14,14 +14,16 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import logging
-import os
 import signal
 import sys
 from types import FrameType
 
-from workflow.clock import utc_now
+from notifications.notices import Notifier
+from notifications.settings import MailSettings, transport_for
+from workflow.clock import fixed, utc_now
 from workflow.core.errors import GongkaiError, render_error
 from workflow.settings import Settings
+from workflow.wiring import link_signer, open_engine
 from workflow.worker.passes import Worker
 
 log = logging.getLogger("gongkai.worker")
@@ -49,18 +51,22 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--at goes with --once")
     try:
         settings = Settings.from_env()
-        worker = build_worker(settings, args)
     except GongkaiError as error:
-        print(render_error(error, os.environ.get("GONGKAI_LANG", "zh")), file=sys.stderr)
+        print(render_error(error, Settings.lang_for_errors()), file=sys.stderr)
+        return error.exit_code
+    try:
+        at = parse_at(args.at, settings.timezone) if args.at else None
+        worker = build_worker(settings, MailSettings.from_env(), at=at, dry_run=args.dry_run)
+    except GongkaiError as error:
+        print(render_error(error, settings.lang), file=sys.stderr)
         return error.exit_code
     try:
         if args.once:
-            now = parse_at(args.at, settings.timezone) if args.at else utc_now()
-            report = worker.run_pass(now)
+            report = worker.run_pass(worker.engine.clock())
             for line in report.would:
                 print(line)
             return 0
-        return run_forever(worker)
+        return run_forever(worker, settings.worker_interval)
     except GongkaiError as error:
         print(render_error(error, settings.lang), file=sys.stderr)
         return error.exit_code
@@ -69,30 +75,25 @@ def main(argv: list[str] | None = None) -> int:
             worker.release()
 
 
-def build_worker(settings: Settings, args: argparse.Namespace) -> Worker:
-    from notifications.notices import Notifier
-    from notifications.settings import MailSettings, transport_for
-    from workflow.wiring import link_signer, open_engine
-
-    mail = MailSettings.from_env()
-    engine = open_engine(settings, mail=mail)
-    if args.once and args.at:
-        moment = parse_at(args.at, settings.timezone)
-        engine.clock = lambda: moment  # everything in this pass happens as of --at
+def build_worker(
+    settings: Settings, mail: MailSettings, *, at: dt.datetime | None = None, dry_run: bool = False
+) -> Worker:
+    """The worker as configured; with ``at``, its engine's clock reads that moment (one pass ``--at``)."""
+    engine = open_engine(settings, mail=mail, clock=fixed(at) if at is not None else utc_now)
     notifier = Notifier(mail, settings.lang, signer=link_signer(settings))
     return Worker(
-        engine, notifier, lambda: transport_for(mail), dry_run=args.dry_run,
+        engine, notifier, lambda: transport_for(mail), dry_run=dry_run,
         security_log_days=settings.security_log_days, link_days=settings.action_link_days,
     )  # fmt: skip
 
 
-def run_forever(worker: Worker) -> int:
+def run_forever(worker: Worker, interval: int) -> int:
+    """A pass every ``interval`` seconds (``GONGKAI_WORKER_INTERVAL``) until SIGTERM or Ctrl-C."""
     from apscheduler.schedulers.blocking import BlockingScheduler
 
-    interval = int(os.environ.get("GONGKAI_WORKER_INTERVAL", "60"))
     scheduler = BlockingScheduler(timezone="UTC")
     scheduler.add_job(
-        lambda: worker.run_pass(utc_now()),
+        lambda: worker.run_pass(worker.engine.clock()),
         "interval",
         seconds=interval,
         next_run_time=dt.datetime.now(dt.UTC),
