@@ -31,10 +31,10 @@ SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE
 
 -- name: insert_audit
 INSERT INTO audit_log (seq, item_id, definition, definition_version, trigger, from_state, to_state, actor,
-                       on_behalf_of, role, at, comment, fields, details, content_hash, prev_hash, hash)
+                       on_behalf_of, role, at, comment, fields, details, content_hash, prev_hash, person, hash)
 VALUES (%(seq)s, %(item_id)s, %(definition)s, %(definition_version)s, %(trigger)s, %(from_state)s,
         %(to_state)s, %(actor)s, %(on_behalf_of)s, %(role)s, %(at)s, %(comment)s, %(fields)s, %(details)s,
-        %(content_hash)s, %(prev_hash)s, %(hash)s)
+        %(content_hash)s, %(prev_hash)s, %(person)s, %(hash)s)
 
 -- name: update_head
 UPDATE audit_head SET seq = %(seq)s, hash = %(hash)s WHERE id = 1

@@ -31,9 +31,9 @@ SELECT seq, hash FROM audit_head WHERE id = 1
 
 -- name: insert_audit
 INSERT INTO audit_log (seq, item_id, definition, definition_version, trigger, from_state, to_state, actor,
-                       on_behalf_of, role, at, comment, fields, details, content_hash, prev_hash, hash)
+                       on_behalf_of, role, at, comment, fields, details, content_hash, prev_hash, person, hash)
 VALUES (:seq, :item_id, :definition, :definition_version, :trigger, :from_state, :to_state, :actor,
-        :on_behalf_of, :role, :at, :comment, :fields, :details, :content_hash, :prev_hash, :hash)
+        :on_behalf_of, :role, :at, :comment, :fields, :details, :content_hash, :prev_hash, :person, :hash)
 
 -- name: update_head
 UPDATE audit_head SET seq = :seq, hash = :hash WHERE id = 1
