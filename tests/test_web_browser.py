@@ -7,13 +7,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import socket
-import threading
-import time
 from collections.abc import Callable, Iterator
 
 import pytest
-import uvicorn
 from playwright.sync_api import Page, expect
 from sqlalchemy import text
 
@@ -23,6 +19,7 @@ from notifications.transport import SmtpTransport
 from tests.browser import save_screenshot
 from tests.conftest import FrozenClock
 from tests.smtp_server import RecordingHandler, smtp_server
+from tests.web_support import free_port, serving
 from workflow.engine import WorkflowEngine
 from workflow.settings import Settings
 from workflow.tokens import Tokens
@@ -30,12 +27,6 @@ from workflow.web.app import WebApp
 from workflow.worker.passes import Worker
 
 SECRET = "browser-test-secret-0123456789-abcdefghijkl"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture
@@ -54,16 +45,8 @@ def served(
     tokens = Tokens(SECRET)
     engine.notifier = Notifier(mail, signer=tokens)
     app = WebApp(settings, engine, mail, tokens, clock=clock).asgi()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert server.started, "uvicorn did not start"
-    yield base_url, mail, tokens
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serving(app, port):
+        yield base_url, mail, tokens
 
 
 def deliver(

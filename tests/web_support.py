@@ -76,12 +76,17 @@ def make_web(engine: WorkflowEngine, settings: Settings, mail_dir: Path, clock: 
     return Web(engine, app, client, tokens)
 
 
-@contextmanager
-def serving(app: Starlette) -> Iterator[int]:
-    """``app`` served by uvicorn in a thread on a free loopback port (yielded) until the block ends."""
+def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
-        port = int(probe.getsockname()[1])
+        return int(probe.getsockname()[1])
+
+
+@contextmanager
+def serving(app: Starlette, port: int | None = None) -> Iterator[int]:
+    """``app`` served by uvicorn in a thread on a loopback port (a free one unless given; yielded) until the
+    block ends."""
+    port = port or free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
