@@ -28,6 +28,7 @@ from sqlalchemy import Connection, Engine, Row, Table, Update, and_, or_, select
 from notifications.render import ActionLinker, RenderedMessage, header_safe
 from notifications.transport import OutgoingEmail
 from workflow.core.errors import InvalidInput, NotFound, TransitionNotAllowed
+from workflow.store.db import reading
 from workflow.store.models import OutboxMessage
 from workflow.store.sql import insert_if_absent
 
@@ -182,7 +183,7 @@ def release_dead_claims(db: Engine) -> int:
     The one in flight when it died may go a second time, with the same Message-ID; the
     attempt it counted stays counted.
     """
-    with db.connect() as conn:
+    with reading(db) as conn:
         owners = conn.execute(select(outbox.c.lease_owner).where(outbox.c.status == SENDING).distinct()).scalars().all()
     released = 0
     for owner in owners:

@@ -15,6 +15,7 @@ from workflow.core.personnel import Account
 from workflow.engine import WorkflowEngine
 from workflow.settings import Settings, read_key_file
 from workflow.store import audit_log as auditlog
+from workflow.store.db import reading
 from workflow.store.people import list_users
 from workflow.wiring import initialise, open_engine
 
@@ -63,7 +64,7 @@ def run_demo(base: Settings, mail: MailSettings, say: Callable[[str], None], fol
     en = settings.lang == "en"
     initialise(settings)
     engine = open_engine(settings, mail=mail)
-    with engine.db.connect() as conn:
+    with reading(engine.db) as conn:
         existing = {user.name for user in list_users(conn)}
     for name, role, _label in DEMO_PEOPLE:
         if name not in existing:

@@ -19,6 +19,7 @@ from workflow.core.errors import InvalidInput
 from workflow.core.loader import load_catalog
 from workflow.core.roles import ROLES, role_label
 from workflow.engine import ItemView
+from workflow.store.db import reading
 
 
 def _parse_fields(values: tuple[str, ...]) -> dict[str, str]:
@@ -168,7 +169,7 @@ def item_json(view: ItemView, definition: Definition, lang: str) -> dict[str, An
 def item_show(shell: Shell, item_ref: str, viewer: str | None, as_json: bool) -> None:
     with handled(shell):
         view = shell.engine.show(item_ref, viewer)
-        with shell.engine.db.connect() as conn:
+        with reading(shell.engine.db) as conn:
             definition = shell.engine.registry.pinned(conn, view.definition, view.definition_version)
         _, deadlines = shell.engine.deadlines(view.id)
     data = item_json(view, definition, shell.lang)
@@ -309,7 +310,7 @@ def item_list(
         views = shell.engine.list_items(
             state=state, definition=definition, viewer=viewer, overdue=overdue, due_before=before
         )
-        with shell.engine.db.connect() as conn:
+        with reading(shell.engine.db) as conn:
             definitions = {
                 (v.definition, v.definition_version): shell.engine.registry.pinned(
                     conn, v.definition, v.definition_version

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from workflow.cli.shell import Shell, handled, pass_shell
+from workflow.store.db import reading
 
 if TYPE_CHECKING:
     from notifications.outbox import OutboxEntry
@@ -56,7 +57,7 @@ def outbox_list(shell: Shell, only_failed: bool, everything: bool, limit: int, a
     from notifications.outbox import FAILED, PENDING, SENDING, list_messages
 
     statuses = (FAILED,) if only_failed else None if everything else (PENDING, SENDING, FAILED)
-    with handled(shell), shell.engine.db.connect() as conn:
+    with handled(shell), reading(shell.engine.db) as conn:
         entries = list_messages(conn, statuses, limit)
     if as_json:
         click.echo(json.dumps([entry_json(e) for e in entries], ensure_ascii=False, indent=2))

@@ -12,6 +12,7 @@ from workflow.cli.shell import Shell, handled, operator, parse_date, pass_shell
 from workflow.core.personnel import PersonRecord
 from workflow.core.roles import role_label
 from workflow.engine import WorkflowEngine
+from workflow.store.db import reading
 from workflow.store.people import list_delegations, list_users
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -95,7 +96,7 @@ def users_activate(shell: Shell, name: str, actor: str | None) -> None:
 @click.option("--json", "as_json", is_flag=True)
 @pass_shell
 def users_list(shell: Shell, as_json: bool) -> None:
-    with handled(shell), shell.engine.db.connect() as conn:
+    with handled(shell), reading(shell.engine.db) as conn:
         people = list_users(conn)
         delegations = list_delegations(conn)
     if as_json:

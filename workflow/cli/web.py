@@ -7,6 +7,7 @@ import json
 import click
 
 from workflow.cli.shell import Shell, handled, pass_shell
+from workflow.store.db import reading
 
 
 @click.command("web")
@@ -45,7 +46,7 @@ def security_log_command(shell: Shell, event: str | None, limit: int, as_json: b
     query = select(security_log).order_by(security_log.c.id.desc()).limit(limit)
     if event:
         query = query.where(security_log.c.event == event)
-    with handled(shell), shell.engine.db.connect() as conn:
+    with handled(shell), reading(shell.engine.db) as conn:
         rows = conn.execute(query).all()
     if as_json:
         click.echo(json.dumps(

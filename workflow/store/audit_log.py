@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine, Row, Table, or_, select
 
 from workflow.core.chain import ChainFault, VerifyResult, verify_chain
+from workflow.store.db import reading
 from workflow.store.models import AuditEntry, AuditHead
 
 audit_log = cast(Table, AuditEntry.__table__)
@@ -27,7 +28,7 @@ def read_entries(db: Engine, item_id: int | None = None, person: str | None = No
         query = query.where(
             or_(audit_log.c.person == person, audit_log.c.actor == person, audit_log.c.on_behalf_of == person)
         )
-    with db.connect() as conn:
+    with reading(db) as conn:
         return list(conn.execute(query))
 
 
@@ -62,7 +63,7 @@ def format_entries(rows: list[Row[Any]], timezone: str) -> Iterator[str]:
 def _all_rows(db: Engine) -> Iterator[dict[str, Any]]:
     """Every row in seq order, read in batches so memory stays flat on a long chain."""
     last = 0
-    with db.connect() as conn:
+    with reading(db) as conn:
         while True:
             batch = conn.execute(
                 select(audit_log).where(audit_log.c.seq > last).order_by(audit_log.c.seq).limit(VERIFY_BATCH)
@@ -75,14 +76,14 @@ def _all_rows(db: Engine) -> Iterator[dict[str, Any]]:
 
 
 def verify(db: Engine, key: bytes) -> VerifyResult:
-    with db.connect() as conn:
+    with reading(db) as conn:
         head = conn.execute(select(audit_head.c.seq, audit_head.c.hash).where(audit_head.c.id == 1)).one()
     return verify_chain(key, _all_rows(db), (head.seq, head.hash))
 
 
 def anchor(db: Engine) -> dict[str, Any]:
     """The chain's head as a record to keep outside the database (print it, mail it, archive it)."""
-    with db.connect() as conn:
+    with reading(db) as conn:
         head = conn.execute(select(audit_head.c.seq, audit_head.c.hash).where(audit_head.c.id == 1)).one()
     return {"seq": head.seq, "hash": head.hash}
 
@@ -92,7 +93,7 @@ def check_anchor(db: Engine, kept: dict[str, Any]) -> ChainFault | None:
     seq = int(kept["seq"])
     if seq == 0:
         return None
-    with db.connect() as conn:
+    with reading(db) as conn:
         found = conn.execute(select(audit_log.c.hash).where(audit_log.c.seq == seq)).scalar_one_or_none()
     if found is None:
         return ChainFault(seq, "missing")

@@ -16,6 +16,7 @@ from notifications.notices import acting_person, decisions_for
 from notifications.render import ActionLink, action_links
 from workflow.core.errors import NotFound
 from workflow.engine import WorkflowEngine
+from workflow.store.db import reading
 from workflow.tokens import Tokens
 
 
@@ -25,7 +26,7 @@ class EmailLinks:
         self.tokens = tokens
 
     def links(self, base_url: str, acting: Mapping[str, Any], lang: str) -> list[ActionLink]:
-        with self.engine.db.connect().execution_options(sqlite_begin="DEFERRED") as conn:
+        with reading(self.engine.db) as conn:
             try:
                 row = self.engine.item_row(conn, int(acting["item_id"]))
             except NotFound:

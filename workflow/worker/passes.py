@@ -36,6 +36,7 @@ from workflow.core.errors import ConfigurationError, GongkaiError, render_error
 from workflow.core.latechain import HistoryStep, earlier_late_visits
 from workflow.core.reminders import PlannedReminder, plan
 from workflow.engine import WorkflowEngine, audit_log, deadlines_table, items
+from workflow.store.db import reading
 from workflow.store.models import (
     OutboxMessage,
     Reminder,
@@ -225,7 +226,7 @@ class Worker:
             )
             .order_by(deadlines_table.c.due_at, deadlines_table.c.id)
         )
-        with engine.db.connect() as conn:
+        with reading(engine.db) as conn:
             candidates = conn.execute(query).all()
             definitions = {
                 (c.definition, c.definition_version): engine.registry.pinned(conn, c.definition, c.definition_version)
@@ -252,7 +253,7 @@ class Worker:
         cycles = {c.code: c.update_every_days for c in engine.registry.catalog().categories if c.update_every_days}
         if not cycles:
             return
-        with engine.db.connect() as conn:
+        with reading(engine.db) as conn:
             published = conn.execute(
                 select(items.c.id, items.c.category, items.c.updated_at)
                 .where(
@@ -279,7 +280,7 @@ class Worker:
         today = now.astimezone(engine.zone).date()
         if not engine.calendar.is_working_day(today):
             return
-        with engine.db.connect() as conn:
+        with reading(engine.db) as conn:
             readers = conn.execute(
                 select(users.c.name, users.c.email).where(users.c.digest.is_(True), users.c.active.is_(True))
             ).all()
@@ -336,7 +337,7 @@ class Worker:
     ) -> None:
         engine = self.engine
         if self.dry_run:
-            with engine.db.connect() as conn:
+            with reading(engine.db) as conn:
                 raised = conn.execute(select(reminders_table.c.id).where(reminders_table.c.key == planned.key)).first()
             if raised is None:
                 report.would.append(f"reminder {planned.kind} {planned.key} -> {', '.join(planned.roles)}")
@@ -413,7 +414,7 @@ class Worker:
         acting = (message.context or {}).get("acting")
         if message.event != "new_task" or not acting:
             return None
-        with self.engine.db.connect().execution_options(sqlite_begin="DEFERRED") as conn:
+        with reading(self.engine.db) as conn:
             try:
                 row = self.engine.item_row(conn, int(acting["item_id"]))
             except GongkaiError:
@@ -436,7 +437,7 @@ class Worker:
         return [registry.current(name) for name in registry.names()]
 
     def _would_send(self, report: PassReport) -> None:
-        with self.engine.db.connect() as conn:
+        with reading(self.engine.db) as conn:
             rows = conn.execute(
                 select(outbox.c.recipient, outbox.c.subject)
                 .where(outbox.c.status == PENDING)
@@ -462,7 +463,7 @@ class Worker:
 
 def status(engine: WorkflowEngine) -> dict[str, Any]:
     """The last passes of the workers, and the outbox's pending and failed counts."""
-    with engine.db.connect() as conn:
+    with reading(engine.db) as conn:
         passes = conn.execute(
             select(leases.c.owner, leases.c.last_pass_at, leases.c.last_pass)
             .where(leases.c.last_pass_at.is_not(None))

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 
 from workflow.core.decisions import field_moment
+from workflow.store.db import reading
 from workflow.store.queries import in_states, items
 
 if TYPE_CHECKING:
@@ -32,7 +33,7 @@ class DueFire:
 
 def due_fires(engine: WorkflowEngine, now: dt.datetime) -> list[DueFire]:
     """Every timed transition whose moment is at or before ``now``, earliest first."""
-    with engine.db.connect() as conn:
+    with reading(engine.db) as conn:
         waiting: dict[str, set[str]] = {}
         for definition in engine.registry.stored(conn):
             for transition in definition.timed_transitions:
