@@ -83,7 +83,11 @@ class Delegation(Base):
     """A person away names a substitute for a period (both dates included)."""
 
     __tablename__ = "delegations"
-    __table_args__ = (Index("ix_delegations_substitute", "substitute_id", "starts_on", "ends_on"),)
+    __table_args__ = (
+        Index("ix_delegations_substitute", "substitute_id", "starts_on", "ends_on"),
+        # Who stands in for a holder today: asked on every new-task notice and reminder.
+        Index("ix_delegations_principal", "principal_id", "ends_on", "starts_on"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     principal_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
