@@ -22,7 +22,7 @@ from functools import cache
 from typing import Any, Protocol
 from urllib.parse import quote, urlsplit
 
-from jinja2 import Environment, PackageLoader, StrictUndefined, Template, select_autoescape
+from jinja2 import BaseLoader, Environment, PackageLoader, StrictUndefined, Template, select_autoescape
 
 from workflow.core.definition import Definition
 from workflow.core.errors import ConfigurationError, InvalidInput
@@ -188,18 +188,27 @@ class Renderer:
         return self.environments[lang].get_template(name)
 
 
-def _environment(lang: str) -> Environment:
+def translated_environment(loader: BaseLoader, lang: str, **options: Any) -> Environment:
+    """A Jinja environment whose templates speak ``lang``: ``{% trans %}``, ``_()`` and ``ngettext()``
+    read its gettext catalogue (``jinja2.ext.i18n``, newstyle: placeholders ``%(name)s``, escaped
+    in HTML). One per language, so a language is never switched under a render in another thread.
+    Shared by the emails and the web pages; ``.html`` is autoescaped, ``.txt`` is not."""
     environment = Environment(
-        loader=PackageLoader("notifications", "templates"),
+        loader=loader,
         autoescape=select_autoescape(enabled_extensions=("html",), disabled_extensions=("txt",), default=True),
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
         auto_reload=False,  # templates ship with the package: no stat() of each file on every render
         extensions=["jinja2.ext.i18n"],
+        **options,
     )
     environment.install_gettext_translations(catalogue(lang), newstyle=True)  # type: ignore[attr-defined]
+    return environment
+
+
+def _environment(lang: str) -> Environment:
+    environment = translated_environment(
+        PackageLoader("notifications", "templates"), lang,
+        undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
+    )  # fmt: skip
     environment.filters["day"] = lambda day: format_day(day, lang)
     return environment
 

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, cast
 from urllib.parse import quote
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment, FileSystemLoader
 from sqlalchemy import Connection, Table, insert, select
 from sqlalchemy.exc import IntegrityError
 from starlette.applications import Starlette
@@ -38,7 +38,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from notifications.outbox import FAILED, PENDING, SENDING, enqueue, list_messages, requeue_failed
-from notifications.render import RenderedMessage
+from notifications.render import RenderedMessage, translated_environment
 from notifications.settings import MailSettings
 from workflow.clock import utc_now
 from workflow.core.deadlines import working_days_left
@@ -53,6 +53,7 @@ from workflow.core.errors import (
     TransitionNotAllowed,
     render_error,
 )
+from workflow.core.i18n import LANGUAGES, N_, Translator, translator
 from workflow.core.roles import role_label
 from workflow.engine import WorkflowEngine
 from workflow.settings import Settings
@@ -67,7 +68,6 @@ from workflow.web.access import AUDIT_ROLES, OUTBOX_ROLES, may_read_body, may_se
 from workflow.web.bodydiff import body_diff, collapse
 from workflow.web.chain import chain_svg
 from workflow.web.security import SecurityHeaders, record, signin_throttled
-from workflow.web.text import translate
 
 log = logging.getLogger("gongkai.web")
 
@@ -77,6 +77,15 @@ CSRF_COOKIE = "gk_csrf"
 LANG_COOKIE = "gk_lang"
 LARGE_COOKIE = "gk_large"
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+LINK_REFUSALS = {
+    "expired": N_("This link has expired (links last 7 days). Sign in and act from the item page."),
+    "invalid": N_("This link is not valid: it was altered or cut short. Use the link exactly as emailed."),
+}
+"""Why a signed link was refused (``TokenRefused.reason``), as the reader is told."""
+SIGNIN_MAIL_BODY = N_(
+    "Hello %(name)s,\n\nOpen this link to sign in (valid for 30 minutes, once):\n%(url)s\n\n"
+    "If you did not ask for it, ignore this email."
+)
 RETRY_AFTER_SECONDS = 5
 """Sent with a 503 "busy" page: a lock held longer than the busy timeout is rare, and gone in seconds."""
 used_tokens = cast(Table, UsedToken.__table__)
@@ -109,13 +118,15 @@ class WebApp:
         self.tokens = tokens
         self.clock = clock
         self.secure_cookies = mail.base_url.startswith("https://")
-        self.templates = Environment(
-            loader=FileSystemLoader(HERE / "templates"),
-            autoescape=select_autoescape(["html"]),
-            auto_reload=False,
-        )
-        self.templates.filters["day"] = _day
-        self.templates.filters["moment"] = self._moment
+        self.templates = {lang: self._environment(lang) for lang in LANGUAGES}
+
+    def _environment(self, lang: str) -> Environment:
+        """The pages' templates in one language: one tree, its text translated by the catalogue
+        (``jinja2.ext.i18n``, as the emails are), dates written through Babel."""
+        environment = translated_environment(FileSystemLoader(HERE / "templates"), lang)
+        environment.filters["day"] = lambda value: translator(lang).date(value, "medium") if value else ""
+        environment.filters["moment"] = self._moment
+        return environment
 
     # ---- the application -----------------------------------------------------------------------
     # Nothing that touches the database, the engine, the file system or renders a page runs on the
@@ -164,7 +175,9 @@ class WebApp:
         return exc.response
 
     def _not_found(self, request: Request, _exc: Exception) -> Response:
-        return self.page(request, "message.html", status=404, title=self.t(request, "not_found"), message="")
+        return self.page(
+            request, "message.html", status=404, title=self.tr(request)._("No such page or item."), message=""
+        )
 
     def _database_fault(self, request: Request, error: Exception) -> Response:
         """A driver error nobody handled, as a page. Every change commits in one transaction or not at
@@ -173,22 +186,34 @@ class WebApp:
         endpoint = getattr(request.scope.get("endpoint"), "__name__", "-")  # the path may hold a token
         if fault is Fault.BUSY:
             log.warning("database busy: %s %s gave up waiting: %s", request.method, endpoint, detail(error))
+            tr = self.tr(request)
             response = self.page(
-                request, "message.html", status=503, title=self.t(request, "busy_title"),
-                message=self.t(request, "busy"),
+                request, "message.html", status=503, title=tr._("Busy, please try again"),
+                message=tr._(
+                    "Another change was being written, so yours was not made and nothing changed."
+                    " Wait a few seconds, go back and send it again."
+                ),
             )  # fmt: skip
             response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
             return response
         if fault is Fault.RACE:
             log.warning("database race: %s %s lost: %s", request.method, endpoint, detail(error))
+            tr = self.tr(request)
             return self.page(
-                request, "message.html", status=409, title=self.t(request, "race_title"),
-                message=self.t(request, "race"),
+                request, "message.html", status=409, title=tr._("Someone else acted at the same time"),
+                message=tr._(
+                    "Someone else did the same at the same moment, so yours was not made and nothing changed."
+                    " Go back and reload the page."
+                ),
             )  # fmt: skip
         log.error("database unusable: %s %s", request.method, endpoint, exc_info=error)
+        tr = self.tr(request)
         return self.page(
-            request, "message.html", status=500, title=self.t(request, "unusable_title"),
-            message=self.t(request, "unusable"),
+            request, "message.html", status=500, title=tr._("The system cannot be used right now"),
+            message=tr._(
+                "The database cannot be used right now; nothing was changed. The problem was logged:"
+                " try again later or tell the administrator."
+            ),
         )  # fmt: skip
 
     def healthz(self, _request: Request) -> Response:
@@ -204,8 +229,9 @@ class WebApp:
         chosen = request.cookies.get(LANG_COOKIE)
         return chosen if chosen in ("zh", "en") else self.settings.lang
 
-    def t(self, request: Request, key: str, **params: Any) -> str:
-        return translate(key, self.lang(request), **params)
+    def tr(self, request: Request) -> Translator:
+        """Text, plurals and dates in the reader's language."""
+        return translator(self.lang(request))
 
     def _trigger_label(self, definition: Definition | str | None, trigger: str, lang: str) -> str:
         """A decision as its definition names it; ``definition`` may be a name (an audit row's), then the file's."""
@@ -224,18 +250,21 @@ class WebApp:
             cookie = getattr(request.state, "csrf_cookie", None) or secrets.token_urlsafe(24)
         assert cookie is not None
         user: Person | None = getattr(request.state, "user", None)
-        html = self.templates.get_template(template).render(
-            t=lambda key, **params: translate(key, lang, **params),
-            trigger_label=lambda trigger, definition=None: self._trigger_label(definition, trigger, lang),
-            role_label=lambda role: role_label(role, lang),
-            lang=lang,
-            large=request.cookies.get(LARGE_COOKIE) == "1",
-            csrf=self.tokens.csrf(cookie),
-            path=request.url.path,
-            user=user,
-            can_audit=bool(user and user.roles & AUDIT_ROLES),
-            can_outbox=bool(user and user.roles & OUTBOX_ROLES),
-            **context,
+        html = (
+            self.templates[lang]
+            .get_template(template)
+            .render(
+                trigger_label=lambda trigger, definition=None: self._trigger_label(definition, trigger, lang),
+                role_label=lambda role: role_label(role, lang),
+                lang=lang,
+                large=request.cookies.get(LARGE_COOKIE) == "1",
+                csrf=self.tokens.csrf(cookie),
+                path=request.url.path,
+                user=user,
+                can_audit=bool(user and user.roles & AUDIT_ROLES),
+                can_outbox=bool(user and user.roles & OUTBOX_ROLES),
+                **context,
+            )
         )
         response = HTMLResponse(html, status_code=status)
         if fresh:
@@ -249,11 +278,12 @@ class WebApp:
             return ""
         return value.astimezone(self.engine.zone).strftime("%Y-%m-%d %H:%M")
 
-    def refuse(self, request: Request, status: int, key: str, **params: Any) -> Page:
+    def refuse(self, request: Request, status: int, message: str, **params: Any) -> Page:
+        """A refusal page; ``message`` is English source text (marked with ``N_``), shown in the reader's language."""
         return Page(
             self.page(
-                request, "message.html", status=status, title=self.t(request, "refused_title"),
-                message=self.t(request, key, **params),
+                request, "message.html", status=status, title=self.tr(request)._("This link cannot be used"),
+                message=self.tr(request)._(message, **params),
             )
         )  # fmt: skip
 
@@ -284,8 +314,10 @@ class WebApp:
             self.log_security(request, "csrf_refused", detail={"path": request.url.path})
             raise Page(
                 self.page(
-                    request, "message.html", status=403, title=self.t(request, "refused_title"),
-                    message=self.t(request, "csrf_refused"),
+                    request, "message.html", status=403, title=self.tr(request)._("This link cannot be used"),
+                    message=self.tr(request)._(
+                        "The form expired; go back, reload the page and try again. Nothing was changed."
+                    ),
                 )
             )  # fmt: skip
         return handler(request, form)
@@ -311,11 +343,18 @@ class WebApp:
     def signin_request(self, request: Request, form: FormData) -> Response:
         address = str(form.get("email") or "").strip().lower()
         if not EMAIL.match(address) or len(address) > 254:
-            return self.page(request, "signin.html", status=400, error=self.t(request, "signin_bad_email"))
+            return self.page(
+                request, "signin.html", status=400, error=self.tr(request)._("Please enter a valid email address.")
+            )
         now = self.clock()
         if signin_throttled(self.engine.db, self.client(request), address, now):
             self.log_security(request, "signin_throttled", subject=address)
-            return self.page(request, "signin.html", status=429, error=self.t(request, "signin_throttled"))
+            return self.page(
+                request,
+                "signin.html",
+                status=429,
+                error=self.tr(request)._("Too many sign-in requests; please try again in 15 minutes."),
+            )
         self.log_security(request, "signin_requested", subject=address)
         with self.engine.db.begin() as conn:
             found = conn.execute(select(users.c.name).where(users.c.email == address, users.c.active.is_(True))).first()
@@ -323,11 +362,9 @@ class WebApp:
                 url = f"{self.mail.base_url.rstrip('/')}/signin/{self.tokens.signin(found.name)}"
                 lang = self.lang(request)
                 message = RenderedMessage(
-                    subject=translate("signin_mail_subject", lang),
-                    text=translate("signin_mail_body", lang, name=found.name, url=url),
-                    html=self.templates.get_template("signin_email.html").render(
-                        t=lambda key, **params: translate(key, lang, **params), name=found.name, url=url
-                    ),
+                    subject=translator(lang)._("[gongkai] Your sign-in link"),
+                    text=translator(lang)._(SIGNIN_MAIL_BODY, name=found.name, url=url),
+                    html=self.templates[lang].get_template("signin_email.html").render(name=found.name, url=url),
                 )
                 enqueue(
                     conn, key=f"signin:{secrets.token_hex(8)}", event="signin", recipient=address,
@@ -341,10 +378,10 @@ class WebApp:
             claim = self.tokens.read_signin(token)
         except TokenRefused as refused:
             self.log_security(request, f"signin_link_{refused.reason}")
-            raise self.refuse(request, 400, f"refused_{refused.reason}") from None
+            raise self.refuse(request, 400, LINK_REFUSALS[refused.reason]) from None
         if self._used(claim.token_id):
             self.log_security(request, "signin_link_reused", user=claim.user)
-            raise self.refuse(request, 410, "refused_used")
+            raise self.refuse(request, 410, N_("This link was used already; each link works once."))
         return claim
 
     def signin_confirm(self, request: Request) -> Response:
@@ -356,11 +393,11 @@ class WebApp:
         name = claim.user
         with self.engine.db.begin() as conn:
             if self.person(conn, name) is None:
-                raise self.refuse(request, 403, "refused_inactive")
+                raise self.refuse(request, 403, N_("The person this link was sent to is no longer active."))
             try:
                 self._mark_used(conn, claim.token_id, "signin", name, None)
             except IntegrityError:
-                raise self.refuse(request, 410, "refused_used") from None
+                raise self.refuse(request, 410, N_("This link was used already; each link works once.")) from None
         self.log_security(request, "signed_in", user=name)
         response = RedirectResponse("/", status_code=303)
         response.set_cookie(
@@ -405,24 +442,32 @@ class WebApp:
         except TokenRefused as refused:
             self.log_security(request, f"action_link_{refused.reason}")
             status = 400 if refused.reason == "invalid" else 410
-            raise self.refuse(request, status, f"refused_{refused.reason}") from None
+            raise self.refuse(request, status, LINK_REFUSALS[refused.reason]) from None
         if self._used(claim.token_id):
             self.log_security(request, "action_link_reused", user=claim.user, detail=_claim_detail(claim))
-            raise self.refuse(request, 410, "refused_used")
+            raise self.refuse(request, 410, N_("This link was used already; each link works once."))
         signed_in = self.session_user(request)
         if signed_in is not None and signed_in != claim.user:
             self.log_security(request, "action_link_other_user", user=signed_in, detail=_claim_detail(claim))
-            raise self.refuse(request, 403, "refused_other_user", owner=claim.user, name=signed_in)
+            raise self.refuse(
+                request,
+                403,
+                N_("This link was sent to %(owner)s; you are signed in as %(name)s."),
+                owner=claim.user,
+                name=signed_in,
+            )
         return claim
 
     def _stale(self, request: Request, conn: Connection, row: ItemRow) -> Page:
         last = self.engine.latest_action(conn, row.id)
-        message = self.t(
-            request, "stale", reference=row.reference, actor=last["actor"] if last else "-",
+        message = self.tr(request)._(
+            "%(reference)s was acted on by %(actor)s at %(at)s (%(action)s);"
+            " this link no longer applies and changed nothing.",
+            reference=row.reference, actor=last["actor"] if last else "-",
             at=self._moment(last["at_time"]) if last else "-",
             action=self._trigger_label(row.definition, last["trigger"], self.lang(request)) if last else "-",
         )  # fmt: skip
-        title = self.t(request, "stale_title")
+        title = self.tr(request)._("The item has moved on")
         link = f"/items/{row.reference}"
         return Page(self.page(request, "message.html", status=409, title=title, message=message, item_link=link))
 
@@ -432,13 +477,17 @@ class WebApp:
         try:
             row = self.engine.item_row(conn, claim.item_id)
         except NotFound:
-            raise self.refuse(request, 404, "refused_invalid") from None
+            raise self.refuse(
+                request,
+                404,
+                N_("This link is not valid: it was altered or cut short. Use the link exactly as emailed."),
+            ) from None
         if row.version != claim.version:
             raise self._stale(request, conn, row)
         person = self.person(conn, claim.user)
         if person is None:
             self.log_security(request, "action_link_inactive_user", user=claim.user, detail=_claim_detail(claim))
-            raise self.refuse(request, 403, "refused_inactive")
+            raise self.refuse(request, 403, N_("The person this link was sent to is no longer active."))
         definition = self.engine.registry.pinned(conn, row.definition, row.definition_version)
         transition = definition.transitions_for(claim.trigger, row.state)
         if transition is None:
@@ -458,7 +507,9 @@ class WebApp:
     ) -> Response:  # fmt: skip
         snapshot = ItemSnapshot(definition, row.state, row.fields, row.holders, row.acted)
         if error is None and claim.trigger not in available_triggers(snapshot, person):
-            error = self.t(request, "not_allowed_now", reason=self._why_not(request, snapshot, person, transition))
+            error = self.tr(request)._(
+                "You may not do this now: %(reason)s", reason=self._why_not(request, snapshot, person, transition)
+            )
             status = 403
         return self.page(
             request, "act.html", status=status, item=self._item_summary(request, conn, row, definition, person),
@@ -500,7 +551,7 @@ class WebApp:
                 raise self._stale(request, conn, self.engine.item_row(conn, claim.item_id)) from None
         except IntegrityError:
             self.log_security(request, "action_link_reused", user=claim.user, detail=_claim_detail(claim))
-            raise self.refuse(request, 410, "refused_used") from None
+            raise self.refuse(request, 410, N_("This link was used already; each link works once.")) from None
         except (NotPermitted, TransitionNotAllowed, InvalidInput) as refusal:
             with self.read() as conn:
                 return self._confirm_page(
@@ -510,9 +561,11 @@ class WebApp:
         log.info("action link: %s %s by %s", result.row.reference, claim.trigger, claim.user)
         state_label = definition.states[result.to_state].label.in_lang(self.lang(request))
         return self.page(
-            request, "message.html", title=self.t(request, "done_title"),
-            message=self.t(request, "done", reference=result.row.reference,
-                           action=definition.trigger_label(claim.trigger, self.lang(request)), state=state_label),
+            request, "message.html", title=self.tr(request)._("Done"),
+            message=self.tr(request)._(
+                "%(reference)s: %(action)s done; the item is now in “%(state)s”.", reference=result.row.reference,
+                action=definition.trigger_label(claim.trigger, self.lang(request)), state=state_label,
+            ),
             item_link=f"/items/{result.row.reference}",
         )  # fmt: skip
 
@@ -566,17 +619,19 @@ class WebApp:
         if decided is not None:
             when = self._moment(decided.at)
             if decided.content_hash == row.content_hash:
-                return None, self.t(request, "unchanged_since", who=decided.actor, when=when)
+                return None, self.tr(request)._(
+                    "The body has not changed since %(who)s decided at %(when)s.", who=decided.actor, when=when
+                )
             old = queries.body_with_hash(conn, row.id, decided.content_hash)
             if old is not None:
-                return collapse(body_diff(old, row.body), context=3), self.t(
-                    request, "changes_since", who=decided.actor, when=when,
+                return collapse(body_diff(old, row.body), context=3), self.tr(request)._(
+                    "Changes since %(who)s decided (%(action)s) at %(when)s:", who=decided.actor, when=when,
                     action=self._trigger_label(row.definition, decided.trigger, self.lang(request)),
                 )  # fmt: skip
         if len(revisions) > 1:
             diff = collapse(body_diff(revisions[-2].body, row.body), context=3)
-            return diff, self.t(request, "changes_since_revision", n=revisions[-2].revision)
-        return body_diff("", row.body), self.t(request, "first_revision")
+            return diff, self.tr(request)._("Changes since revision %(n)s:", n=revisions[-2].revision)
+        return body_diff("", row.body), self.tr(request)._("First time at this step; the whole body:")
 
     def item_page(self, request: Request) -> Response:
         lang = self.lang(request)
@@ -612,12 +667,16 @@ class WebApp:
         try:
             row = self.engine.item_row(conn, ref)
         except NotFound:
-            raise Page(self.page(request, "message.html", status=404, title=self.t(request, "not_found"))) from None
+            raise Page(
+                self.page(request, "message.html", status=404, title=self.tr(request)._("No such page or item."))
+            ) from None
         definition = self.engine.registry.pinned(conn, row.definition, row.definition_version)
         if not may_see(person, definition, row.holders):
             self.log_security(request, "item_forbidden", user=person.name, subject=row.reference)
             # The same answer as an unknown item: a reference tells nothing to someone without a role on it.
-            raise Page(self.page(request, "message.html", status=404, title=self.t(request, "not_found")))
+            raise Page(
+                self.page(request, "message.html", status=404, title=self.tr(request)._("No such page or item."))
+            )
         return row, definition
 
     def item_fire(self, request: Request, form: FormData) -> Response:
@@ -641,7 +700,7 @@ class WebApp:
                 raise self._stale(request, conn, self.engine.item_row(conn, row.id)) from None
         except GongkaiError as refusal:
             return self.page(
-                request, "message.html", status=422, title=self.t(request, "refused_title"),
+                request, "message.html", status=422, title=self.tr(request)._("This link cannot be used"),
                 message=render_error(refusal, self.lang(request)), item_link=f"/items/{row.reference}",
             )  # fmt: skip
         return RedirectResponse(f"/items/{row.reference}", status_code=303)
@@ -667,7 +726,9 @@ class WebApp:
     def _require(self, request: Request, person: Person, roles: frozenset[str]) -> None:
         if not person.roles & roles:
             self.log_security(request, "page_forbidden", user=person.name, subject=request.url.path)
-            raise Page(self.page(request, "message.html", status=403, title=self.t(request, "forbidden")))
+            raise Page(
+                self.page(request, "message.html", status=403, title=self.tr(request)._("You may not see this page."))
+            )
 
     def _audit_filter(self, request: Request) -> queries.AuditFilter:
         params = request.query_params
@@ -724,7 +785,7 @@ class WebApp:
         notice = None
         requeued = request.query_params.get("requeued")
         if requeued and requeued.isdigit():
-            notice = self.t(request, "requeued", id=requeued)
+            notice = self.tr(request)._("Message #%(id)s queued again.", id=requeued)
         return self.page(request, "outbox.html", messages=messages, notice=notice)
 
     def outbox_retry(self, request: Request, _form: FormData) -> Response:
@@ -736,7 +797,7 @@ class WebApp:
             requeue_failed(self.engine.db, message_id, self.clock())
         except GongkaiError as refusal:
             return self.page(
-                request, "message.html", status=422, title=self.t(request, "refused_title"),
+                request, "message.html", status=422, title=self.tr(request)._("This link cannot be used"),
                 message=render_error(refusal, self.lang(request)),
             )  # fmt: skip
         log.info("outbox: message %d queued again by %s", message_id, person.name)
@@ -785,10 +846,6 @@ def _safe_next(value: str | None) -> str:
     if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
         return "/"
     return value
-
-
-def _day(value: dt.date | None) -> str:
-    return value.isoformat() if value else ""
 
 
 def create_app(
