@@ -147,7 +147,7 @@ def test_check_explicit_good_file_passes_without_a_catalog(tmp_path: Path) -> No
     shutil.copy(DEFINITIONS / "disclosure_request.yaml", good)
     result = gongkai("check", str(good), cwd=tmp_path, definitions=tmp_path / "nowhere", lang="en")
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "1 definitions OK"
+    assert result.stdout.strip() == "1 definition OK"
 
 
 def test_check_missing_file_is_one_line(tmp_path: Path) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from pathlib import Path
 
 import pytest
@@ -144,3 +146,48 @@ def test_a_missing_catalogue_says_how_to_build_it(tmp_path: Path, monkeypatch: p
     finally:
         monkeypatch.undo()
         i18n.catalogue.cache_clear()
+
+
+# ---- one mechanism: no translation written inline any more -------------------------------------------------
+
+ROOT = Path(__file__).resolve().parent.parent
+INLINE_CHOICE = re.compile(
+    r"""\bif\s+(?:en|(?:\w+\.)*lang\s*==\s*["'](?:en|zh)["'])\s+else\s+f?["']"""  # "..." if en else "..."
+    r"""|\ben\s*=\s*(?:\w+\.)*lang\s*==\s*["']en["']"""  # en = shell.lang == "en"
+)
+
+
+def test_no_module_chooses_its_text_by_language_inline() -> None:
+    """User text is English source in the catalogues; a ``"..." if en else "..."`` would bypass them."""
+    found = [
+        f"{path.relative_to(ROOT)}:{text.count(chr(10), 0, match.start()) + 1}: {match.group(0)}"
+        for folder in ("workflow", "notifications")
+        for path in sorted((ROOT / folder).rglob("*.py"))
+        for text in [path.read_text(encoding="utf-8")]
+        for match in INLINE_CHOICE.finditer(text)
+    ]
+    assert not found, "text chosen by language inline (use the catalogues):\n" + "\n".join(found)
+
+
+def test_the_guard_recognises_the_inline_forms() -> None:
+    for inline in ('"states:" if lang == "en" else "状态:"', 'x = ("a" if en\n else "b")', 'en = shell.lang == "en"'):
+        assert INLINE_CHOICE.search(inline), inline
+    assert not INLINE_CHOICE.search('return self.en if lang == "en" else self.zh')  # a YAML label's own pick
+
+
+def test_the_web_pages_have_no_word_table_of_their_own() -> None:
+    assert not (ROOT / "workflow" / "web" / "text.py").exists()
+    templates = "".join(p.read_text(encoding="utf-8") for p in (ROOT / "workflow/web/templates").glob("*.html"))
+    assert not re.search(r"\bt\(['\"]", templates), "a template still calls t('key')"
+
+
+def test_a_working_day_count_explained_in_each_language() -> None:
+    from workflow.cli.calendar import explain_count
+    from workflow.core.calendar import WorkingCalendar
+
+    counted = WorkingCalendar().count(dt.date(2026, 9, 30), 2)  # into the National Day holiday
+    english, chinese = explain_count(counted, "en"), explain_count(counted, "zh")
+    assert english[0] == "2026-09-30  start, not counted" and chinese[0] == "2026-09-30  起算日, 不计入"
+    assert english[1].startswith("2026-10-01 Thu  skipped") and "public holiday" in english[1]
+    assert chinese[1].startswith("2026-10-01 周四  跳过") and "法定节假日" in chinese[1]
+    assert "counted 2/2" in english[-1] and "计入 2/2" in chinese[-1]

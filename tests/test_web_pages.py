@@ -117,6 +117,14 @@ def test_the_inbox_lists_what_waits_for_me_overdue_first(
     assert "仍在起草" not in text
     assert text.index("较早送审") < text.index("较晚送审")
     assert "已逾期 1 个工作日" in text and "还剩 3 个工作日" in text
+    assert "共 2 项待办, 其中 1 项已逾期" in text
+    assert "2026年3月9日" in text  # dates through Babel
+    csrf = web.csrf("/")
+    web.client.post("/prefs", data={"csrf": csrf, "lang": "en", "next": "/"})
+    english = web.client.get("/").text
+    assert "2 items waiting, 1 overdue" in english
+    assert "1 working day overdue" in english and "3 working days left" in english  # plurals read right
+    assert "Mar 9, 2026" in english
     web.sign_in("drafter_a")
     assert "仍在起草" in web.client.get("/").text and "较早送审" not in web.client.get("/").text
 

@@ -9,6 +9,7 @@ import click
 
 from workflow.cli.shell import Shell, handled, iso, parse_date, pass_shell
 from workflow.core.calendar import WorkingCalendar, WorkingDayCount, holiday_label, load_calendar
+from workflow.core.i18n import N_, translator
 
 
 @click.group()
@@ -63,13 +64,13 @@ def calendar_recompute(shell: Shell) -> None:
     moved = [c for c in changes if c.old_due != c.new_due]
     for change in moved:
         click.echo(f"{change.reference} {change.kind}: {iso(change.old_due)} -> {iso(change.new_due)}")
-    en = shell.lang == "en"
     click.echo(
-        f"{len(changes)} open deadlines recomputed, {len(moved)} moved ({shell.engine.calendar_version})"
-        if en
-        else f"重新计算了 {len(changes)} 个未到期期限, 其中 {len(moved)} 个截止日期有变化 "
-        f"({shell.engine.calendar_version})"
-    )
+        shell.tr.ngettext(
+            "%(num)s open deadline recomputed, %(moved)s moved (%(version)s)",
+            "%(num)s open deadlines recomputed, %(moved)s moved (%(version)s)",
+            len(changes), moved=len(moved), version=shell.engine.calendar_version,
+        )
+    )  # fmt: skip
 
 
 @calendar.command("add-days")
@@ -90,30 +91,33 @@ def calendar_add_days(shell: Shell, start: str, count: int, explain: bool) -> No
     click.echo(counted.due.isoformat())
 
 
+DAY_KINDS = {
+    "weekday": N_("working day"),
+    "weekend": N_("weekend"),
+    "holiday": N_("public holiday"),
+    "makeup_workday": N_("make-up working day"),
+    "override_off": N_("office day off"),
+    "override_on": N_("office working day"),
+    "paused": N_("paused (not counted)"),
+}
+"""What kind of day a counted day was (``DayNote.kind``), as the reader is told."""
+
+
 def explain_count(counted: WorkingDayCount, lang: str) -> list[str]:
     """One line a day: counted or skipped, and why."""
-    en = lang == "en"
-    kinds = {
-        "weekday": ("工作日", "working day"),
-        "weekend": ("周末", "weekend"),
-        "holiday": ("法定节假日", "public holiday"),
-        "makeup_workday": ("调休上班", "make-up working day"),
-        "override_off": ("本办休息", "office day off"),
-        "override_on": ("本办上班", "office working day"),
-        "paused": ("暂停计算", "paused (not counted)"),
-    }
-    lines = [f"{counted.start.isoformat()}  " + ("start, not counted" if en else "起算日, 不计入")]
+    tr = translator(lang)
+    lines = [f"{counted.start.isoformat()}  " + tr._("start, not counted")]
     number = 0
     for note in counted.days:
-        kind = kinds[note.kind][1 if en else 0]
+        kind = tr._(DAY_KINDS[note.kind])
         name = holiday_label(note.name, lang) if note.kind in ("holiday", "makeup_workday") else (note.name or "")
-        weekday = note.day.strftime("%a") if en else "一二三四五六日"[note.day.weekday()]
+        weekday = tr.weekday(note.day, "abbreviated")
         if note.working:
             number += 1
-            verdict = f"{'counted' if en else '计入'} {number}/{counted.count}"
+            verdict = tr._("counted %(number)s/%(count)s", number=number, count=counted.count)
         else:
-            verdict = "skipped" if en else "跳过"
+            verdict = tr._("skipped")
         extra = f" {name}" if name else ""
-        unofficial = "" if note.official else (" (no official data)" if en else " (无官方数据)")
+        unofficial = "" if note.official else " " + tr._("(no official data)")
         lines.append(f"{note.day.isoformat()} {weekday}  {verdict:<12} {kind}{extra}{unofficial}")
     return lines

@@ -46,7 +46,7 @@ def definitions_check(shell: Shell, files: tuple[str, ...]) -> None:
             problems.extend(error.problems)
     if problems:
         sys.exit(1)
-    click.echo(f"{len(paths)} definitions OK" if shell.lang == "en" else f"{len(paths)} 个流程定义检查通过")
+    click.echo(shell.tr.ngettext("%(num)s definition OK", "%(num)s definitions OK", len(paths)))
 
 
 def _load_by_name(shell: Shell, name: str) -> Definition:
@@ -64,7 +64,7 @@ def definitions_show(shell: Shell, name: str) -> None:
         definition = _load_by_name(shell, name)
     lang = shell.lang
     click.echo(f"{definition.name} — {definition.label.in_lang(lang)} ({definition.version[:12]})")
-    click.echo("states:" if lang == "en" else "状态:")
+    click.echo(shell.tr._("states:"))
     for state in definition.states.values():
         marks = [
             m
@@ -77,10 +77,10 @@ def definitions_show(shell: Shell, name: str) -> None:
         ]
         roles = ", ".join(role_label(r, lang) for r in state.roles) or "-"
         click.echo(f"  {state.name:<26} {state.label.in_lang(lang):<10} {roles:<14} {' '.join(marks)}")
-    click.echo("transitions:" if lang == "en" else "操作:")
+    click.echo(shell.tr._("transitions:"))
     for t in definition.transitions:
         guards = ", ".join(g.name for g in t.guards)
-        dest = t.dest or "(" + ("no change" if lang == "en" else "状态不变") + ")"
+        dest = t.dest or "(" + shell.tr._("no change") + ")"
         click.echo(
             f"  {t.trigger:<20} {'|'.join(t.sources)} -> {dest}  [{role_label(t.role, lang)}]"
             + (f"  {guards}" if guards else "")

@@ -11,6 +11,7 @@ from pathlib import Path
 from notifications.settings import MailSettings
 from workflow.clock import utc_now
 from workflow.core.errors import GongkaiError, render_error
+from workflow.core.i18n import N_, translator
 from workflow.core.personnel import Account
 from workflow.engine import WorkflowEngine
 from workflow.settings import Settings, read_key_file
@@ -47,21 +48,26 @@ def demo_settings(settings: Settings, folder: Path, say: Callable[[str], None]) 
         if not key_file.exists():
             key_file.write_text(secrets.token_urlsafe(48) + "\n", encoding="utf-8")
             key_file.chmod(0o600)
-            say(f"生成了审计密钥文件 {key_file} (a new audit key: keep it outside the database, back it up)")
+            say(translator(settings.lang)._(
+                "A new audit key in %(file)s: keep it outside the database, back it up", file=key_file
+            ))  # fmt: skip
         changes["audit_key"] = read_key_file(key_file)
     if settings.secret_key is None:
         secret_file = folder / "secret.key"
         if not secret_file.exists():
             secret_file.write_text(secrets.token_urlsafe(48) + "\n", encoding="utf-8")
             secret_file.chmod(0o600)
-            say(f"生成了网页签名密钥文件 {secret_file} (signs email links and sessions: GONGKAI_SECRET_KEY_FILE)")
+            say(translator(settings.lang)._(
+                "A new secret key in %(file)s: it signs email links and sessions (GONGKAI_SECRET_KEY_FILE)",
+                file=secret_file,
+            ))  # fmt: skip
         changes["secret_key"] = read_key_file(secret_file)
     return dataclasses.replace(settings, **changes)  # type: ignore[arg-type]
 
 
 def run_demo(base: Settings, mail: MailSettings, say: Callable[[str], None], folder: Path = DEMO_DIR) -> None:
     settings = demo_settings(base, folder, say)
-    en = settings.lang == "en"
+    _ = translator(settings.lang)._
     initialise(settings)
     engine = open_engine(settings, mail=mail)
     with reading(engine.db) as conn:
@@ -71,63 +77,57 @@ def run_demo(base: Settings, mail: MailSettings, say: Callable[[str], None], fol
             # Through the engine like every change: the demo's people are in the audit chain too.
             engine.add_person(name, email=f"{name}@town.example.gov.cn", roles=role.split(), by=Account("demo"))
     say("")
-    say("== demo office ==" if en else "== 演示用的镇政府公开办 ==")
+    say(_("== demo office =="))
     for name, role, label in DEMO_PEOPLE:
         say(f"  {name:<12} {role:<26} {label}")
 
-    def step(text_zh: str, text_en: str) -> None:
+    def step(text: str) -> None:
         say("")
-        say("-> " + (text_en if en else text_zh))
+        say("-> " + _(text))
 
-    step("承办人起草一条主动公开信息 (公开目录 03 总结计划)", "The drafter writes an item (catalogue 03)")
+    step(N_("The drafter writes an item (catalogue 03)"))
     item = engine.create(
         "proactive_disclosure", title="2026 年镇级财政预算公开", actor="zhang_wei", category="03", body=BODY_DRAFT
     )
     say(f"   {item.reference} [{item.state}]")
-    moves: list[tuple[str, str, str, str | None]] = [
-        ("承办人送保密审查", "The drafter submits it for confidentiality review", "submit:zhang_wei", None),
+    moves: list[tuple[str, str, str | None]] = [
+        (N_("The drafter submits it for confidentiality review"), "submit:zhang_wei", None),
         (
-            "承办人兼任保密审查员, 想审查自己起草的信息: 职责分离规则拒绝",
-            "The drafter, also a reviewer, tries to clear their own item: separation of duties refuses",
+            N_("The drafter, also a reviewer, tries to clear their own item: separation of duties refuses"),
             "clear:zhang_wei",
             None,
         ),
         (
-            "保密审查员退回: 附件含个人信息",
-            "The reviewer sends it back: personal data in the annex",
+            N_("The reviewer sends it back: personal data in the annex"),
             "send_back:li_na",
             "附件含有个人信息, 请删除后再送审",
         ),
     ]
-    for zh, en_text, move, comment in moves:
-        step(zh, en_text)
+    for text, move, comment in moves:
+        step(text)
         _fire(engine, item.id, move, comment, say, settings.lang)
-    step("承办人修改正文后重新送审", "The drafter edits the body and resubmits")
+    step(N_("The drafter edits the body and resubmits"))
     edited = engine.edit(item.id, "zhang_wei", body=BODY_FIXED)
     say(f"   content hash {edited.content_hash[:12]}")
-    for zh, en_text, move in [
-        ("承办人送审", "Submit", "submit:zhang_wei"),
-        ("保密审查员审查通过", "The reviewer clears it", "clear:li_na"),
-        (
-            "审查员想代领导签发: 没有领导角色, 被拒绝",
-            "The reviewer tries to sign off: not a leader, refused",
-            "sign_off:li_na",
-        ),
-        ("分管领导签发, 信息公开", "The leader signs it off: published", "sign_off:wang_qiang"),
+    for text, move in [
+        (N_("The drafter submits it again"), "submit:zhang_wei"),
+        (N_("The reviewer clears it"), "clear:li_na"),
+        (N_("The reviewer tries to sign off: not a leader, refused"), "sign_off:li_na"),
+        (N_("The leader signs it off: published"), "sign_off:wang_qiang"),
     ]:
-        step(zh, en_text)
+        step(text)
         _fire(engine, item.id, move, None, say, settings.lang)
 
-    step("这条信息的审计记录", "The audit log of this item")
+    step(N_("The audit log of this item"))
     for line in auditlog.format_entries(auditlog.read_entries(engine.db, item.id), settings.timezone):
         say("   " + line)
     result = auditlog.verify(engine.db, settings.require_audit_key())
     say("")
-    say(f"audit verify: {result.count} entries verified" if result.fault is None else f"audit verify: {result.fault}")
-    step(
-        "第二条信息: 领导定时签发, 两分钟后由后台任务 (run_worker.py) 发布",
-        "A second item: the leader schedules it; the worker (run_worker.py) publishes it in two minutes",
-    )
+    verdict = str(result.fault) if result.fault is not None else translator(settings.lang).ngettext(
+        "%(num)s entry verified", "%(num)s entries verified", result.count
+    )  # fmt: skip
+    say(f"audit verify: {verdict}")
+    step(N_("A second item: the leader schedules it; the worker (run_worker.py) publishes it in two minutes"))
     second = engine.create(
         "proactive_disclosure", title="镇便民服务中心办事指南", actor="zhang_wei", category="06", body=BODY_FIXED
     )
@@ -138,9 +138,10 @@ def run_demo(base: Settings, mail: MailSettings, say: Callable[[str], None], fol
     scheduled = engine.fire(second.id, "schedule", "wang_qiang", fields={"publish_at": publish_at})
     say(f"   wang_qiang schedule: {scheduled.from_state} -> {scheduled.to_state}, publish_at {publish_at}")
     step(
-        "第三条信息: 送保密审查后停在这里, 等李娜在网页或邮件链接里审查",
-        "A third item: submitted and left in confidentiality review, for li_na to decide on the web pages"
-        " or from the link in her email",
+        N_(
+            "A third item: submitted and left in confidentiality review, for li_na to decide on the web pages"
+            " or from the link in her email"
+        )
     )
     third = engine.create(
         "proactive_disclosure", title="镇 2026 年度民生实事项目公示", actor="zhang_wei", category="03",
@@ -148,18 +149,17 @@ def run_demo(base: Settings, mail: MailSettings, say: Callable[[str], None], fol
     )  # fmt: skip
     _fire(engine, third.id, "submit:zhang_wei", None, say, settings.lang)
     say("")
-    say("To use the CLI on this demo database:" if en else "在演示数据库上继续使用命令行:")
+    say(_("To use the CLI on this demo database:"))
     say(f"  export GONGKAI_DATABASE_URL={settings.database_url}")
     if base.audit_key is None:  # the demo's own key, in its folder
         say(f"  export GONGKAI_AUDIT_KEY_FILE={folder / 'audit.key'}")
     say("  .venv/bin/gongkai item list")
     say("")
     say(
-        "Sign in to the web pages with a demo address, e.g. li_na@town.example.gov.cn: the sign-in email"
-        " arrives in demo-office/mail/ (open the .eml file, follow its link)."
-        if en
-        else "网页登录: 输入演示邮箱 (例如 li_na@town.example.gov.cn), 登录邮件会写入 demo-office/mail/"
-        " (打开其中的 .eml 文件, 点击链接)。"
+        _(
+            "Sign in to the web pages with a demo address, e.g. li_na@town.example.gov.cn: the sign-in email"
+            " arrives in demo-office/mail/ (open the .eml file, follow its link)."
+        )
     )
 
 
@@ -170,6 +170,7 @@ def _fire(
     try:
         result = engine.fire(item_id, trigger, actor, comment=comment)
     except GongkaiError as error:
-        say(f"   {actor} {trigger}: " + ("refused — " if lang == "en" else "被拒绝 — ") + render_error(error, lang))
+        refused = translator(lang)._("refused — %(reason)s", reason=render_error(error, lang))
+        say(f"   {actor} {trigger}: {refused}")
         return
     say(f"   {actor} {trigger}: {result.from_state} -> {result.to_state} (#{result.audit_seq})")

@@ -108,7 +108,7 @@ def item_fire(
     if quorum and result.from_state == result.to_state:
         line += f" [{quorum['votes']}/{quorum['needed']}]"
     if "late" in result.details:
-        line += " [late 逾期]" if shell.lang == "zh" else " [late]"
+        line += " " + shell.tr._("[late]")
     click.echo(line)
 
 
@@ -178,20 +178,20 @@ def item_show(shell: Shell, item_ref: str, viewer: str | None, as_json: bool) ->
     if as_json:
         click.echo(json.dumps(data, ensure_ascii=False, indent=2))
         return
-    en = shell.lang == "en"
+    _ = shell.tr._
     rows = [
-        ("reference" if en else "编号", view.reference),
-        ("title" if en else "标题", view.title),
+        (_("reference"), view.reference),
+        (_("title"), view.title),
         (
-            "definition" if en else "流程",
+            _("definition"),
             f"{definition.label.in_lang(shell.lang)} ({view.definition} {view.definition_version[:12]})",
         ),
-        ("state" if en else "状态", data["state_label"]),
-        ("category" if en else "公开目录", _category_text(shell, view.category)),
-        ("revision" if en else "版次", str(view.revision)),
-        ("content hash" if en else "内容哈希", view.content_hash),
+        (_("state"), data["state_label"]),
+        (_("category"), _category_text(shell, view.category)),
+        (_("revision"), str(view.revision)),
+        (_("content hash"), view.content_hash),
         (
-            "holders" if en else "经办人",
+            _("holders"),
             "; ".join(f"{role_label(r, shell.lang)}: {', '.join(n)}" for r, n in view.holders.items()),
         ),
     ]
@@ -199,8 +199,8 @@ def item_show(shell: Shell, item_ref: str, viewer: str | None, as_json: bool) ->
         (definition.fields[k].label.in_lang(shell.lang) if k in definition.fields else k, str(v))
         for k, v in view.fields.items()
     ]
-    rows.append(("may fire" if en else "可执行", ", ".join(view.available_triggers) or "-"))
-    rows.append(("due" if en else "期限", data["due_date"] or "-"))
+    rows.append((_("may fire"), ", ".join(view.available_triggers) or "-"))
+    rows.append((_("due"), data["due_date"] or "-"))
     width = max(len(label) for label, _ in rows)
     for label, value in rows:
         click.echo(f"{label:<{width}}  {value}")
@@ -252,20 +252,24 @@ def item_deadline(shell: Shell, item_ref: str, explain: bool, as_json: bool) -> 
             )
         )
         return
-    en = shell.lang == "en"
+    tr = shell.tr
     for deadline in deadlines:
         status = deadline.status
-        label = deadline.label_en if en else deadline.label_zh
+        label = deadline.label(shell.lang)
         mark = "*" if deadline.applies_now else " "
         parts = [f"{mark} {label} ({deadline.policy.name}): {status.status}"]
         if status.due:
-            parts.append(("due " if en else "截止 ") + status.due.isoformat())
+            parts.append(tr._("due %(date)s", date=status.due.isoformat()))
         if status.extension_days:
-            parts.append(f"+{status.extension_days} " + ("extension" if en else "延期"))
+            parts.append(
+                tr.ngettext(
+                    "extended by %(num)s working day", "extended by %(num)s working days", status.extension_days
+                )
+            )
         if status.paused_days:
-            parts.append(f"{status.paused_days} " + ("working days paused" if en else "个工作日暂停计算"))
+            parts.append(tr.ngettext("%(num)s working day paused", "%(num)s working days paused", status.paused_days))
         if status.overdue(today):
-            parts.append("OVERDUE" if en else "已逾期")
+            parts.append(tr._("OVERDUE"))
         click.echo(", ".join(parts))
         if explain and status.start and status.due:
             length = status.working_days + status.extension_days

@@ -41,7 +41,7 @@ def init(shell: Shell) -> None:
     for name, version in sorted(report.definitions.items()):
         mark = " (new)" if name in report.new_versions else ""
         click.echo(f"{name} {version[:12]}{mark}")
-    click.echo(("database ready: " if shell.lang == "en" else "数据库已就绪: ") + shell.settings.database_url)
+    click.echo(shell.tr._("database ready: %(url)s", url=shell.settings.database_url))
 
 
 @main.command()

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from workflow.core.calendar import DayNote, WorkingCalendar
-from workflow.core.definition import DeadlinePolicy, Definition
+from workflow.core.definition import DeadlinePolicy, Definition, Label
 
 MAX_SPAN_DAYS = 3660
 """A guard against a policy that could never be met (e.g. a pause that never ends)."""
@@ -245,6 +245,10 @@ class ItemDeadline:
     status: DeadlineStatus
     applies_now: bool
     """Counts for the item now: an open item deadline, or the deadline of the state it is in."""
+
+    def label(self, lang: str) -> str:
+        """The deadline's name as its definition writes it in ``lang``."""
+        return Label(self.label_zh, self.label_en).in_lang(lang)
 
 
 def item_deadlines(

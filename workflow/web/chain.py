@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from markupsafe import Markup, escape
 
 from workflow.core.definition import Definition, State
+from workflow.core.i18n import translator
 
 MAX_WIDTH = 1000
 """The picture is never wider than this (pixels); more columns wrap into bands."""
@@ -53,25 +54,6 @@ CURRENT_FILL = "#0b4f8a"
 CURRENT_STROKE = "#001f3f"
 CURRENT_INK = "#ffffff"
 EDGE = "#57606a"
-
-MARKERS = {
-    "zh": {"current": "▶ 当前", "visited": "✓ 已经过"},
-    "en": {"current": "▶ current", "visited": "✓ visited"},
-}
-DESCRIPTIONS = {
-    "zh": {
-        "chain": "{label}流程: {path}",
-        "others": "；其他状态: {states}",
-        "current": " (当前: {state})",
-        "separator": "、",
-    },
-    "en": {
-        "chain": "{label} workflow: {path}",
-        "others": "; other states: {states}",
-        "current": " (current: {state})",
-        "separator": ", ",
-    },
-}
 
 Point = tuple[float, float]
 
@@ -127,7 +109,7 @@ def chain_svg(definition: Definition, current: str, lang: str = "zh", visited: C
     """
     layout = _layout(definition)
     steps = _steps(layout, current, lang, visited)
-    words = MARKERS.get(lang, MARKERS["zh"])
+    tr = translator(lang)
     labels = {step.name: _wrap(step.label, BOX_W - 2 * BOX_PAD, MAX_LABEL_LINES) for step in steps}
     lines = max((len(wrapped) for wrapped in labels.values()), default=1)
     grid = _Grid(layout, box_h=2 * BOX_PAD + (lines + 1) * LINE_H)
@@ -145,7 +127,7 @@ def chain_svg(definition: Definition, current: str, lang: str = "zh", visited: C
     out.append("</g>")
     out.append('<g class="gk-states">')
     for step in steps:
-        marker = words["current"] if step.is_current else words["visited"] if step.visited else None
+        marker = tr._("▶ current") if step.is_current else tr._("✓ visited") if step.visited else None
         out.append(_state_markup(step, grid.box(step.name), grid.box_h, labels[step.name], marker))
     out.append("</g>")
     out.append("</svg>")
@@ -168,15 +150,17 @@ def _steps(layout: _Layout, current: str, lang: str, visited: Collection[str]) -
 
 
 def _describe(definition: Definition, steps: Sequence[ChainStep], current: str, lang: str) -> str:
-    words = DESCRIPTIONS.get(lang, DESCRIPTIONS["zh"])
-    text = words["chain"].format(
-        label=definition.label.in_lang(lang), path=" → ".join(step.label for step in steps if step.main_path)
-    )
+    tr = translator(lang)
+    text = tr._(
+        "%(label)s workflow: %(path)s",
+        label=definition.label.in_lang(lang), path=" → ".join(step.label for step in steps if step.main_path),
+    )  # fmt: skip
     others = [step.label for step in steps if not step.main_path]
     if others:
-        text += words["others"].format(states=words["separator"].join(others))
+        # The separator of a list of names: "、" in Chinese.
+        text += tr._("; other states: %(states)s", states=tr._(", ").join(others))
     state = definition.states.get(current)
-    return text + words["current"].format(state=state.label.in_lang(lang) if state is not None else current)
+    return text + " " + tr._("(current: %(state)s)", state=state.label.in_lang(lang) if state is not None else current)
 
 
 # --- layout -------------------------------------------------------------------------------------------------
