@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import gettext as stdlib_gettext
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -89,7 +89,7 @@ class Translator:
 
     def date(self, day: dt.date, fmt: str = "long") -> str:
         """A date as the reader writes it: 2026年11月3日, November 3, 2026."""
-        return format_date(day, format=fmt, locale=self.lang)
+        return _formatted_date(day, fmt, self.lang)
 
     def datetime(self, moment: dt.datetime, fmt: str = "medium") -> str:
         """A moment in the reader's language (already in the office's time zone)."""
@@ -98,6 +98,12 @@ class Translator:
     def weekday(self, day: dt.date, width: Literal["abbreviated", "narrow", "short", "wide"] = "wide") -> str:
         """The weekday's name: 星期二, Tuesday."""
         return str(get_day_names(width, locale=self.lang)[day.weekday()])
+
+
+@lru_cache(maxsize=4096)
+def _formatted_date(day: dt.date, fmt: str, lang: str) -> str:
+    """Babel takes about 14 µs a date; a page of 500 rows shows a few dozen distinct ones."""
+    return str(format_date(day, format=fmt, locale=lang))
 
 
 @cache
