@@ -8,17 +8,15 @@ IMMEDIATE``) would wait for it and then fail with "database is locked".
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
-from sqlalchemy.engine import make_url
 
 from notifications.settings import MailSettings
 from tests.conftest import AUDIT_KEY, DEFINITIONS
+from tests.locks import write_lock_held
 from workflow.settings import Settings
 from workflow.store import audit_log
 from workflow.store.db import make_engine
@@ -38,22 +36,9 @@ def quick_db(tmp_path: Path) -> Iterator[Engine]:
     db.dispose()
 
 
-@contextmanager
-def write_lock_held(db: Engine) -> Iterator[None]:
-    database = make_url(str(db.url)).database
-    assert database is not None
-    conn = sqlite3.connect(database, isolation_level=None)
-    try:
-        conn.execute("BEGIN IMMEDIATE")
-        yield
-        conn.execute("ROLLBACK")
-    finally:
-        conn.close()
-
-
 def test_a_write_waits_on_the_held_lock(quick_db: Engine) -> None:
     """The control: with the lock held, a transaction that writes gives up after the busy timeout."""
-    with write_lock_held(quick_db), pytest.raises(Exception, match="locked"), quick_db.begin() as conn:
+    with write_lock_held(str(quick_db.url)), pytest.raises(Exception, match="locked"), quick_db.begin() as conn:
         conn.exec_driver_sql("SELECT 1")
 
 
@@ -74,5 +59,5 @@ def test_reads_go_on_while_another_connection_holds_the_write_lock(
 
     settings = Settings(database_url=str(quick_db.url), definitions_dir=DEFINITIONS, audit_key=AUDIT_KEY)
     engine = open_engine(settings, quick_db, mail=MailSettings(smtp_url=None))
-    with write_lock_held(quick_db):
+    with write_lock_held(str(quick_db.url)):
         read(quick_db, engine)

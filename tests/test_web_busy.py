@@ -12,21 +12,17 @@ import functools
 import http.client
 import inspect
 import logging
-import sqlite3
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlencode
 
-import psycopg
 import pytest
 from sqlalchemy import Engine, text, update
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from starlette.requests import Request
 from starlette.routing import Route
@@ -34,6 +30,7 @@ from starlette.routing import Route
 from notifications.outbox import FAILED, enqueue, outbox
 from notifications.render import RenderedMessage
 from tests.conftest import AUDIT_KEY, DEFINITIONS, FrozenClock
+from tests.locks import write_lock_held
 from tests.web_support import Web, make_web, serving
 from workflow.cli.shell import database_error
 from workflow.core.errors import Busy, ConfigurationError, Conflict
@@ -146,27 +143,6 @@ def assert_waited_then_busy(reply: Reply, probes: list[float], busy_text: str = 
     assert reply.seconds >= 0.9 * BUSY_MS / 1000, f"the POST answered after {reply.seconds:.3f} s: it did not wait"
     assert len(probes) >= 5, probes
     assert max(probes) < HEALTHZ_LIMIT, f"/healthz took up to {max(probes) * 1000:.0f} ms while the POST waited"
-
-
-@contextmanager
-def write_lock_held(url: str) -> Iterator[None]:
-    """Another connection holds the write lock until the block ends: reads go on, every write waits."""
-    if url.startswith("sqlite"):
-        database = make_url(url).database
-        assert database is not None
-        conn = sqlite3.connect(database, isolation_level=None)
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-            yield
-            conn.execute("ROLLBACK")
-        finally:
-            conn.close()
-        return
-    with psycopg.connect(url) as pg:
-        tables = [row[0] for row in pg.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")]
-        pg.execute(f"LOCK TABLE {', '.join(tables)} IN EXCLUSIVE MODE")
-        yield
-        pg.rollback()
 
 
 def counts(web: Web, item_id: int) -> tuple[int, str, int, int]:
