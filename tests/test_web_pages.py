@@ -20,7 +20,7 @@ from workflow.core.errors import ConfigurationError
 from workflow.core.personnel import Account
 from workflow.engine import WorkflowEngine
 from workflow.settings import Settings
-from workflow.web.app import SESSION_COOKIE, create_app
+from workflow.web.app import LANG_COOKIE, SESSION_COOKIE, create_app
 
 
 @pytest.fixture
@@ -230,6 +230,14 @@ def test_the_audit_log_filters_and_downloads_for_auditors_only(
     assert {r["reference"] for r in rows} == {reference} and all(len(r["hash"]) == 64 for r in rows)
     everything = list(csv.DictReader(io.StringIO(web.client.get("/audit.csv").text.lstrip("\ufeff"))))
     assert len(everything) == 5
+    # The dates of a filter come back in the form as the date inputs read them (ISO), in either language.
+    today = engine.today().isoformat()
+    for lang in ("zh", "en"):
+        web.client.cookies.set(LANG_COOKIE, lang)
+        dated = web.client.get("/audit", params={"since": today, "until": today})
+        assert f'name="since" type="date" value="{today}"' in dated.text
+        assert f'name="until" type="date" value="{today}"' in dated.text
+    web.client.cookies.delete(LANG_COOKIE)
 
 
 def test_the_audit_log_shows_people_changes(web: Web, engine: WorkflowEngine) -> None:

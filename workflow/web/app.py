@@ -125,6 +125,8 @@ class WebApp:
         (``jinja2.ext.i18n``, as the emails are), dates written through Babel."""
         environment = translated_environment(FileSystemLoader(HERE / "templates"), lang)
         environment.filters["day"] = lambda value: translator(lang).date(value, "medium") if value else ""
+        # A form's date input takes and gives ISO dates, whatever the reader's language.
+        environment.filters["iso"] = lambda value: value.isoformat() if value else ""
         environment.filters["moment"] = self._moment
         return environment
 
