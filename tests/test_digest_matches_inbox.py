@@ -12,7 +12,6 @@ database per example copied from a template built once).
 
 from __future__ import annotations
 
-import atexit
 import datetime as dt
 import re
 import shutil
@@ -30,17 +29,16 @@ from notifications.notices import Notifier
 from notifications.settings import MailSettings
 from notifications.transport import FolderTransport
 from tests.conftest import AUDIT_KEY, DEFINITIONS, OFFICE, FrozenClock
+from tests.template_db import office_database
 from workflow.core.definition import Definition
 from workflow.core.errors import GongkaiError
 from workflow.core.loader import load_definitions
 from workflow.engine import WorkflowEngine
-from workflow.settings import Settings
 from workflow.store.db import make_engine
 from workflow.store.models import OutboxMessage
-from workflow.store.people import add_user, delegate, load_person, set_digest
+from workflow.store.people import delegate, load_person, set_digest
 from workflow.store.registry import DefinitionRegistry
 from workflow.web.queries import inbox
-from workflow.wiring import initialise
 from workflow.worker.passes import PassReport, Worker
 
 outbox: Table = OutboxMessage.__table__  # type: ignore[assignment]
@@ -165,18 +163,7 @@ def test_every_state_of_every_chain_is_in_the_same_digests_and_inboxes(
 @cache
 def template() -> Path:
     """A migrated SQLite database with the office, everyone reading a digest; built once per process."""
-    folder = Path(tempfile.mkdtemp(prefix="gongkai-digests-"))
-    atexit.register(shutil.rmtree, folder, ignore_errors=True)
-    path = folder / "template.db"
-    url = f"sqlite:///{path}"
-    db = make_engine(url)
-    initialise(Settings(database_url=url, definitions_dir=DEFINITIONS, audit_key=AUDIT_KEY), db)
-    with db.begin() as conn:
-        for name, roles in OFFICE:
-            add_user(conn, name, f"{name}@town.example.gov.cn", roles, START)
-    everyone_reads_a_digest(db)
-    db.dispose()
-    return path
+    return office_database("gongkai-digests-", START, after=everyone_reads_a_digest)
 
 
 def holders_of(role: str) -> list[str]:

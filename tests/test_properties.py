@@ -17,7 +17,6 @@ SQLite only, one fresh database per example (copied from a template built once).
 
 from __future__ import annotations
 
-import atexit
 import datetime as dt
 import shutil
 import tempfile
@@ -28,20 +27,19 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Connection, Engine, func, select
 
 from tests.conftest import AUDIT_KEY, DEFINITIONS, OFFICE, FrozenClock
+from tests.template_db import office_database
 from workflow.core.definition import Definition
 from workflow.core.errors import GongkaiError
 from workflow.core.loader import load_definitions
 from workflow.engine import WorkflowEngine
-from workflow.settings import Settings
 from workflow.store import audit_log as auditlog
 from workflow.store.db import make_engine
 from workflow.store.models import AuditEntry, Item
-from workflow.store.people import add_user, delegate
+from workflow.store.people import delegate
 from workflow.store.registry import DefinitionRegistry
-from workflow.wiring import initialise
 
 KEY = AUDIT_KEY.encode("utf-8")
 PEOPLE = [name for name, _ in OFFICE]
@@ -83,19 +81,12 @@ def definitions() -> dict[str, Definition]:
 @cache
 def template() -> Path:
     """A migrated SQLite database with the office and its substitutes, built once per process."""
-    folder = Path(tempfile.mkdtemp(prefix="gongkai-properties-"))
-    atexit.register(shutil.rmtree, folder, ignore_errors=True)
-    path = folder / "template.db"
-    url = f"sqlite:///{path}"
-    db = make_engine(url)
-    initialise(Settings(database_url=url, definitions_dir=DEFINITIONS, audit_key=AUDIT_KEY), db)
-    with db.begin() as conn:
-        for name, roles in OFFICE:
-            add_user(conn, name, f"{name}@town.example.gov.cn", roles, START)
+
+    def substitutes(conn: Connection) -> None:
         for principal, substitute, starts, ends in DELEGATIONS:
             delegate(conn, principal, substitute, starts, ends, START)
-    db.dispose()
-    return path
+
+    return office_database("gongkai-properties-", START, also=substitutes)
 
 
 def may_act_as(role: str, today: dt.date) -> list[str]:
