@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Date,
     DateTime,
@@ -70,6 +71,8 @@ class User(Base):
     created_at: Mapped[dt.datetime]
     digest: Mapped[bool] = mapped_column(Boolean, default=False)
     """One daily email listing all pending items instead of single notices and reminders."""
+    display_name: Mapped[str | None] = mapped_column(String(64))
+    """How the office knows the person (张伟); empty shows the login name."""
 
 
 class UserRole(Base):
@@ -121,6 +124,9 @@ class Item(Base):
     created_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[dt.datetime]
     updated_at: Mapped[dt.datetime]
+    meta: Mapped[dict[str, Any] | None]
+    """文号 ``doc_number``, 主题词 ``subjects`` and ``attachments`` ([{name, sha256, size, media_type}]),
+    covered by ``content_hash``; empty keys are left out (and an item without any hashes as before)."""
 
 
 class ItemRevision(Base):
@@ -134,6 +140,19 @@ class ItemRevision(Base):
     body: Mapped[str] = mapped_column(Text)
     content_hash: Mapped[str] = mapped_column(String(64))
     updated_at: Mapped[dt.datetime]
+    meta: Mapped[dict[str, Any] | None]
+
+
+class StoredFile(Base):
+    """A file kept content-addressed in the file store: ``gongkai files verify`` rehashes each."""
+
+    __tablename__ = "stored_files"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    media_type: Mapped[str] = mapped_column(String(100))
+    stored_at: Mapped[dt.datetime]
+    stored_by: Mapped[str] = mapped_column(String(64))
 
 
 class ReferenceCounter(Base):
