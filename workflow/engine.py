@@ -131,6 +131,8 @@ class ItemView:
     updated_at: dt.datetime
     available_triggers: list[str] = field(default_factory=list)
     due_date: dt.date | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+    """文号 ``doc_number``, 主题词 ``subjects``, ``attachments``."""
     """The due date that applies now (the earliest open one), where the caller asked for it."""
 
 
@@ -307,13 +309,16 @@ class WorkflowEngine:
         category: str | None = None,
         body: str = "",
         fields: Mapping[str, Any] | None = None,
+        meta: Mapping[str, Any] | None = None,
     ) -> ItemView:
+        """A new item; ``meta`` holds 文号 ``doc_number``, 主题词 ``subjects`` and ``attachments``."""
         self._audit_key()
         definition = self.registry.current(definition_name)
         catalog = self.registry.catalog()
         asked: dict[str, Any] = {"title": title, "body": body, "category": category, "fields": dict(fields or {})}
         # Input mistakes are reported before the database is touched (the core checks them first).
         check_new_item(definition, catalog, **asked)
+        asked["meta"] = dict(meta or {})
         now = self.clock()
         today = now.astimezone(self.zone).date()
         with self._transaction() as conn:
@@ -573,17 +578,28 @@ class WorkflowEngine:
 
     # ---- editing and assigning -----------------------------------------------------------
 
-    def edit(self, item_ref: str | int, actor: str, *, body: str, title: str | None = None) -> ItemView:
+    def edit(
+        self,
+        item_ref: str | int,
+        actor: str,
+        *,
+        body: str,
+        title: str | None = None,
+        meta: Mapping[str, Any] | None = None,
+    ) -> ItemView:
+        """A new text in an editable state; ``meta`` None keeps the item's metadata, a mapping replaces it."""
         self._audit_key()
         with self._transaction() as conn:
             row = self._item_row(conn, item_ref)
             definition = self.registry.pinned(conn, row.definition, row.definition_version)
             snapshot = ItemSnapshot(definition, row.state, row.fields, row.holders, row.acted)
-            text = ItemText(row.title, row.body, row.category, row.content_hash)
+            text = ItemText(row.title, row.body, row.category, row.content_hash, row.meta)
             now = self.clock()
             today = now.astimezone(self.zone).date()
             person = load_person(conn, actor, today, with_substitutions=True)
-            edit = decide_edit(snapshot, text, person, body=body, title=title)
+            edit = decide_edit(
+                snapshot, text, person, body=body, title=title, meta=None if meta is None else dict(meta)
+            )
             applied = self._apply(conn, edit, actor=actor, now=now, today=today, row=row, definition=definition)
             assert applied.row is not None
             return self._view(applied.row, definition, person)
@@ -737,7 +753,7 @@ class WorkflowEngine:
         if isinstance(change, Decision):
             revision = row.revision + (1 if change.transition.starts_revision else 0)
             digest = (
-                audit.content_hash(row.title, row.body, row.category, change.fields)
+                audit.content_hash(row.title, row.body, row.category, change.fields, row.meta)
                 if change.changed_fields
                 else row.content_hash
             )
@@ -751,7 +767,7 @@ class WorkflowEngine:
                 conn.execute(
                     insert(revisions).values(
                         item_id=row.id, revision=revision, title=row.title, body=row.body, content_hash=digest,
-                        updated_at=now,
+                        updated_at=now, meta=row.meta,
                     )
                 )  # fmt: skip
             moved = dataclasses.replace(
@@ -764,7 +780,9 @@ class WorkflowEngine:
             )  # fmt: skip
             return moved, entry, Event(today, change.transition.trigger, row.state, change.to_state)
         if isinstance(change, Edit):
-            values: dict[str, Any] = {"title": change.title, "body": change.body, "content_hash": change.content_hash}
+            values: dict[str, Any] = {
+                "title": change.title, "body": change.body, "content_hash": change.content_hash, "meta": change.meta,
+            }  # fmt: skip
             entry = AuditRow(
                 EDIT_TRIGGER, actor, change.principal, change.role, row.id, definition, row.state, row.state,
                 details=change.details, content_hash=change.content_hash,
@@ -793,7 +811,13 @@ class WorkflowEngine:
             conn.execute(
                 update(revisions)
                 .where(revisions.c.item_id == row.id, revisions.c.revision == row.revision)
-                .values(title=change.title, body=change.body, content_hash=change.content_hash, updated_at=now)
+                .values(
+                    title=change.title,
+                    body=change.body,
+                    content_hash=change.content_hash,
+                    meta=change.meta,
+                    updated_at=now,
+                )
             )
         moved = dataclasses.replace(row, **values, version=row.version + 1, updated_at=now)
         return moved, entry, None
@@ -820,12 +844,13 @@ class WorkflowEngine:
             "created_by": actor,
             "created_at": now,
             "updated_at": now,
+            "meta": creation.meta,
         }
         item_id = conn.execute(insert(items).values(values).returning(items.c.id)).scalar_one()
         conn.execute(
             insert(revisions).values(
                 item_id=item_id, revision=1, title=creation.title, body=creation.body,
-                content_hash=creation.content_hash, updated_at=now,
+                content_hash=creation.content_hash, updated_at=now, meta=creation.meta,
             )
         )  # fmt: skip
         return ItemRow(id=item_id, **values)
@@ -922,4 +947,5 @@ def item_view(row: ItemRow | Row[Any], definition: Definition, viewer: Person | 
         created_at=row.created_at,
         updated_at=row.updated_at,
         available_triggers=triggers,
+        meta=dict(row.meta or {}),
     )

@@ -6,10 +6,10 @@ refusal naming the rule. No database, no clock.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from workflow.core.chain import content_hash
+from workflow.core.chain import content_hash, meaningful_meta
 from workflow.core.decisions import ItemSnapshot, Person, acting_principal, check_given_fields
 from workflow.core.definition import Catalog, Definition
 from workflow.core.errors import InvalidInput, NotPermitted, TransitionNotAllowed
@@ -31,6 +31,8 @@ class Creation:
     content_hash: str
     principal: str
     role: str
+    meta: dict[str, Any] = field(default_factory=dict)
+    """文号 ``doc_number``, 主题词 ``subjects``, ``attachments``: covered by the content hash."""
 
     @property
     def state(self) -> str:
@@ -45,6 +47,7 @@ class ItemText:
     body: str
     category: str | None
     content_hash: str
+    meta: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,7 @@ class Edit:
     principal: str
     role: str
     details: dict[str, Any]
+    meta: dict[str, Any] = field(default_factory=dict)
 
 
 def check_new_item(
@@ -84,6 +88,7 @@ def decide_create(
     body: str,
     category: str | None,
     fields: dict[str, Any],
+    meta: dict[str, Any] | None = None,
 ) -> Creation:
     """The input is checked first (what was wrong), then whether this person may create the item."""
     title, code, given = check_new_item(definition, catalog, title=title, body=body, category=category, fields=fields)
@@ -99,14 +104,26 @@ def decide_create(
         category=code,
         fields=given,
         holders={definition.creator_role: [principal]} if definition.assign_creator else {},
-        content_hash=content_hash(title, body, code, given),
+        content_hash=content_hash(title, body, code, given, meta),
         principal=principal,
         role=definition.creator_role,
+        meta=meaningful_meta(meta),
     )
 
 
-def decide_edit(snapshot: ItemSnapshot, text: ItemText, person: Person, *, body: str, title: str | None) -> Edit:
-    """Only in an editable state, by someone acting in one of the state's roles on this item."""
+def decide_edit(
+    snapshot: ItemSnapshot,
+    text: ItemText,
+    person: Person,
+    *,
+    body: str,
+    title: str | None,
+    meta: dict[str, Any] | None = None,
+) -> Edit:
+    """Only in an editable state, by someone acting in one of the state's roles on this item.
+
+    ``meta`` None keeps the item's metadata; a mapping replaces it.
+    """
     definition = snapshot.definition
     state = definition.states[snapshot.state]
     if not state.editable:
@@ -120,17 +137,21 @@ def decide_edit(snapshot: ItemSnapshot, text: ItemText, person: Person, *, body:
         raise NotPermitted("refuse.edit_role", person=person.name, roles=", ".join(state.roles))
     role, principal = acting
     new_title = title.strip() if title and title.strip() else text.title
+    new_meta = text.meta if meta is None else meaningful_meta(meta)
     details: dict[str, Any] = {"previous_content_hash": text.content_hash}
     if new_title != text.title:
         details["title"] = new_title
+    if new_meta != text.meta:
+        details["meta"] = new_meta
     return Edit(
         state=snapshot.state,
         title=new_title,
         body=body,
-        content_hash=content_hash(new_title, body, text.category, snapshot.fields),
+        content_hash=content_hash(new_title, body, text.category, snapshot.fields, new_meta),
         principal=principal,
         role=role,
         details=details,
+        meta=new_meta,
     )
 
 

@@ -56,10 +56,25 @@ def canonical_time(at: dt.datetime) -> str:
     return at.astimezone(dt.UTC).isoformat(timespec="microseconds")
 
 
-def content_hash(title: str, body: str, category: str | None, fields: Mapping[str, Any]) -> str:
-    """What a reviewer saw: title, body, category and fields, hashed together."""
-    payload = canonical_json({"title": title, "body": body, "category": category, "fields": dict(fields)})
+def content_hash(
+    title: str, body: str, category: str | None, fields: Mapping[str, Any], meta: Mapping[str, Any] | None = None
+) -> str:
+    """What a reviewer saw: title, body, category, fields and metadata (文号, 主题词, attachments), hashed together.
+
+    Metadata keys with empty values are left out, and so is ``meta`` when nothing is left: an item
+    without metadata hashes as it did before metadata existed.
+    """
+    content: dict[str, Any] = {"title": title, "body": body, "category": category, "fields": dict(fields)}
+    present = meaningful_meta(meta)
+    if present:
+        content["meta"] = present
+    payload = canonical_json(content)
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def meaningful_meta(meta: Mapping[str, Any] | None) -> dict[str, Any]:
+    """``meta`` without its empty values (None, "", [], {})."""
+    return {key: value for key, value in (meta or {}).items() if value not in (None, "", [], {}, ())}
 
 
 def row_hash(key: bytes, row: Mapping[str, Any]) -> str:

@@ -29,6 +29,7 @@ from workflow.core.chain import CHAINED_COLUMNS
 ITEM_COLUMNS = (
     "id", "reference", "definition", "definition_version", "state", "version", "revision", "title",
     "category", "body", "fields", "holders", "acted", "content_hash", "created_by", "created_at", "updated_at",
+    "meta",
 )  # fmt: skip
 """The columns ``item_by_id`` and ``item_by_reference`` select, in this order."""
 AUDIT_COLUMNS = (*CHAINED_COLUMNS, "hash")
@@ -100,6 +101,8 @@ class ItemRow:
     created_by: str
     created_at: dt.datetime
     updated_at: dt.datetime
+    meta: dict[str, Any]
+    """文号, 主题词 and attachments (``items.meta``; {} when the column is empty)."""
 
 
 def _sqlite_time(value: dt.datetime) -> str:
@@ -158,6 +161,9 @@ class HotPath:
                 values[column] = json.loads(values[column])
             values["created_at"] = _sqlite_read_time(values["created_at"])
             values["updated_at"] = _sqlite_read_time(values["updated_at"])
+            if values["meta"] is not None:
+                values["meta"] = json.loads(values["meta"])
+        values["meta"] = values["meta"] or {}
         return ItemRow(**values)
 
     def user_roles(self, conn: Connection, name: str) -> tuple[int, bool, tuple[str, ...]] | None:

@@ -5,13 +5,13 @@
 
 -- name: item_by_id
 SELECT id, reference, definition, definition_version, state, version, revision, title, category, body,
-       fields, holders, acted, content_hash, created_by, created_at, updated_at
+       fields, holders, acted, content_hash, created_by, created_at, updated_at, meta
   FROM items
  WHERE id = :key
 
 -- name: item_by_reference
 SELECT id, reference, definition, definition_version, state, version, revision, title, category, body,
-       fields, holders, acted, content_hash, created_by, created_at, updated_at
+       fields, holders, acted, content_hash, created_by, created_at, updated_at, meta
   FROM items
  WHERE reference = :key
 
