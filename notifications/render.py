@@ -23,10 +23,12 @@ from typing import Any, Protocol
 from urllib.parse import quote, urlsplit
 
 from jinja2 import BaseLoader, Environment, PackageLoader, StrictUndefined, Template, select_autoescape
+from markupsafe import Markup
 
 from workflow.core.definition import Definition
 from workflow.core.errors import ConfigurationError, InvalidInput
 from workflow.core.i18n import LANGUAGES, catalogue, translator
+from workflow.core.markup import render_body
 
 EVENTS = (
     "new_task",
@@ -201,6 +203,8 @@ def translated_environment(loader: BaseLoader, lang: str, **options: Any) -> Env
         **options,
     )
     environment.install_gettext_translations(catalogue(lang), newstyle=True)  # type: ignore[attr-defined]
+    # An item's Markdown body, rendered and sanitised in its one home (``workflow.core.markup``).
+    environment.filters["markdown"] = lambda source: Markup(render_body(source or ""))
     return environment
 
 
