@@ -109,7 +109,7 @@ def digest_references(engine: WorkflowEngine, name: str) -> set[str]:
 def inbox_references(engine: WorkflowEngine, name: str) -> set[str]:
     with engine.db.connect() as conn:
         person = load_person(conn, name, engine.today(), with_substitutions=True)
-        return {row.reference for row in inbox(engine, conn, person, engine.today())}
+        return {row.reference for row in inbox(engine, conn, person, engine.today()).rows}
 
 
 def test_a_scheduled_item_is_in_neither_the_offices_digest_nor_their_inbox(

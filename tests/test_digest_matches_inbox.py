@@ -130,7 +130,7 @@ def check_digests_match_inboxes(engine: WorkflowEngine, mail_dir: Path) -> dict[
     with engine.db.connect() as conn:
         for name in PEOPLE:
             person = load_person(conn, name, today, with_substitutions=True)
-            inboxes[name] = {row.reference for row in inbox(engine, conn, person, today)}
+            inboxes[name] = {row.reference for row in inbox(engine, conn, person, today, page_size=10_000).rows}
     for name in PEOPLE:
         assert digests.get(name, set()) == inboxes[name], name
     return inboxes

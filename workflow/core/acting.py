@@ -13,7 +13,8 @@ whom they stand in for today, are passed in.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 
 from workflow.core.decisions import ItemSnapshot, Person, acting_principal, available_triggers
 from workflow.core.definition import Definition, Transition
@@ -74,4 +75,52 @@ def decisions_open_to(snapshot: ItemSnapshot, person: Person) -> list[str]:
         for trigger in available_triggers(snapshot, person)
         if (transition := definition.transitions_for(trigger, snapshot.state)) is not None
         and is_persons_decision(transition)
+    ]
+
+
+# ---- the same rule, as a database can ask it -------------------------------------------------------
+# The inbox is paged in SQL, so "who must act" has to be asked of many items at once by the database.
+# The rule stays here: :func:`holdings` says, for one person and the definition versions items are
+# pinned to, which (states, role) pairs bind them and how; the store only spells that in SQL
+# (``workflow.store.holders``), and tests hold the two to the same answers as :func:`must_act`.
+
+
+@dataclass(frozen=True)
+class Holding:
+    """Items of ``definition`` at ``version`` in one of ``states`` are held by the person through
+    ``role`` when the role is assigned on the item to one of the person's :func:`acting_names`, or,
+    when it is assigned to nobody, if ``open`` (they, or someone they stand in for today, hold the role)."""
+
+    definition: str
+    version: str
+    states: frozenset[str]
+    role: str
+    open: bool
+
+
+def acting_names(person: Person) -> tuple[str, ...]:
+    """The names whose assignment binds ``person``: their own and those of whom they stand in for today."""
+    return (person.name, *(principal.name for principal in person.stands_in_for))
+
+
+def holdings(person: Person, definition: Definition, roles_in_state: Mapping[str, Collection[str]]) -> list[Holding]:
+    """``roles_in_state`` (state -> roles) as :class:`Holding` rows for ``person``, one per role: the
+    shape :func:`holds_role` and :func:`acting_principal` give, over every state and role at once."""
+    open_roles = roles_today(person)
+    states_of_role: dict[str, set[str]] = {}
+    for state, roles in roles_in_state.items():
+        for role in roles:
+            states_of_role.setdefault(role, set()).add(state)
+    return [
+        Holding(definition.name, definition.version, frozenset(states), role, role in open_roles)
+        for role, states in sorted(states_of_role.items())
+    ]
+
+
+def holdings_to_act(person: Person, definitions: Iterable[Definition]) -> list[Holding]:
+    """Where items wait for ``person`` (:func:`must_act`): the roles to act in each state, as holdings."""
+    return [
+        holding
+        for definition in definitions
+        for holding in holdings(person, definition, {s: roles_to_act(definition, s) for s in definition.states})
     ]

@@ -237,6 +237,17 @@ def working_days_left(calendar: WorkingCalendar, today: dt.date, due: dt.date) -
     return -sum(1 for n in range(0, (today - due).days) if calendar.is_working_day(today - dt.timedelta(n)))
 
 
+def overdue_before(calendar: WorkingCalendar, today: dt.date) -> dt.date:
+    """Items due before this day are overdue ``today`` (:func:`working_days_left` below 0): the last
+    working day up to today, since a due date is overdue once a working day has passed after it."""
+    day = today
+    for _ in range(366):
+        if calendar.is_working_day(day):
+            return day
+        day -= dt.timedelta(days=1)
+    return day
+
+
 @dataclass(frozen=True)
 class ItemDeadline:
     policy: DeadlinePolicy

@@ -102,7 +102,10 @@ class Delegation(Base):
 
 class Item(Base):
     __tablename__ = "items"
-    __table_args__ = (Index("ix_items_definition_state", "definition", "state"),)
+    __table_args__ = (
+        Index("ix_items_definition_state", "definition", "state"),
+        Index("ix_items_created_by", "created_by", "id"),  # the inbox's "items I created"
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     reference: Mapped[str] = mapped_column(String(32), unique=True)
@@ -172,7 +175,13 @@ class AuditEntry(Base):
     """
 
     __tablename__ = "audit_log"
-    __table_args__ = (Index("ix_audit_log_item", "item_id", "seq"), Index("ix_audit_log_person", "person", "seq"))
+    __table_args__ = (
+        Index("ix_audit_log_item", "item_id", "seq"),
+        Index("ix_audit_log_person", "person", "seq"),
+        # The inbox's "items I acted on": rows with the person as actor, or as the one stood in for.
+        Index("ix_audit_log_actor", "actor", "item_id"),
+        Index("ix_audit_log_on_behalf_of", "on_behalf_of", "item_id"),
+    )
 
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     item_id: Mapped[int | None] = mapped_column(Integer)

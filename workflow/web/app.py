@@ -67,6 +67,7 @@ from workflow.web import queries
 from workflow.web.access import AUDIT_ROLES, OUTBOX_ROLES, may_read_body, may_see
 from workflow.web.bodydiff import body_diff, collapse
 from workflow.web.chain import chain_svg
+from workflow.web.inbox import InboxPages
 from workflow.web.security import SecurityHeaders, record, signin_throttled
 
 log = logging.getLogger("gongkai.web")
@@ -137,7 +138,7 @@ class WebApp:
 
     def asgi(self) -> Starlette:
         routes = [
-            Route("/", self.inbox),
+            Route("/", InboxPages(self).page),
             Route("/healthz", self.healthz),
             Route("/signin", self.signin_form, methods=["GET"]),
             Route("/signin", self.posted(self.signin_request), methods=["POST"]),
@@ -572,18 +573,6 @@ class WebApp:
         )  # fmt: skip
 
     # ---- pages for signed-in people ------------------------------------------------------------
-
-    def inbox(self, request: Request) -> Response:
-        today = self.engine.today()
-        with self.read() as conn:
-            person = self.signed_in(request, conn)
-            rows = queries.inbox(self.engine, conn, person, today)
-        lang = self.lang(request)
-        return self.page(
-            request, "inbox.html", rows=rows, overdue=sum(1 for r in rows if r.overdue),
-            state_label=lambda r: r.definition.states[r.state].label.in_lang(lang),
-            definition_label=lambda r: r.definition.label.in_lang(lang),
-        )  # fmt: skip
 
     def _item_summary(
         self, request: Request, conn: Connection, row: ItemRow, definition: Definition, person: Person

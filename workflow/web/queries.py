@@ -3,17 +3,25 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Row, or_, select
+from sqlalchemy import ColumnElement, Connection, Row, and_, case, func, or_, select
 
-from workflow.core.acting import roles_today
-from workflow.core.deadlines import working_days_left
+from workflow.core.acting import Holding, acting_names, holdings, holdings_to_act
+from workflow.core.deadlines import overdue_before, working_days_left
 from workflow.core.decisions import Person
 from workflow.core.definition import Definition
 from workflow.engine import WorkflowEngine, audit_log, body_snapshots, items, revisions
-from workflow.store.queries import items_waiting, waiting_for
+from workflow.store.holders import held
+from workflow.store.queries import due_on_now
+from workflow.web.access import READ_ALL_ROLES, definition_roles
+
+PAGE_SIZE = 50
+"""Items on one page of the inbox."""
+VIEWS = ("waiting", "created", "acted")
+"""What the inbox lists: what waits for me (the default), items I created, items I acted on."""
 
 
 @dataclass(frozen=True)
@@ -33,23 +41,112 @@ class InboxRow:
         return self.days_left is not None and self.days_left < 0
 
 
-def inbox(engine: WorkflowEngine, conn: Connection, person: Person, today: dt.date) -> list[InboxRow]:
-    """Items waiting for a decision of this person's: overdue first, then by due date, then oldest."""
-    # Only someone holding a role globally can be assigned it, so the states where one of the
-    # roles they may act in today acts are all the candidates.
-    candidates = items_waiting(conn, engine.registry, roles_today(person))
-    found: list[InboxRow] = []
+@dataclass(frozen=True)
+class InboxQuery:
+    """One view of the inbox with its filters and page, as the query string gives them (already checked)."""
+
+    view: str = "waiting"
+    definition: str | None = None
+    state: str | None = None
+    overdue: bool = False
+    search: str = ""
+    page: int = 1
+
+    def words(self) -> list[str]:
+        """The search split on spaces (Chinese titles have none: each run typed is one word)."""
+        return self.search.split()
+
+
+@dataclass(frozen=True)
+class InboxPage:
+    rows: list[InboxRow]
+    total: int
+    """Items of the view with its filters, on every page."""
+    overdue: int
+    """Of those, how many are overdue."""
+    page: int
+    """The page shown (the one asked for, brought within 1..pages)."""
+    pages: int
+
+
+def inbox(
+    engine: WorkflowEngine, conn: Connection, person: Person, today: dt.date, wanted: InboxQuery | None = None,
+    page_size: int = PAGE_SIZE,
+) -> InboxPage:  # fmt: skip
+    """One page of a view of the inbox, in two statements: a count, then the page (LIMIT/OFFSET).
+
+    "waiting" lists the items waiting for a decision of the person's (the core's rule, asked by the
+    database through :func:`holdings_to_act`), overdue first, then by due date; "created" and "acted"
+    the items they created or have an audit row on (as actor or stood in for), newest change first,
+    among those they may see.
+    """
+    wanted = wanted or InboxQuery()
+    definitions = engine.registry.stored(conn)
+    dialect = conn.dialect.name
+    names = acting_names(person)
+    due = due_on_now()
+    if wanted.view == "waiting":
+        where = held(dialect, holdings_to_act(person, definitions), names)
+        order: list[Any] = [due.is_(None), due, items.c.id]
+    else:
+        if wanted.view == "created":
+            where = items.c.created_by == person.name
+        else:
+            where = items.c.id.in_(
+                select(audit_log.c.item_id)
+                .where(audit_log.c.actor == person.name)
+                .union(select(audit_log.c.item_id).where(audit_log.c.on_behalf_of == person.name))
+            )
+        if not person.roles & READ_ALL_ROLES:
+            where = and_(where, held(dialect, holdings_to_see(person, definitions), names))
+        order = [items.c.updated_at.desc(), items.c.id.desc()]
+    cutoff = overdue_before(engine.calendar, today)
+    if wanted.definition:
+        where = and_(where, items.c.definition == wanted.definition)
+    if wanted.state:
+        where = and_(where, items.c.state == wanted.state)
+    if wanted.overdue:
+        where = and_(where, due < cutoff)
+    if wanted.search.strip():
+        where = and_(where, _matching(wanted))
+    total, overdue = conn.execute(
+        select(func.count(), func.coalesce(func.sum(case((due < cutoff, 1), else_=0)), 0)).where(where)
+    ).one()
+    pages = max(1, -(-int(total) // page_size))
+    page = min(max(wanted.page, 1), pages)
+    columns = (
+        items.c.id, items.c.reference, items.c.title, items.c.definition, items.c.definition_version,
+        items.c.state, items.c.version, due.label("due_on"),
+    )  # fmt: skip
+    query = select(*columns).where(where).order_by(*order).limit(page_size).offset((page - 1) * page_size)
     days_left: dict[dt.date, int] = {}
-    for item in waiting_for(person, candidates):
-        due = item.due_on
-        if due is not None and due not in days_left:
-            days_left[due] = working_days_left(engine.calendar, today, due)
-        found.append(
-            InboxRow(item.id, item.reference, item.title, item.definition, item.state, due,
-                     days_left[due] if due else None, item.version)
+    rows = []
+    for row in conn.execute(query):
+        if row.due_on is not None and row.due_on not in days_left:
+            days_left[row.due_on] = working_days_left(engine.calendar, today, row.due_on)
+        rows.append(
+            InboxRow(
+                row.id, row.reference, row.title, engine.registry.pinned(conn, row.definition, row.definition_version),
+                row.state, row.due_on, days_left[row.due_on] if row.due_on else None, row.version,
+            )
         )  # fmt: skip
-    found.sort(key=lambda r: (not r.overdue, r.due_on or dt.date.max, r.id))
-    return found
+    return InboxPage(rows, int(total), int(overdue), page, pages)
+
+
+def _matching(wanted: InboxQuery) -> ColumnElement[bool]:
+    """A reference given whole or by its start (any case), or every word somewhere in the title."""
+    reference = items.c.reference.startswith(wanted.search.strip().upper(), autoescape=True)
+    return or_(reference, and_(*(items.c.title.icontains(word, autoescape=True) for word in wanted.words())))
+
+
+def holdings_to_see(person: Person, definitions: Iterable[Definition]) -> list[Holding]:
+    """Where ``person`` may see an item (:func:`workflow.web.access.may_see` without the read-all roles):
+    any role of the definition, in any state, held on the item."""
+    return [
+        holding
+        for definition in definitions
+        for holding in holdings(person, definition, {s: definition_roles(definition) for s in definition.states})
+    ]
 
 
 def item_revisions(conn: Connection, item_id: int) -> list[Row[Any]]:
