@@ -57,9 +57,10 @@ def test_fifty_a_page_with_page_links_that_keep_the_filters(
     # A reference whole or by its start, in any case.
     assert listed(web.client.get("/", params={"q": made[7].lower()}).text) == [made[7]]
     assert len(listed(web.client.get("/", params={"q": made[0][:-1]}).text)) == 9  # GK-2026-0001 to -0009
-    # Overdue only: everything submitted on 2026-03-02 (due 03-09) is one working day late on 03-10.
+    # Overdue only: what was submitted on 2026-03-02 (due 03-09, 14 items) is one working day late on 03-10.
+    assert "共 56 项待办, 其中 14 项已逾期" in first.text
     overdue = web.client.get("/", params={"overdue": "1"})
-    assert "共 22 项待办, 其中 22 项已逾期" in overdue.text
+    assert "共 14 项待办, 其中 14 项已逾期" in overdue.text and listed(overdue.text) == made[:14]
 
 
 def test_the_views_items_i_created_and_items_i_acted_on(
