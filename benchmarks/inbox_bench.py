@@ -18,7 +18,8 @@ and the pages' clock fixed at PAGES_AT so that the same items are overdue whenev
 by uvicorn on 127.0.0.1 in a child process (one worker, log level warning). From this process, C
 threads each hold one keep-alive ``http.client.HTTPConnection`` and send GET requests for S seconds:
 
-- ``/`` with the session cookie of ``reviewer_a`` (checked once first: status 200 and N item links);
+- ``/`` with the session cookie of ``reviewer_a``: the first page of the paged inbox (checked once first:
+  status 200, 50 item links and the count of all N items);
 - ``/healthz`` on the same server: the floor of uvicorn + Starlette + the security headers middleware.
 
 Each of the R repeats (default 3) measures the inbox and then /healthz; the figures printed are the
@@ -27,8 +28,8 @@ server's CPU time per request (read from /proc, which other work on the machine 
 ratio inbox/healthz of the requests/s. The client threads run on the same machine and use CPU too.
 
 ``--profile`` then stops the server and times, in this process (interleaved, median of 20), the
-whole handler (``WebApp.inbox``), the inbox query with its Python loop (``queries.inbox``), the
-rendering (``WebApp.page``) and the inbox SQL alone (caught as SQLAlchemy sends it, run with
+whole handler (``InboxPages.page``), the inbox query (``queries.inbox``: a count and one page), the
+rendering (``WebApp.page``) and the page's SQL alone (caught as SQLAlchemy sends it, run with
 ``exec_driver_sql``; its EXPLAIN QUERY PLAN is printed), then prints a cProfile of 20 handler calls.
 
 The machine is shared: the load average and a fixed pure-Python loop ("speed check") are printed at
@@ -69,6 +70,7 @@ from workflow.store.db import make_engine  # noqa: E402
 from workflow.store.people import add_user  # noqa: E402
 from workflow.tokens import Tokens  # noqa: E402
 from workflow.web.app import SESSION_COOKIE  # noqa: E402
+from workflow.web.queries import PAGE_SIZE  # noqa: E402
 from workflow.wiring import initialise, open_engine  # noqa: E402
 
 DEFINITIONS = ROOT / "definitions"
@@ -303,6 +305,7 @@ def profile(path: Path, secret: str, n_items: int) -> None:
     from workflow.store.people import load_person
     from workflow.web import queries
     from workflow.web.app import WebApp
+    from workflow.web.inbox import InboxPages
 
     settings = settings_for(path, secret)
     mail = mail_for(path.parent, 8000)
@@ -310,6 +313,7 @@ def profile(path: Path, secret: str, n_items: int) -> None:
     engine.clock = lambda: PAGES_AT
     tokens = Tokens(secret)
     web = WebApp(settings, engine, mail, tokens, clock=lambda: PAGES_AT)
+    pages = InboxPages(web)
     cookie = f"{SESSION_COOKIE}={tokens.session(READER)}"
 
     def request() -> Request:
@@ -323,8 +327,8 @@ def profile(path: Path, secret: str, n_items: int) -> None:
     today = engine.today()
     with engine.db.connect() as conn:
         person = load_person(conn, READER, today, with_substitutions=True)
-        rows = queries.inbox(engine, conn, person, today)
-    assert len(rows) == n_items, len(rows)
+        found = queries.inbox(engine, conn, person, today)
+    assert found.total == n_items, found.total
 
     def query_only() -> None:
         with engine.db.connect() as conn:
@@ -333,14 +337,20 @@ def profile(path: Path, secret: str, n_items: int) -> None:
     def render_only() -> None:
         req = request()
         req.state.user = person
+        choices = pages.choices(definitions, "zh")
         web.page(
-            req, "inbox.html", rows=rows, overdue=sum(1 for r in rows if r.overdue),
+            req, "inbox.html", found=found, wanted=queries.InboxQuery(), errors={}, choices=choices,
+            states=choices.states[None], views=[], view_title="", page_link=lambda n: f"/?page={n}",
+            page_numbers=[1, 2, 3, None, found.pages], clear_link="/", filtered=False,
             state_label=lambda r: r.definition.states[r.state].label.in_lang("zh"),
             definition_label=lambda r: r.definition.label.in_lang("zh"),
         )  # fmt: skip
 
+    with engine.db.connect() as conn:
+        definitions = engine.registry.stored(conn)
+
     def handler() -> None:
-        result: object = web.inbox(request())  # a plain function since it runs in the thread pool
+        result: object = pages.page(request())  # a plain function since it runs in the thread pool
         if asyncio.iscoroutine(result):
             asyncio.run(result)
 
@@ -350,7 +360,7 @@ def profile(path: Path, secret: str, n_items: int) -> None:
     def catch(
         _conn: object, _cursor: object, statement: str, parameters: object, _context: object, _many: bool
     ) -> None:
-        if "min(deadlines.due_on)" in statement:
+        if "min(deadlines.due_on)" in statement and "LIMIT" in statement:
             sent.append((statement, parameters))
 
     event.listen(engine.db, "before_cursor_execute", catch)
@@ -359,7 +369,7 @@ def profile(path: Path, secret: str, n_items: int) -> None:
     statement, parameters = sent[0]
     with engine.db.connect() as conn:
         plan = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters).all()  # type: ignore[arg-type]
-    print("\nthe inbox query:", " ".join(statement.split()), parameters)
+    print("\nthe inbox page's query:", " ".join(statement.split()), parameters)
     print("  EXPLAIN QUERY PLAN:", "; ".join(str(row[3]) for row in plan))
 
     def sql_only() -> None:
@@ -368,10 +378,10 @@ def profile(path: Path, secret: str, n_items: int) -> None:
 
     print(f"\nprofile, in this process ({n_items} pending items; median of 20 calls each):")
     parts = [
-        ("whole handler (WebApp.inbox)", handler),
-        ("queries.inbox", query_only),
+        ("whole handler (InboxPages.page)", handler),
+        ("queries.inbox (count + one page)", query_only),
         ("render (WebApp.page)", render_only),
-        ("the inbox SQL alone (driver rows, no types)", sql_only),
+        ("the page's SQL alone (driver rows, no types)", sql_only),
     ]
     times: dict[str, list[float]] = {label: [] for label, _ in parts}
     for _ in range(21):  # interleaved, so that other work on the machine weighs on every part alike
@@ -457,9 +467,13 @@ def main() -> int:
         status, html = get_once(port, "/", headers)
         links = html.count(ITEM_LINK)
         overdue = html.count('<tr class="overdue">')
-        print(f"check: GET / as {READER}: status {status}, {links} item links, {overdue} overdue, {len(html):,} chars")
-        if status != 200 or links != args.items:
-            print(f"FAILED: expected status 200 and {args.items} item links")
+        counted = f"共 {args.items} 项待办" in html
+        print(
+            f"check: GET / as {READER}: status {status}, {links} item links on the first page, {overdue} overdue,"
+            f" count of all {args.items} shown: {counted}, {len(html):,} chars"
+        )
+        if status != 200 or links != min(PAGE_SIZE, args.items) or not counted:
+            print(f"FAILED: expected status 200, {min(PAGE_SIZE, args.items)} item links and the count {args.items}")
             return 1
         # warm-up: the registry's cache, the page cache, the connections
         load(port, process.pid, "/", headers, min(2.0, args.seconds), args.concurrency)

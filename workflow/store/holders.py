@@ -30,7 +30,7 @@ def assigned_to_any(dialect: str, role: str, names: Sequence[str]) -> ColumnElem
         elements = func.json_each(items.c.holders, _sqlite_path(role)).table_valued("value")
     else:
         elements = func.json_array_elements_text(items.c.holders[role]).table_valued("value").render_derived()
-    return select(literal(1)).select_from(elements).where(elements.c.value.in_(list(names))).exists()
+    return select(literal(1)).select_from(elements).where(_one_of(elements.c.value, names)).exists()
 
 
 def assigned_to_nobody(dialect: str, role: str) -> ColumnElement[bool]:
@@ -42,18 +42,23 @@ def assigned_to_nobody(dialect: str, role: str) -> ColumnElement[bool]:
     return func.coalesce(length, 0) == 0
 
 
+def _one_of(column: ColumnElement[str], values: Sequence[str]) -> ColumnElement[bool]:
+    """``column = value`` for one value (no IN list to expand on every execution), else ``IN``."""
+    return column == values[0] if len(values) == 1 else column.in_(list(values))
+
+
 def held(dialect: str, found: Sequence[Holding], names: Sequence[str]) -> ColumnElement[bool]:
     """Items held through one of ``found`` by the person whose :func:`acting_names` are ``names``."""
     clauses = []
     for holding in found:
         binds = assigned_to_any(dialect, holding.role, names)
-        if holding.open:
-            binds = or_(binds, assigned_to_nobody(dialect, holding.role))
+        if holding.open:  # the cheap test first
+            binds = or_(assigned_to_nobody(dialect, holding.role), binds)
         clauses.append(
             and_(
                 items.c.definition == holding.definition,
                 items.c.definition_version == holding.version,
-                items.c.state.in_(sorted(holding.states)),
+                _one_of(items.c.state, sorted(holding.states)),
                 binds,
             )
         )

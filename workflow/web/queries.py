@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Row, and_, case, func, or_, select
+from sqlalchemy import ColumnElement, Connection, Row, Select, and_, bindparam, case, func, or_, select
 
 from workflow.core.acting import Holding, acting_names, holdings, holdings_to_act
 from workflow.core.deadlines import overdue_before, working_days_left
@@ -82,46 +83,23 @@ def inbox(
     """
     wanted = wanted or InboxQuery()
     definitions = engine.registry.stored(conn)
-    dialect = conn.dialect.name
-    names = acting_names(person)
-    due = due_on_now()
     if wanted.view == "waiting":
-        where = held(dialect, holdings_to_act(person, definitions), names)
-        order: list[Any] = [due.is_(None), due, items.c.id]
+        found = tuple(holdings_to_act(person, definitions))
+    elif person.roles & READ_ALL_ROLES:
+        found = None  # auditors and administrators see every item
     else:
-        if wanted.view == "created":
-            where = items.c.created_by == person.name
-        else:
-            where = items.c.id.in_(
-                select(audit_log.c.item_id)
-                .where(audit_log.c.actor == person.name)
-                .union(select(audit_log.c.item_id).where(audit_log.c.on_behalf_of == person.name))
-            )
-        if not person.roles & READ_ALL_ROLES:
-            where = and_(where, held(dialect, holdings_to_see(person, definitions), names))
-        order = [items.c.updated_at.desc(), items.c.id.desc()]
-    cutoff = overdue_before(engine.calendar, today)
-    if wanted.definition:
-        where = and_(where, items.c.definition == wanted.definition)
-    if wanted.state:
-        where = and_(where, items.c.state == wanted.state)
-    if wanted.overdue:
-        where = and_(where, due < cutoff)
-    if wanted.search.strip():
-        where = and_(where, _matching(wanted))
-    total, overdue = conn.execute(
-        select(func.count(), func.coalesce(func.sum(case((due < cutoff, 1), else_=0)), 0)).where(where)
-    ).one()
+        found = tuple(holdings_to_see(person, definitions))
+    count, page_query = _statements(
+        conn.dialect.name, found, acting_names(person), replace(wanted, page=1),
+        overdue_before(engine.calendar, today),
+    )  # fmt: skip
+    total, overdue = conn.execute(count).one()
     pages = max(1, -(-int(total) // page_size))
     page = min(max(wanted.page, 1), pages)
-    columns = (
-        items.c.id, items.c.reference, items.c.title, items.c.definition, items.c.definition_version,
-        items.c.state, items.c.version, due.label("due_on"),
-    )  # fmt: skip
-    query = select(*columns).where(where).order_by(*order).limit(page_size).offset((page - 1) * page_size)
+    limits = {"page_limit": page_size, "page_offset": (page - 1) * page_size}
     days_left: dict[dt.date, int] = {}
     rows = []
-    for row in conn.execute(query):
+    for row in conn.execute(page_query, limits):
         if row.due_on is not None and row.due_on not in days_left:
             days_left[row.due_on] = working_days_left(engine.calendar, today, row.due_on)
         rows.append(
@@ -131,6 +109,54 @@ def inbox(
             )
         )  # fmt: skip
     return InboxPage(rows, int(total), int(overdue), page, pages)
+
+
+@functools.lru_cache(maxsize=256)
+def _statements(
+    dialect: str, found: tuple[Holding, ...] | None, names: tuple[str, ...], wanted: InboxQuery, cutoff: dt.date
+) -> tuple[Select[Any], Select[Any]]:
+    """The count and the page statements of a view for one person, built once and kept: a person's
+    inbox asks the same two statements on every visit (only the page's LIMIT and OFFSET are bound)."""
+    due = due_on_now()
+    if wanted.view == "waiting":
+        assert found is not None
+        where = held(dialect, found, names)
+    else:
+        if wanted.view == "created":
+            where = items.c.created_by == names[0]
+        else:
+            where = items.c.id.in_(
+                select(audit_log.c.item_id)
+                .where(audit_log.c.actor == names[0])
+                .union(select(audit_log.c.item_id).where(audit_log.c.on_behalf_of == names[0]))
+            )
+        if found is not None:
+            where = and_(where, held(dialect, found, names))
+    if wanted.definition:
+        where = and_(where, items.c.definition == wanted.definition)
+    if wanted.state:
+        where = and_(where, items.c.state == wanted.state)
+    if wanted.overdue:
+        where = and_(where, due < cutoff)
+    if wanted.search.strip():
+        where = and_(where, _matching(wanted))
+    count = select(func.count(), func.coalesce(func.sum(case((due < cutoff, 1), else_=0)), 0)).where(where)
+    due_on = due.label("due_on")
+    # Overdue first, then by due date, is due date first (what is overdue is due earliest); the due
+    # date is named once, so each row's is looked up once.
+    order: list[Any] = (
+        [due_on.asc().nulls_last(), items.c.id]
+        if wanted.view == "waiting"
+        else [items.c.updated_at.desc(), items.c.id.desc()]
+    )
+    columns = (
+        items.c.id, items.c.reference, items.c.title, items.c.definition, items.c.definition_version,
+        items.c.state, items.c.version, due_on,
+    )  # fmt: skip
+    page = (
+        select(*columns).where(where).order_by(*order).limit(bindparam("page_limit")).offset(bindparam("page_offset"))
+    )
+    return count, page
 
 
 def _matching(wanted: InboxQuery) -> ColumnElement[bool]:
