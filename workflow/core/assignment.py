@@ -105,3 +105,25 @@ def _check_separation(snapshot: ItemSnapshot, role: str, assignee: str, holders:
             other=clash,
             trigger=transition.trigger,
         )
+
+
+def assignable_roles(snapshot: ItemSnapshot, assigner: Person) -> list[str]:
+    """The roles ``assigner`` may hand on this item now (sorted): every role that acts in the definition,
+    while the item is open and the assigner holds one of its ``assigned_by`` roles; else none."""
+    definition = snapshot.definition
+    if definition.states[snapshot.state].terminal or not set(definition.assigned_by) & assigner.roles:
+        return []
+    return sorted(acting_roles(definition))
+
+
+def eligible_assignees(snapshot: ItemSnapshot, role: str, candidates: Sequence[Person], assigner: Person) -> list[str]:
+    """The names among ``candidates`` (active people) to whom ``assigner`` may hand ``role`` on this item:
+    exactly those :func:`decide_assign` would accept, asked of it for each (the same rule, one home)."""
+    eligible = []
+    for candidate in candidates:
+        try:
+            decide_assign(snapshot, role, candidate.name, candidate, assigner)
+        except (InvalidInput, NotFound, NotPermitted, TransitionNotAllowed):
+            continue
+        eligible.append(candidate.name)
+    return eligible

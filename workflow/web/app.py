@@ -65,6 +65,7 @@ from workflow.store.people import load_person
 from workflow.tokens import ActionClaim, SigninClaim, TokenRefused, Tokens
 from workflow.web import queries
 from workflow.web.access import AUDIT_ROLES, OUTBOX_ROLES, may_read_body, may_see
+from workflow.web.assigning import Assigning
 from workflow.web.bodydiff import body_diff, collapse
 from workflow.web.chain import chain_svg
 from workflow.web.inbox import InboxPages
@@ -120,6 +121,7 @@ class WebApp:
         self.clock = clock
         self.secure_cookies = mail.base_url.startswith("https://")
         self.templates = {lang: self._environment(lang) for lang in LANGUAGES}
+        self.assigning = Assigning(self)
 
     def _environment(self, lang: str) -> Environment:
         """The pages' templates in one language: one tree, its text translated by the catalogue
@@ -150,6 +152,7 @@ class WebApp:
             Route("/act/{token}", self.posted(self.action_fire), methods=["POST"]),
             Route("/items/{ref}", self.item_page, methods=["GET"]),
             Route("/items/{ref}/fire", self.posted(self.item_fire), methods=["POST"]),
+            Route("/items/{ref}/assign", self.posted(self.assigning.assign), methods=["POST"]),
             Route("/audit", self.audit_page),
             Route("/audit.csv", self.audit_csv),
             Route("/outbox", self.outbox_page, methods=["GET"]),
@@ -624,7 +627,9 @@ class WebApp:
             return diff, self.tr(request)._("Changes since revision %(n)s:", n=revisions[-2].revision)
         return body_diff("", row.body), self.tr(request)._("First time at this step; the whole body:")
 
-    def item_page(self, request: Request) -> Response:
+    def item_page(
+        self, request: Request, status: int = 200, assignment_error: tuple[str, str] | None = None
+    ) -> Response:
         lang = self.lang(request)
         with self.read() as conn:
             person = self.signed_in(request, conn)
@@ -632,13 +637,16 @@ class WebApp:
             history = queries.item_history(conn, row.id)
             revisions = queries.item_revisions(conn, row.id)
             summary = self._item_summary(request, conn, row, definition, person)
+            roles = self.assigning.choices(conn, row, definition, person, lang, assignment_error)
         _, deadlines = self.engine.deadlines(row.id)  # its own transaction: not inside another one on SQLite
         snapshot = ItemSnapshot(definition, row.state, row.fields, row.holders, row.acted)
         read_only = bool(person.roles & AUDIT_ROLES) and not (person.roles - AUDIT_ROLES)
         triggers = [] if read_only else available_triggers(snapshot, person)
         visited = {h.to_state for h in history}
+        assigned = request.query_params.get("assigned") if status == 200 else None
         return self.page(
-            request, "item.html", item=summary,
+            request, "item.html", status=status, item=summary, roles=roles, assignment_error=assignment_error,
+            assigned=next((r for r in roles if r.role == assigned), None),
             chain=chain_svg(definition, row.state, lang, visited=visited),
             deadlines=deadlines, history=history, read_only=read_only, item_definition=definition,
             revisions=_with_diffs(revisions) if summary["readable"] else [],

@@ -16,6 +16,7 @@ from workflow.core.decisions import Person
 from workflow.core.definition import Definition
 from workflow.engine import WorkflowEngine, audit_log, body_snapshots, items, revisions
 from workflow.store.holders import held
+from workflow.store.people import user_roles, users
 from workflow.store.queries import due_on_now
 from workflow.web.access import READ_ALL_ROLES, definition_roles
 
@@ -244,3 +245,23 @@ def body_with_hash(conn: Connection, item_id: int, content_hash: str) -> str | N
         )
     ).scalar()
     return body
+
+
+def people_holding(conn: Connection, roles: Iterable[str]) -> list[tuple[Person, str | None]]:
+    """The active people holding one of ``roles``, each with all their roles and display name, by name."""
+    wanted = sorted(set(roles))
+    if not wanted:
+        return []
+    holding = select(user_roles.c.user_id).where(user_roles.c.role.in_(wanted))
+    rows = conn.execute(
+        select(users.c.name, users.c.display_name, user_roles.c.role)
+        .select_from(users.join(user_roles, user_roles.c.user_id == users.c.id))
+        .where(users.c.active.is_(True), users.c.id.in_(holding))
+        .order_by(users.c.name)
+    ).all()
+    roles_of: dict[str, set[str]] = {}
+    shown: dict[str, str | None] = {}
+    for row in rows:
+        roles_of.setdefault(row.name, set()).add(row.role)
+        shown[row.name] = row.display_name
+    return [(Person(name, frozenset(found)), shown[name]) for name, found in roles_of.items()]
