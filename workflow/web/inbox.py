@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from workflow.core.definition import Definition
-from workflow.core.i18n import N_
+from workflow.core.i18n import N_, translator
 from workflow.web import queries
 from workflow.web.queries import VIEWS, InboxQuery
 
@@ -41,6 +41,21 @@ class Choices:
     definitions: list[tuple[str, str]]
     states: dict[str | None, list[tuple[str, str]]]
     """Per definition name (None: every definition) its states, labels joined where they differ."""
+
+
+@dataclass(frozen=True)
+class ShownRow:
+    """One row of the inbox as the reader sees it: every text already in their language."""
+
+    reference: str
+    title: str
+    kind: str
+    step: str
+    due: str
+    days: str
+    """Working days left or overdue, in words; empty without a due date."""
+    overdue: bool
+    due_today: bool
 
 
 class InboxPages:
@@ -74,6 +89,32 @@ class InboxPages:
         with self._lock:
             self._choices[key] = made
         return made
+
+    def shown(self, rows: Sequence[queries.InboxRow], lang: str) -> list[ShownRow]:
+        """The rows in words: labels, dates and working days, each worked out once per distinct value."""
+        tr = translator(lang)
+        labels: dict[tuple[str, str, str], tuple[str, str]] = {}
+        days: dict[int, str] = {}
+        shown = []
+        for row in rows:
+            key = (row.definition.name, row.definition.version, row.state)
+            if key not in labels:
+                labels[key] = (row.definition.label.in_lang(lang), row.definition.states[row.state].label.in_lang(lang))
+            left = row.days_left
+            if left is not None and left not in days:
+                days[left] = (
+                    tr.ngettext("%(num)s working day overdue", "%(num)s working days overdue", -left) if left < 0
+                    else tr._("due today") if left == 0
+                    else tr.ngettext("%(num)s working day left", "%(num)s working days left", left)
+                )  # fmt: skip
+            kind, step = labels[key]
+            shown.append(
+                ShownRow(
+                    row.reference, row.title, kind, step, tr.date(row.due_on, "medium") if row.due_on else "",
+                    days[left] if left is not None else "", row.overdue, left == 0,
+                )
+            )  # fmt: skip
+        return shown
 
     def wanted(self, request: Request, choices: Choices) -> tuple[InboxQuery, dict[str, str]]:
         """The query string as an :class:`InboxQuery`, and an error message per field it got wrong."""
@@ -117,14 +158,13 @@ class InboxPages:
         tr = web.tr(request)
         return web.page(
             request, "inbox.html", status=400 if errors else 200, found=found, wanted=wanted, errors=errors,
+            rows=self.shown(found.rows, lang) if found else [],
             choices=choices, states=choices.states.get(wanted.definition, []),
             views=[(view, tr._(VIEW_TITLES[view]), link(replace(wanted, view=view, page=1))) for view in VIEWS],
             view_title=tr._(VIEW_TITLES[wanted.view]), page_link=lambda n: link(replace(wanted, page=n)),
             page_numbers=page_numbers(found.page, found.pages) if found else [],
             clear_link=link(InboxQuery(view=wanted.view)),
             filtered=bool(wanted.definition or wanted.state or wanted.overdue or wanted.search),
-            state_label=lambda r: r.definition.states[r.state].label.in_lang(lang),
-            definition_label=lambda r: r.definition.label.in_lang(lang),
         )  # fmt: skip
 
 
