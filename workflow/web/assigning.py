@@ -10,7 +10,6 @@ next to that role's choice and changes nothing; success redirects to the item pa
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection
 from starlette.datastructures import FormData
@@ -24,9 +23,7 @@ from workflow.core.errors import GongkaiError, render_error
 from workflow.core.roles import role_label
 from workflow.store.hot import ItemRow
 from workflow.web import queries
-
-if TYPE_CHECKING:
-    from workflow.web.app import WebApp
+from workflow.web.shell import WebShell
 
 
 @dataclass(frozen=True)
@@ -47,7 +44,7 @@ def shown_name(name: str, display_name: str | None) -> str:
 
 
 class Assigning:
-    def __init__(self, web: WebApp) -> None:
+    def __init__(self, web: WebShell) -> None:
         self.web = web
 
     def choices(

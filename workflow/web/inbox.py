@@ -11,7 +11,6 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
 from starlette.requests import Request
@@ -21,9 +20,7 @@ from workflow.core.definition import Definition
 from workflow.core.i18n import N_, translator
 from workflow.web import queries
 from workflow.web.queries import VIEWS, InboxQuery
-
-if TYPE_CHECKING:
-    from workflow.web.app import WebApp
+from workflow.web.shell import WebShell
 
 SEARCH_LIMIT = 100
 """Characters of a search kept; a longer one is refused with a message."""
@@ -59,7 +56,7 @@ class ShownRow:
 
 
 class InboxPages:
-    def __init__(self, web: WebApp) -> None:
+    def __init__(self, web: WebShell) -> None:
         self.web = web
         self._choices: dict[tuple[str, tuple[tuple[str, str], ...]], Choices] = {}
         self._lock = threading.Lock()
