@@ -149,9 +149,10 @@ class InboxPages:
         lang = web.lang(request)
         with web.read() as conn:
             person = web.signed_in(request, conn)
-            choices = self.choices(web.engine.registry.stored(conn), lang)
+            definitions = web.engine.registry.stored(conn)
+            choices = self.choices(definitions, lang)
             wanted, errors = self.wanted(request, choices)
-            found = None if errors else queries.inbox(web.engine, conn, person, today, wanted)
+            found = None if errors else queries.inbox(web.engine, conn, person, today, wanted, definitions=definitions)
         tr = web.tr(request)
         return web.page(
             request, "inbox.html", status=400 if errors else 200, found=found, wanted=wanted, errors=errors,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -73,7 +73,7 @@ class InboxPage:
 
 def inbox(
     engine: WorkflowEngine, conn: Connection, person: Person, today: dt.date, wanted: InboxQuery | None = None,
-    page_size: int = PAGE_SIZE,
+    page_size: int = PAGE_SIZE, definitions: Sequence[Definition] | None = None,
 ) -> InboxPage:  # fmt: skip
     """One page of a view of the inbox, in two statements: a count, then the page (LIMIT/OFFSET).
 
@@ -83,7 +83,8 @@ def inbox(
     among those they may see.
     """
     wanted = wanted or InboxQuery()
-    definitions = engine.registry.stored(conn)
+    if definitions is None:  # the stored versions items may be pinned to (the caller may have them)
+        definitions = engine.registry.stored(conn)
     if wanted.view == "waiting":
         found = tuple(holdings_to_act(person, definitions))
     elif person.roles & READ_ALL_ROLES:
