@@ -591,12 +591,16 @@ class WorkflowEngine:
         meta: Mapping[str, Any] | None = None,
         category: str | None = None,
         fields: Mapping[str, Any] | None = None,
+        expected_version: int | None = None,
     ) -> ItemView:
         """A new text in an editable state; ``meta`` None keeps the item's metadata, a mapping replaces it;
-        ``category`` None keeps the item's; ``fields`` None keeps them, a mapping gives them in full."""
+        ``category`` None keeps the item's; ``fields`` None keeps them, a mapping gives them in full.
+        With ``expected_version`` (a form) an item changed since is a Conflict."""
         self._audit_key()
         with self._transaction() as conn:
             row = self._item_row(conn, item_ref)
+            if expected_version is not None and row.version != expected_version:
+                raise self._conflict(conn, row)
             definition = self.registry.pinned(conn, row.definition, row.definition_version)
             snapshot = ItemSnapshot(definition, row.state, row.fields, row.holders, row.acted)
             text = ItemText(row.title, row.body, row.category, row.content_hash, row.meta)

@@ -229,6 +229,32 @@ def decide_create(
     )
 
 
+def editing_role(snapshot: ItemSnapshot, person: Person) -> tuple[str, str]:
+    """The role and principal in which ``person`` may edit the item now; refused when the state is not
+    editable (a rule of the definition) or the person acts in none of its roles."""
+    definition = snapshot.definition
+    state = definition.states[snapshot.state]
+    if not state.editable:
+        editable = [name for name, spec in definition.states.items() if spec.editable]
+        raise TransitionNotAllowed("refuse.not_editable", state=snapshot.state, editable=", ".join(editable))
+    acting = next(
+        ((role, p) for role in state.roles if (p := acting_principal(person, role, snapshot.holders)) is not None),
+        None,
+    )
+    if acting is None:
+        raise NotPermitted("refuse.edit_role", person=person.name, roles=", ".join(state.roles))
+    return acting
+
+
+def may_edit(snapshot: ItemSnapshot, person: Person) -> bool:
+    """Whether :func:`editing_role` lets ``person`` edit the item now (a page offers the edit form)."""
+    try:
+        editing_role(snapshot, person)
+    except (TransitionNotAllowed, NotPermitted):
+        return False
+    return True
+
+
 def decide_edit(
     snapshot: ItemSnapshot,
     text: ItemText,
@@ -248,17 +274,7 @@ def decide_edit(
     mapping gives them in full, checked as a new item's are (frozen fields kept).
     """
     definition = snapshot.definition
-    state = definition.states[snapshot.state]
-    if not state.editable:
-        editable = [name for name, spec in definition.states.items() if spec.editable]
-        raise TransitionNotAllowed("refuse.not_editable", state=snapshot.state, editable=", ".join(editable))
-    acting = next(
-        ((role, p) for role in state.roles if (p := acting_principal(person, role, snapshot.holders)) is not None),
-        None,
-    )
-    if acting is None:
-        raise NotPermitted("refuse.edit_role", person=person.name, roles=", ".join(state.roles))
-    role, principal = acting
+    role, principal = editing_role(snapshot, person)
     new_title = title.strip() if title and title.strip() else text.title
     checked = check_item_input(
         definition,
