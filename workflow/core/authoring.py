@@ -181,15 +181,6 @@ def check_item_input(
     return CheckedInput(title, code, given, checked_meta, problems)
 
 
-def check_new_item(
-    definition: Definition, catalog: Catalog, *, title: str, body: str, category: str | None, fields: dict[str, Any]
-) -> tuple[str, str | None, dict[str, Any]]:
-    """The title, category code and fields of a new item as given, checked; refused with what was wrong."""
-    checked = check_item_input(definition, catalog, title=title, category=category, fields=fields)
-    checked.raise_first()
-    return checked.title, checked.category, checked.fields
-
-
 def creatable(definitions: Iterable[Definition], person: Person) -> list[Definition]:
     """The definitions ``person`` may create items of: in their own right or standing in for someone."""
     return [d for d in definitions if acting_principal(person, d.creator_role, {}) is not None]

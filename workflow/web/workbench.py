@@ -12,27 +12,49 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from jinja2 import TemplateNotFound
+from jinja2 import Environment, TemplateNotFound
+from sqlalchemy import Connection
 from starlette.datastructures import FormData
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from workflow.core.authoring import CheckedInput, check_item_input, creatable, editing_role, frozen_fields
 from workflow.core.decisions import ItemSnapshot, Person, field_moment
 from workflow.core.definition import Catalog, Definition, FieldSpec
 from workflow.core.errors import Conflict, GongkaiError, NotPermitted, TransitionNotAllowed, render_error
+from workflow.core.i18n import Translator
 from workflow.core.messages import message
+from workflow.engine import WorkflowEngine
 from workflow.store.hot import ItemRow
-
-if TYPE_CHECKING:
-    from workflow.web.app import WebApp
 
 FIELD_PREFIX = "field_"
 """A declared field's input is named ``field_<name>``; its problems are keyed ``field:<name>``."""
 META_INPUTS = ("doc_number", "subjects")
 INPUT_TYPES = {"date": "date", "datetime": "datetime-local", "choice": "select", "text": "text"}
+
+
+class Pages(Protocol):
+    """What the workbench uses of the web application (:class:`workflow.web.app.WebApp`): signing in,
+    pages in the reader's language, the security log, and the engine."""
+
+    engine: WorkflowEngine
+    templates: dict[str, Environment]
+
+    def read(self) -> Connection: ...
+    def signed_in(self, request: Request, conn: Connection) -> Person: ...
+    def page(self, request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse: ...
+    def lang(self, request: Request) -> str: ...
+    def tr(self, request: Request) -> Translator: ...
+    def stop(self, request: Request, status: int, title: str, message: str = "", **context: Any) -> Exception: ...
+    def _visible_item(
+        self, request: Request, conn: Connection, person: Person, ref: str
+    ) -> tuple[ItemRow, Definition]: ...
+    def log_security(
+        self, request: Request, event: str, *, user: str | None = None, subject: str | None = None,
+        detail: dict[str, Any] | None = None,
+    ) -> None: ...  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -135,9 +157,9 @@ class Control:
 
 
 class Workbench:
-    """The create and edit pages over one :class:`WebApp` (its sign-in, pages and engine)."""
+    """The create and edit pages over the web application (its sign-in, pages and engine)."""
 
-    def __init__(self, app: WebApp) -> None:
+    def __init__(self, app: Pages) -> None:
         self.app = app
 
     # ---- choosing what to create ---------------------------------------------------------------
