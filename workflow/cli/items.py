@@ -158,6 +158,7 @@ def item_json(view: ItemView, definition: Definition, lang: str) -> dict[str, An
         "created_at": view.created_at.isoformat(),
         "updated_at": view.updated_at.isoformat(),
         "available_triggers": view.available_triggers,
+        "attachments": list(view.meta.get("attachments") or []),
     }
 
 
