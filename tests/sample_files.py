@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import struct
 import zipfile
 import zlib
@@ -33,11 +34,11 @@ def jpeg() -> bytes:
     return b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00" + b"\x00" * 64 + b"\xff\xd9"
 
 
-def _zip(entries: dict[str, str]) -> bytes:
+def _zip(entries: dict[str, str | bytes]) -> bytes:
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, text in entries.items():
-            archive.writestr(name, text)
+        for name, data in entries.items():
+            archive.writestr(name, data, zipfile.ZIP_STORED if isinstance(data, bytes) else zipfile.ZIP_DEFLATED)
     return out.getvalue()
 
 
@@ -54,9 +55,15 @@ def docx_with_macros() -> bytes:
                  "word/vbaProject.bin": "Attribute VB_Name"})  # fmt: skip
 
 
-def xlsx() -> bytes:
-    return _zip({"[Content_Types].xml": CONTENT_TYPES, "_rels/.rels": "<Relationships/>",
-                 "xl/workbook.xml": "<workbook/>", "xl/worksheets/sheet1.xml": "<worksheet/>"})  # fmt: skip
+def xlsx(picture_bytes: int = 0) -> bytes:
+    """A workbook; with ``picture_bytes`` it carries a picture of that many (random) bytes, stored as is."""
+    entries: dict[str, str | bytes] = {
+        "[Content_Types].xml": CONTENT_TYPES, "_rels/.rels": "<Relationships/>", "xl/workbook.xml": "<workbook/>",
+        "xl/worksheets/sheet1.xml": "<worksheet/>",
+    }  # fmt: skip
+    if picture_bytes:
+        entries["xl/media/image1.png"] = os.urandom(picture_bytes)
+    return _zip(entries)
 
 
 def ofd() -> bytes:

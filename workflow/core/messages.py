@@ -266,6 +266,7 @@ TEXT_BY_KEY: dict[str, str | tuple[str, str]] = {
     ),
     "upload.not_attached": N_("%(reference)s has no attachment %(sha256)s"),
     "upload.none": N_("choose at least one file to attach"),
+    "upload.form": N_("the form with the files could not be read: %(detail)s"),
     "upload.missing_content": N_("the file %(sha256)s is missing from the file store"),
     "config.no_file_store": N_("no file store is configured (GONGKAI_FILES_DIR): attachments cannot be written"),
     "config.files_dir_not_folder": N_("GONGKAI_FILES_DIR %(path)s exists and is not a folder"),
