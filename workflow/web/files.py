@@ -12,6 +12,7 @@ temporary file beyond 1 MB, never held whole in memory) and turns its files into
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from collections.abc import Awaitable, Callable, Iterator
@@ -102,28 +103,33 @@ class UploadForms:
         """Like ``WebApp.posted``, for a form with files: read with the limit on the event loop, then the
         CSRF check and ``handler`` in the thread pool; the form's temporary files are closed after."""
 
+        @functools.wraps(handler)
         async def endpoint(request: Request) -> Response:
             try:
                 form = await self.read(request)
             except UploadTooLarge as too_large:
-                tr = web.tr(request)
-                return web.page(
-                    request, "message.html", status=413, title=tr._("The upload is too large"),
-                    message=tr._(TOO_LARGE, size=human_size(too_large.received), count=self.max_files,
-                                 limit=self.policy.max_mb),
-                )  # fmt: skip
+                return await run_in_threadpool(self._too_large, web, request, too_large.received)
             except InvalidInput as refused:
-                return web.page(
-                    request, "message.html", status=400, title=web.tr(request)._("The upload was not accepted"),
-                    message=render_error(refused, web.lang(request)),
-                )  # fmt: skip
+                return await run_in_threadpool(self._unreadable, web, request, refused)
             try:
                 return await run_in_threadpool(web._with_checked_form, handler, request, form)
             finally:
                 await form.close()
 
-        endpoint.__name__ = getattr(handler, "__name__", "upload")
         return endpoint
+
+    def _too_large(self, web: WebApp, request: Request, received: int) -> Response:
+        tr = web.tr(request)
+        return web.page(
+            request, "message.html", status=413, title=tr._("The upload is too large"),
+            message=tr._(TOO_LARGE, size=human_size(received), count=self.max_files, limit=self.policy.max_mb),
+        )  # fmt: skip
+
+    def _unreadable(self, web: WebApp, request: Request, refused: InvalidInput) -> Response:
+        return web.page(
+            request, "message.html", status=400, title=web.tr(request)._("The upload was not accepted"),
+            message=render_error(refused, web.lang(request)),
+        )  # fmt: skip
 
 
 def uploads_in(form: FormData, field: str = FILE_FIELD) -> list[Upload]:
