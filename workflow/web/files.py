@@ -17,7 +17,7 @@ import logging
 import re
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 from urllib.parse import quote
 
 from sqlalchemy import Connection, select
@@ -33,14 +33,12 @@ from workflow.core.authoring import ItemText, decide_edit
 from workflow.core.decisions import ItemSnapshot, Person
 from workflow.core.definition import Definition
 from workflow.core.errors import Conflict, GongkaiError, InvalidInput, NotFound, render_error
-from workflow.core.i18n import N_
+from workflow.core.i18n import N_, Translator
 from workflow.core.uploads import MB, UploadPolicy, human_size
+from workflow.engine import WorkflowEngine
 from workflow.store.hot import ItemRow
 from workflow.store.models import ItemRevision
 from workflow.web.access import AUDIT_ROLES, may_read_body
-
-if TYPE_CHECKING:
-    from workflow.web.app import WebApp
 
 log = logging.getLogger("gongkai.web")
 
@@ -54,6 +52,26 @@ SHA256 = re.compile(r"^[0-9a-f]{64}$")
 TOO_LARGE = N_("The upload is too large: %(size)s; at most %(count)s files of %(limit)s MB each. Nothing was saved.")
 
 FormHandler = Callable[[Request, FormData], Response]
+
+
+class WebApp(Protocol):
+    """What these pages use of ``workflow.web.app.WebApp`` (named here, not imported: no import cycle)."""
+
+    engine: WorkflowEngine
+
+    def tr(self, request: Request) -> Translator: ...
+    def lang(self, request: Request) -> str: ...
+    def page(self, request: Request, template: str, status: int = 200, **context: Any) -> Response: ...
+    def read(self) -> Connection: ...
+    def signed_in(self, request: Request, conn: Connection) -> Person: ...
+    def log_security(
+        self, request: Request, event: str, *, user: str | None = None, subject: str | None = None,
+        detail: dict[str, Any] | None = None,
+    ) -> None: ...  # fmt: skip
+    def _visible_item(
+        self, request: Request, conn: Connection, person: Person, ref: str
+    ) -> tuple[ItemRow, Definition]: ...
+    def _with_checked_form(self, handler: FormHandler, request: Request, form: FormData) -> Response: ...
 
 
 class UploadTooLarge(Exception):
