@@ -5,9 +5,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from tests.browser import save_screenshot
 from tests.conftest import FrozenClock
 from tests.web_support import Web, make_web
 from workflow.engine import WorkflowEngine
@@ -149,3 +151,91 @@ def test_the_workbench_pages_are_labelled_and_tie_errors_to_fields(
     assert 'role="alert"' in wrong and 'href="#f-title"' in wrong and 'href="#f-category"' in wrong
     web.sign_in("office_a")
     assert_accessible_form(web.client.get("/items/new/disclosure_request").text)
+
+
+# ---- the attachment forms of the item page (workflow/web/files.py) ----------------------------------
+
+
+def test_the_attachment_forms_are_labelled_and_their_error_is_tied_to_the_file_input(
+    tmp_path: Path, engine: Any, settings: Any, clock: Any, make_item: Any
+) -> None:
+    from tests import sample_files as files
+    from tests.web_support import make_web
+
+    web = make_web(engine, settings, tmp_path / "mail", clock)
+    item_id = make_item()
+    ref = engine.show(item_id).reference
+    web.sign_in("drafter_a")
+    token = web.csrf(f"/items/{ref}")
+    web.client.post(f"/items/{ref}/attach", data={"csrf": token}, files=[("files", ("照片.png", files.png()))])
+    page = web.client.get(f"/items/{ref}").text
+    section = page[
+        page.index('aria-labelledby="attachments-h"') : page.index("</section>", page.index("attachments-h"))
+    ]
+    for control in re.findall(r'<input (?![^>]*type="hidden")[^>]*>', section):
+        found = re.search(r'id="([^"]+)"', control)
+        assert found and f'<label for="{found.group(1)}">' in section, control
+    described = re.search(r'aria-describedby="([^"]+)"', section)
+    assert described and all(f'id="{part}"' in section for part in described.group(1).split())
+    assert re.search(r'<button type="submit">[^<]+<span class="visually-hidden"> 照片.png</span></button>', section)
+    assert all('scope="col"' in th for th in re.findall(r"<th(?:\s[^>]*)?>", section))
+    refused = web.client.post(
+        f"/items/{ref}/attach", data={"csrf": token}, files=[("files", ("年度报告.pdf", files.windows_exe()))]
+    )
+    html = refused.text
+    error = re.search(r'<p id="attach_files_error" class="error" role="alert">([^<]+)</p>', html)
+    assert error and "年度报告.pdf" in error.group(1)
+    tied = re.search(r'<input id="attach_files"[^>]*>', html)
+    assert tied and 'aria-describedby="attach_files_help attach_files_error"' in tied.group(0)
+    assert 'aria-invalid="true"' in tied.group(0) and "autofocus" in tied.group(0)
+    assert '<label for="attach_files">' in html
+
+
+@pytest.mark.usefixtures("browser")
+def test_attaching_and_downloading_by_keyboard_in_the_browser(
+    tmp_path: Path, engine: Any, settings: Any, clock: Any, make_item: Any, page: Any
+) -> None:
+    from playwright.sync_api import expect
+
+    from tests import sample_files as files
+    from tests.web_support import free_port, make_web, serving
+    from workflow.web.app import SESSION_COOKIE
+
+    web = make_web(engine, settings, tmp_path / "mail", clock)
+    item_id = make_item(title="预算公开")
+    ref = engine.show(item_id).reference
+    (tmp_path / "2026年预算表.xlsx").write_bytes(files.xlsx())
+    (tmp_path / "年度报告.pdf").write_bytes(files.windows_exe())
+    port = free_port()
+    with serving(web.app.asgi(), port):
+        base = f"http://127.0.0.1:{port}"
+        page.context.add_cookies([{"name": SESSION_COOKIE, "value": web.tokens.session("drafter_a"), "url": base}])
+        page.goto(f"{base}/items/{ref}")
+
+        def tab_to(predicate: str) -> None:
+            for _ in range(60):
+                page.keyboard.press("Tab")
+                if page.evaluate(f"(() => {{ const e = document.activeElement; return !!e && ({predicate}); }})()"):
+                    return
+            raise AssertionError(f"cannot reach {predicate} with the keyboard")
+
+        tab_to("e.id === 'attach_files'")
+        page.locator("#attach_files").set_input_files(str(tmp_path / "2026年预算表.xlsx"))  # the file chooser
+        tab_to("e.textContent.trim() === '上传附件'")
+        page.keyboard.press("Enter")
+        expect(page.locator("table.attachments")).to_contain_text("2026年预算表.xlsx")
+
+        tab_to("e.id === 'attach_files'")
+        page.locator("#attach_files").set_input_files(str(tmp_path / "年度报告.pdf"))
+        tab_to("e.textContent.trim() === '上传附件'")
+        page.keyboard.press("Enter")
+        expect(page.locator("#attach_files_error")).to_contain_text("年度报告.pdf 是程序")
+        assert page.evaluate("document.activeElement.id") == "attach_files"  # back at the input, error read out
+        save_screenshot(page, f"attach-refused-{engine.db.dialect.name}")
+
+        page.goto(f"{base}/items/{ref}")
+        tab_to("e.textContent.trim() === '2026年预算表.xlsx'")
+        with page.expect_download() as download:
+            page.keyboard.press("Enter")
+        assert download.value.suggested_filename == "2026年预算表.xlsx"
+        assert Path(download.value.path()).read_bytes() == (tmp_path / "2026年预算表.xlsx").read_bytes()

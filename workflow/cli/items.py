@@ -195,6 +195,7 @@ def item_json(view: ItemView, definition: Definition, lang: str) -> dict[str, An
         "available_triggers": view.available_triggers,
         "doc_number": view.meta.get("doc_number", ""),
         "subjects": list(view.meta.get("subjects", [])),
+        "attachments": list(view.meta.get("attachments") or []),
     }
 
 

@@ -68,6 +68,7 @@ from workflow.web import queries
 from workflow.web.access import AUDIT_ROLES, OUTBOX_ROLES, may_read_body, may_see
 from workflow.web.bodydiff import body_diff, collapse
 from workflow.web.chain import chain_svg
+from workflow.web.files import FilePages, attachment_section
 from workflow.web.security import SecurityHeaders, record, signin_throttled
 from workflow.web.workbench import Workbench
 
@@ -139,6 +140,7 @@ class WebApp:
     # functions (Starlette runs them in its thread pool); form POSTs go through ``posted``.
 
     def asgi(self) -> Starlette:
+        files = FilePages(self)
         routes = [
             Route("/", self.inbox),
             Route("/healthz", self.healthz),
@@ -157,6 +159,11 @@ class WebApp:
             Route("/items/{ref}/edit", self.posted(self.workbench.save_edit), methods=["POST"]),
             Route("/items/{ref}", self.item_page, methods=["GET"]),
             Route("/items/{ref}/fire", self.posted(self.item_fire), methods=["POST"]),
+            Route("/items/{ref}/files/{sha256}", files.download, methods=["GET"]),
+            Route("/items/{ref}/attach", files.forms.posted(self, files.attach), methods=["POST"]),
+            Route("/items/{ref}/attach", files.back_to_item, methods=["GET"]),
+            Route("/items/{ref}/detach", self.posted(files.detach), methods=["POST"]),
+            Route("/items/{ref}/detach", files.back_to_item, methods=["GET"]),
             Route("/audit", self.audit_page),
             Route("/audit.csv", self.audit_csv),
             Route("/outbox", self.outbox_page, methods=["GET"]),
@@ -666,6 +673,7 @@ class WebApp:
             chain=chain_svg(definition, row.state, lang, visited=visited),
             deadlines=deadlines, history=history, read_only=read_only, item_definition=definition,
             may_edit=not read_only and may_edit(snapshot, person),
+            attachments=attachment_section(person, row, definition, summary["readable"], self.engine.upload_policy),
             revisions=_with_diffs(revisions) if summary["readable"] else [],
             actions=[
                 {

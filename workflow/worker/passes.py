@@ -49,6 +49,7 @@ from workflow.store.models import (
 from workflow.store.people import load_person
 from workflow.store.queries import in_states, items_waiting, waiting_for
 from workflow.store.sql import insert_if_absent
+from workflow.worker.files_check import check_files
 from workflow.worker.links import EmailLinks
 from workflow.worker.timed import due_fires
 
@@ -156,6 +157,7 @@ class Worker:
         self.raise_reminders(now, report)
         self.raise_periodic_updates(now, report)
         self.raise_digests(now, report)
+        report.messages += check_files(self.engine, self.notifier, now, dry_run=self.dry_run)
         if self.dry_run:
             self._would_send(report)
         else:
