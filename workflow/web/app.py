@@ -154,12 +154,13 @@ class WebApp:
             Route("/act/{token}", self.posted(self.action_fire), methods=["POST"]),
             Route("/items/new", self.workbench.choose, methods=["GET"]),
             Route("/items/new/{definition}", self.workbench.new_form, methods=["GET"]),
-            Route("/items/new/{definition}", self.posted(self.workbench.create), methods=["POST"]),
+            Route("/items/new/{definition}", files.forms.posted(self, self.workbench.create), methods=["POST"]),
             Route("/items/{ref}/edit", self.workbench.edit_form, methods=["GET"]),
-            Route("/items/{ref}/edit", self.posted(self.workbench.save_edit), methods=["POST"]),
+            Route("/items/{ref}/edit", files.forms.posted(self, self.workbench.save_edit), methods=["POST"]),
             Route("/items/{ref}", self.item_page, methods=["GET"]),
             Route("/items/{ref}/fire", self.posted(self.item_fire), methods=["POST"]),
             Route("/items/{ref}/files/{sha256}", files.download, methods=["GET"]),
+            Route("/act/{token}/files/{sha256}", files.download_by_link, methods=["GET"]),
             Route("/items/{ref}/attach", files.forms.posted(self, files.attach), methods=["POST"]),
             Route("/items/{ref}/attach", files.back_to_item, methods=["GET"]),
             Route("/items/{ref}/detach", self.posted(files.detach), methods=["POST"]),
@@ -539,6 +540,10 @@ class WebApp:
             needs_comment=transition.guard("requires_comment") is not None,
             field_inputs=self._field_inputs(definition, transition, self.lang(request)), error=error,
             comment=comment, acting_as=claim.user,
+            attachments=attachment_section(
+                person, row, definition, may_read_body(person, definition, row.holders, row.state),
+                self.engine.upload_policy, downloads=f"/act/{request.path_params['token']}/files", offer_changes=False,
+            ),
         )  # fmt: skip
 
     def _why_not(self, request: Request, snapshot: ItemSnapshot, person: Person, transition: Transition) -> str:

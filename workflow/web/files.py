@@ -29,15 +29,16 @@ from starlette.responses import RedirectResponse, Response, StreamingResponse
 from starlette.types import Message
 
 from workflow.core.attachments import Attachment, Upload, attachments_of
-from workflow.core.authoring import ItemText, decide_edit
+from workflow.core.authoring import may_edit as core_may_edit
 from workflow.core.decisions import ItemSnapshot, Person
-from workflow.core.definition import Definition
+from workflow.core.definition import Definition, Transition
 from workflow.core.errors import Conflict, GongkaiError, InvalidInput, NotFound, render_error
 from workflow.core.i18n import N_, Translator
 from workflow.core.uploads import MB, UploadPolicy, human_size
 from workflow.engine import WorkflowEngine
 from workflow.store.hot import ItemRow
 from workflow.store.models import ItemRevision
+from workflow.tokens import ActionClaim
 from workflow.web.access import AUDIT_ROLES, may_read_body
 
 log = logging.getLogger("gongkai.web")
@@ -72,6 +73,10 @@ class WebApp(Protocol):
         self, request: Request, conn: Connection, person: Person, ref: str
     ) -> tuple[ItemRow, Definition]: ...
     def _with_checked_form(self, handler: FormHandler, request: Request, form: FormData) -> Response: ...
+    def _action_claim(self, request: Request, token: str) -> ActionClaim: ...
+    def _action_context(
+        self, request: Request, conn: Connection, claim: ActionClaim
+    ) -> tuple[ItemRow, Definition, Person, Transition]: ...
 
 
 class UploadTooLarge(Exception):
@@ -180,25 +185,28 @@ def may_edit(person: Person, row: ItemRow, definition: Definition) -> bool:
     """Whether the core would let this person edit the item now (the attachment forms show only then)."""
     if person.roles & AUDIT_ROLES and not person.roles - AUDIT_ROLES:
         return False
-    snapshot = ItemSnapshot(definition, row.state, row.fields, row.holders, row.acted)
-    text = ItemText(row.title, row.body, row.category, row.content_hash, row.meta)
-    try:
-        decide_edit(snapshot, text, person, body=row.body, title=None)
-    except GongkaiError:
-        return False
-    return True
+    return core_may_edit(ItemSnapshot(definition, row.state, row.fields, row.holders, row.acted), person)
 
 
 def attachment_section(
-    person: Person, row: ItemRow, definition: Definition, readable: bool, policy: UploadPolicy
+    person: Person,
+    row: ItemRow,
+    definition: Definition,
+    readable: bool,
+    policy: UploadPolicy,
+    *,
+    downloads: str | None = None,
+    offer_changes: bool = True,
 ) -> dict[str, Any]:
-    """What the item page shows of the attachments (``_attachments.html``)."""
+    """What a page shows of the attachments (``_attachments.html``); ``downloads`` is where the files are
+    fetched from (the item's own path by default; an action link's on its confirm page)."""
     return {
         "reference": row.reference,
+        "downloads": downloads or f"/items/{row.reference}/files",
         "version": row.version,
         "readable": readable,
         "files": [shown(a) for a in attachments_of(row.meta)] if readable else [],
-        "editable": readable and may_edit(person, row, definition),
+        "editable": offer_changes and readable and may_edit(person, row, definition),
         "max_files": MAX_FILES_PER_FORM,
         "max_mb": policy.max_mb,
         "types": policy.allowed(),
@@ -220,21 +228,37 @@ class FilePages:
     def download(self, request: Request) -> Response:
         """``GET /items/{ref}/files/{sha256}``: the file, to whoever may read the body."""
         web = self.web
-        sha256 = request.path_params["sha256"]
         with web.read() as conn:
             person = web.signed_in(request, conn)
             row, definition = web._visible_item(request, conn, person, request.path_params["ref"])
-            if not may_read_body(person, definition, row.holders, row.state):
-                web.log_security(request, "file_forbidden", user=person.name, subject=row.reference)
-                return web.page(
-                    request, "message.html", status=403,
-                    title=web.tr(request)._("You may not download this file."),
-                    message=web.tr(request)._(
-                        "Before publication only the drafter, the reviewers and the leader see the body and its files."
-                    ),
-                    item_link=f"/items/{row.reference}",
-                )  # fmt: skip
-            attachment = _attached(conn, row, sha256) if SHA256.match(sha256) else None
+            return self._serve(request, conn, person, row, definition)
+
+    def download_by_link(self, request: Request) -> Response:
+        """``GET /act/{token}/files/{sha256}``: a file of the item an action link is about, to the person it
+        was sent to, while the link is good (unused, unexpired, the item unchanged): the reviewer opens the
+        very files they clear without signing in."""
+        web = self.web
+        claim = web._action_claim(request, request.path_params["token"])
+        with web.read() as conn:
+            row, definition, person, _transition = web._action_context(request, conn, claim)
+            return self._serve(request, conn, person, row, definition)
+
+    def _serve(
+        self, request: Request, conn: Connection, person: Person, row: ItemRow, definition: Definition
+    ) -> Response:
+        web = self.web
+        sha256 = request.path_params["sha256"]
+        if not may_read_body(person, definition, row.holders, row.state):
+            web.log_security(request, "file_forbidden", user=person.name, subject=row.reference)
+            return web.page(
+                request, "message.html", status=403,
+                title=web.tr(request)._("You may not download this file."),
+                message=web.tr(request)._(
+                    "Before publication only the drafter, the reviewers and the leader see the body and its files."
+                ),
+                item_link=f"/items/{row.reference}",
+            )  # fmt: skip
+        attachment = _attached(conn, row, sha256) if SHA256.match(sha256) else None
         if attachment is None or web.engine.files is None:
             return self._missing(request, row.reference)
         try:

@@ -10,7 +10,7 @@ and the problems back into the same form, each next to its field, with everythin
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -20,14 +20,18 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
+from workflow.core.attachments import Upload
 from workflow.core.authoring import CheckedInput, check_item_input, creatable, editing_role, frozen_fields
 from workflow.core.decisions import ItemSnapshot, Person, field_moment
 from workflow.core.definition import Catalog, Definition, FieldSpec
 from workflow.core.errors import Conflict, GongkaiError, NotPermitted, TransitionNotAllowed, render_error
 from workflow.core.i18n import Translator
 from workflow.core.messages import message
+from workflow.core.uploads import check_upload
 from workflow.engine import WorkflowEngine
 from workflow.store.hot import ItemRow
+from workflow.web.files import FILE_FIELD as FILES_INPUT
+from workflow.web.files import uploads_in
 
 FIELD_PREFIX = "field_"
 """A declared field's input is named ``field_<name>``; its problems are keyed ``field:<name>``."""
@@ -154,6 +158,8 @@ class Control:
     options: list[tuple[str, str]] = field(default_factory=list)
     error: str = ""
     readonly: bool = False
+    accept: str = ""
+    """For a file input: the extensions offered."""
 
 
 class Workbench:
@@ -190,12 +196,14 @@ class Workbench:
         definition = self._creatable(request, person)
         typed = ItemForm.posted(form, definition)
         checked = typed.check(definition, self.app.engine.registry.catalog())
+        uploads = uploads_in(form)
+        checked.problems.update(self._upload_problems(uploads))
         if checked.problems:
             return self._form(request, definition, typed, action=request.url.path, checked=checked, status=400)
         try:
             view = self.app.engine.create(
                 definition.name, title=typed.title, actor=person.name, category=typed.category, body=typed.body,
-                fields=typed.fields(), meta=typed.meta({}),
+                fields=typed.fields(), meta=typed.meta({}), uploads=uploads,
             )  # fmt: skip
         except GongkaiError as refusal:
             status = 403 if isinstance(refusal, NotPermitted) else 422
@@ -235,6 +243,8 @@ class Workbench:
         row, definition, person = self._editable(request)
         typed = ItemForm.posted(form, definition)
         checked = typed.check(definition, self.app.engine.registry.catalog(), row)
+        uploads = uploads_in(form)
+        checked.problems.update(self._upload_problems(uploads))
         version_text = str(form.get("version") or "")
         version = int(version_text) if version_text.isdigit() else row.version
         if checked.problems:
@@ -245,7 +255,7 @@ class Workbench:
         try:
             self.app.engine.edit(
                 row.id, person.name, body=typed.body, title=typed.title, meta=typed.meta(row.meta),
-                category=typed.category, fields=typed.fields(), expected_version=version,
+                category=typed.category, fields=typed.fields(), expected_version=version, uploads=uploads,
             )  # fmt: skip
         except Conflict:
             tr = self.app.tr(request)
@@ -261,6 +271,18 @@ class Workbench:
                 refusal=render_error(refusal, self.app.lang(request)),
             )  # fmt: skip
         return RedirectResponse(f"/items/{row.reference}", status_code=303)
+
+    def _upload_problems(self, uploads: Sequence[Upload]) -> dict[str, GongkaiError]:
+        """The first refused file, keyed ``files`` (the core's check, as the engine will ask it)."""
+        policy = self.app.engine.upload_policy
+        for upload in uploads:
+            try:
+                check_upload(policy, upload.name, upload.content.seek(0, 2), upload.content)
+            except GongkaiError as problem:
+                return {FILES_INPUT: problem}
+            finally:
+                upload.content.seek(0)
+        return {}
 
     def _editable(self, request: Request) -> tuple[ItemRow, Definition, Person]:
         """The item of the path, if this person may edit it now; else a 409 (state) or 403 (role) page."""
@@ -373,6 +395,17 @@ class Workbench:
                 help=tr._("Up to 10 words of at most 20 characters, separated by spaces, 、 or commas."),
             ),
         ]
+        policy = self.app.engine.upload_policy
+        controls.append(
+            Control(
+                FILES_INPUT, FILES_INPUT, "f-files", tr._("Attachments") if not editing else tr._("Add attachments"),
+                "file", accept=",".join(f".{extension}" for extension in policy.types),
+                help=tr._(
+                    "At most %(limit)s MB each; allowed: %(types)s. After a problem, choose the files again.",
+                    limit=policy.max_mb, types=policy.allowed(),
+                ),
+            )
+        )  # fmt: skip
         frozen = frozen_fields(definition) if editing else frozenset()
         for name, spec in definition.fields.items():
             controls.append(self._field_control(spec, lang, name in frozen, tr._))
