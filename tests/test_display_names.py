@@ -1,0 +1,118 @@
+"""Display names (张伟 beside ``zhang_wei``): checked by the core, changed through the engine into the audit
+chain, shown through one lookup; on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from tests.test_people_changes import people_rows, refused
+from workflow.core.errors import InvalidInput, NotFound, NotPermitted
+from workflow.core.names import NameEntry, Names, person_label
+from workflow.core.personnel import Account, check_display_name
+from workflow.engine import WorkflowEngine
+from workflow.store import audit_log as auditlog
+from workflow.store.db import reading
+from workflow.store.people import list_users, name_entries, person_record
+
+ROOT = Account("root")
+KEY = b"test-audit-key-0123456789-abcdefghijklmnop"
+
+
+# ---- the pure core ------------------------------------------------------------------------------
+
+
+def test_a_display_name_is_trimmed_and_checked() -> None:
+    assert check_display_name("  张伟 ") == "张伟"
+    assert check_display_name("欧阳" + "娜" * 62) == "欧阳" + "娜" * 62  # 64 characters
+    cases: list[tuple[str, str, dict[str, Any]]] = [
+        ("   ", "input.display_name_empty", {}),
+        ("张" * 65, "input.display_name_long", {"length": 65, "maximum": 64}),
+        ("张\x07伟", "input.display_name_control", {"code": "U+0007", "position": 2}),
+        ("张伟\u202e", "input.display_name_control", {"code": "U+202E", "position": 3}),  # right-to-left override
+        ("张\n伟", "input.display_name_control", {"code": "U+000A", "position": 2}),
+    ]
+    for value, key, params in cases:
+        with pytest.raises(InvalidInput) as caught:
+            check_display_name(value)
+        assert caught.value.key == key and caught.value.params == params, value
+    assert "64" in InvalidInput("input.display_name_long", length=65, maximum=64).render("en")
+
+
+def test_a_person_is_labelled_with_both_names_in_the_readers_language() -> None:
+    assert person_label("zhang_wei", "张伟", "zh") == "张伟（zhang_wei）"
+    assert person_label("zhang_wei", "张伟", "en") == "张伟 (zhang_wei)"
+    assert person_label("zhang_wei", None, "zh") == "zhang_wei"
+    loads: list[int] = []
+
+    def load() -> list[NameEntry]:
+        loads.append(1)
+        return [NameEntry("zhang_wei", "Zhang_Wei@town.example.gov.cn", "张伟"), NameEntry("li_na", "l@t.cn", None)]
+
+    names = Names(load, "zh")
+    assert loads == []  # nothing read until a name is shown
+    assert names.label("zhang_wei") == "张伟（zhang_wei）" and names.short("zhang_wei") == "张伟"
+    assert names.label("li_na") == "li_na" and names.short("li_na") == "li_na"
+    assert names.label("cli:root") == "cli:root" and names.label(None) == ""
+    assert names.recipient("zhang_wei@town.example.gov.cn") == "张伟（zhang_wei） <zhang_wei@town.example.gov.cn>"
+    assert names.recipient("someone@else.cn") == "someone@else.cn"
+    assert loads == [1]  # one query for every lookup
+
+
+# ---- through the engine -----------------------------------------------------------------------
+
+
+def test_a_display_name_is_set_through_the_chain(engine: WorkflowEngine) -> None:
+    added = engine.add_person(
+        "zhang_wei", email="zhang_wei@town.example.gov.cn", roles=["drafter"], by=ROOT, display_name=" 张伟 "
+    )
+    assert added.display_name == "张伟"
+    renamed = engine.set_display_name("zhang_wei", "张 伟", by="admin_a")
+    assert renamed.display_name == "张 伟"
+    named = engine.set_display_name("drafter_a", "王小明", by="admin_a")
+    assert named.display_name == "王小明"
+    rows = people_rows(engine)
+    assert [(r.trigger, r.person, r.actor, r.role) for r in rows] == [
+        ("person.add", "zhang_wei", "cli:root", "os_account"),
+        ("person.display_name", "zhang_wei", "admin_a", "admin"),
+        ("person.display_name", "drafter_a", "admin_a", "admin"),
+    ]
+    assert json.loads(rows[0].details) == {
+        "email": "zhang_wei@town.example.gov.cn", "roles": ["drafter"], "display_name": "张伟",
+    }  # fmt: skip
+    assert json.loads(rows[1].details) == {"display_name": "张 伟", "previous": "张伟"}
+    assert json.loads(rows[2].details) == {"display_name": "王小明", "previous": None}
+    assert auditlog.verify(engine.db, KEY).fault is None
+    with reading(engine.db) as conn:
+        shown = {e.name: e.display_name for e in name_entries(conn)}
+        listed = {u.name: u.display_name for u in list_users(conn)}
+    assert shown["zhang_wei"] == listed["zhang_wei"] == "张 伟" and shown["leader_a"] is None
+
+
+def test_display_name_refusals_change_nothing(engine: WorkflowEngine) -> None:
+    refused(engine, NotPermitted, "refuse.people_admin", engine.set_display_name, "drafter_a", "王", by="drafter_a")
+    refused(engine, NotPermitted, "refuse.people_admin", engine.set_display_name, "drafter_a", "王", by="leader_a")
+    refused(engine, InvalidInput, "input.display_name_empty", engine.set_display_name, "drafter_a", " ", by=ROOT)
+    refused(engine, InvalidInput, "input.display_name_long", engine.set_display_name, "drafter_a", "王" * 65, by=ROOT)
+    refused(engine, NotFound, "notfound.user", engine.set_display_name, "nobody", "王", by=ROOT)
+    refused(engine, InvalidInput, "input.display_name_control", engine.add_person, "x", email="x@t.cn",
+            roles=["office"], by=ROOT, display_name="王\t五")  # fmt: skip
+    engine.set_display_name("drafter_a", "王小明", by=ROOT)
+    refused(engine, InvalidInput, "input.display_name_unchanged", engine.set_display_name, "drafter_a", "王小明 ",
+            by=ROOT)  # fmt: skip
+    with reading(engine.db) as conn:
+        record = person_record(conn, "drafter_a")
+    assert record is not None and record.display_name == "王小明"
+
+
+def test_an_administrator_may_not_lock_themself_out(engine: WorkflowEngine) -> None:
+    engine.add_person("boss", email="boss@town.example.gov.cn", roles=["admin", "leader"], by=ROOT)
+    error = refused(engine, NotPermitted, "refuse.self_admin", engine.set_active, "admin_a", False, by="admin_a")
+    assert "another administrator" in error.render("en")
+    refused(engine, NotPermitted, "refuse.self_admin", engine.change_roles, "boss", remove=["admin"], by="boss")
+    # Another administrator may; the operating-system account may; a role other than admin may go.
+    assert engine.change_roles("boss", remove=["leader"], by="boss").roles == {"admin"}
+    assert engine.change_roles("boss", grant=["leader"], remove=["admin"], by="admin_a").roles == {"leader"}
+    assert engine.set_active("admin_a", False, by=ROOT).active is False
