@@ -4,10 +4,12 @@ chain, shown through one lookup; on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
 
+from tests.test_cli import PEOPLE_ROWS, Office, fresh, one_line, template  # noqa: F401 (fixtures)
 from tests.test_people_changes import people_rows, refused
 from workflow.core.errors import InvalidInput, NotFound, NotPermitted
 from workflow.core.names import NameEntry, Names, person_label
@@ -116,3 +118,44 @@ def test_an_administrator_may_not_lock_themself_out(engine: WorkflowEngine) -> N
     assert engine.change_roles("boss", remove=["leader"], by="boss").roles == {"admin"}
     assert engine.change_roles("boss", grant=["leader"], remove=["admin"], by="admin_a").roles == {"leader"}
     assert engine.set_active("admin_a", False, by=ROOT).active is False
+
+
+# ---- the command line -------------------------------------------------------------------------
+
+
+def test_users_add_rename_and_list_with_display_names(fresh: Office) -> None:
+    out = fresh.ok("users", "add", "zhang_wei", "--email", "zhang_wei@town.example.gov.cn", "--role", "drafter",
+                   "--display-name", "张伟")  # fmt: skip
+    assert out.strip() == "zhang_wei <zhang_wei@town.example.gov.cn> 承办人 (张伟)"
+    fresh.ok("users", "add", "boss", "--email", "boss@town.example.gov.cn", "--role", "admin")
+    assert fresh.ok("users", "display-name", "drafter", "王小明", "--as", "boss").strip() == "王小明（drafter）"
+    assert fresh.ok("users", "display-name", "drafter", "王晓明", env={"GONGKAI_LANG": "en"}).strip() == (
+        "王晓明 (drafter)"
+    )
+    people = {p["name"]: p for p in json.loads(fresh.ok("users", "list", "--json"))}
+    assert people["zhang_wei"]["display_name"] == "张伟" and people["drafter"]["display_name"] == "王晓明"
+    assert people["leader"]["display_name"] is None
+    listed = fresh.ok("users", "list")
+    assert re.search(r"^zhang_wei\s+张伟\s+zhang_wei@town", listed, re.MULTILINE), listed
+    assert [e["details"] for e in fresh.audit()[PEOPLE_ROWS:]] == [
+        {"email": "zhang_wei@town.example.gov.cn", "roles": ["drafter"], "display_name": "张伟"},
+        {"email": "boss@town.example.gov.cn", "roles": ["admin"]},
+        {"display_name": "王小明", "previous": None},
+        {"display_name": "王晓明", "previous": "王小明"},
+    ]
+    assert [e["trigger"] for e in fresh.audit()[PEOPLE_ROWS:]] == ["person.add", "person.add", *["person.display_name"] * 2]
+    # Refused: nothing written, one clear line.
+    before = fresh.audit()
+    for args, needle in [
+        (("users", "display-name", "drafter", "  "), "显示名称不能为空"),
+        (("users", "display-name", "drafter", "王" * 65), "65"),
+        (("users", "display-name", "nobody", "王"), "nobody"),
+        (("users", "display-name", "drafter", "王", "--as", "leader"), "admin"),
+    ]:
+        result = fresh.run(*args)
+        assert result.returncode in (1, 2) and needle in one_line(result), (args, result.stderr)
+    assert fresh.audit() == before
+    # item show names the holders by both names.
+    item_id, _ = fresh.create("proactive_disclosure", "测试", "drafter", "--category", "03")
+    assert "承办人: 王晓明（drafter）" in fresh.ok("item", "show", str(item_id))
+    assert fresh.show(item_id)["holders"] == {"drafter": ["drafter"]}  # JSON keeps login names
