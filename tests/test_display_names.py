@@ -3,13 +3,21 @@ chain, shown through one lookup; on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from tests.test_cli import PEOPLE_ROWS, Office, fresh, one_line, template  # noqa: F401 (fixtures)
+from notifications.notices import Notifier
+from notifications.settings import MailSettings
+from notifications.transport import SmtpTransport
+from tests import test_cli
+from tests.conftest import FrozenClock
+from tests.smtp_server import RecordingHandler
+from tests.test_cli import PEOPLE_ROWS, Office, one_line
 from tests.test_people_changes import people_rows, refused
 from workflow.core.errors import InvalidInput, NotFound, NotPermitted
 from workflow.core.names import NameEntry, Names, person_label
@@ -18,8 +26,12 @@ from workflow.engine import WorkflowEngine
 from workflow.store import audit_log as auditlog
 from workflow.store.db import reading
 from workflow.store.people import list_users, name_entries, person_record
+from workflow.worker.passes import Worker
 
 ROOT = Account("root")
+template = test_cli.template
+fresh = test_cli.fresh
+"""The command line's office (a module's template database, a fresh copy per test), as tests/test_cli.py has it."""
 KEY = b"test-audit-key-0123456789-abcdefghijklmnop"
 
 
@@ -143,7 +155,8 @@ def test_users_add_rename_and_list_with_display_names(fresh: Office) -> None:
         {"display_name": "王小明", "previous": None},
         {"display_name": "王晓明", "previous": "王小明"},
     ]
-    assert [e["trigger"] for e in fresh.audit()[PEOPLE_ROWS:]] == ["person.add", "person.add", *["person.display_name"] * 2]
+    triggers = [e["trigger"] for e in fresh.audit()[PEOPLE_ROWS:]]
+    assert triggers == ["person.add", "person.add", "person.display_name", "person.display_name"]
     # Refused: nothing written, one clear line.
     before = fresh.audit()
     for args, needle in [
@@ -159,3 +172,49 @@ def test_users_add_rename_and_list_with_display_names(fresh: Office) -> None:
     item_id, _ = fresh.create("proactive_disclosure", "测试", "drafter", "--category", "03")
     assert "承办人: 王晓明（drafter）" in fresh.ok("item", "show", str(item_id))
     assert fresh.show(item_id)["holders"] == {"drafter": ["drafter"]}  # JSON keeps login names
+
+
+# ---- emails -----------------------------------------------------------------------------------
+
+
+def plain(received: Any) -> str:
+    return str(received.message.get_body(("plain",)).get_content())
+
+
+def test_emails_greet_and_name_people_by_their_display_names(
+    engine: WorkflowEngine,
+    make_item: Callable[..., int],
+    clock: FrozenClock,
+    server: tuple[RecordingHandler, int],
+    mailbox: RecordingHandler,
+) -> None:
+    mail = MailSettings(smtp_url=f"smtp://127.0.0.1:{server[1]}", base_url="https://gk.town.example.gov.cn")
+    engine.notifier = Notifier(mail)
+    for name, shown in [("reviewer_a", "李娜"), ("reviewer_b", "刘洋"), ("leader_a", "王强"), ("multi", "赵敏")]:
+        engine.set_display_name(name, shown, by="admin_a")
+    engine.add_person("digest_reader", email="digest@town.example.gov.cn", roles=["confidentiality_reviewer"],
+                      by="admin_a", display_name="孙丽")  # fmt: skip
+    engine.set_digest("digest_reader", True, by="admin_a")
+    clock.now = dt.datetime(2026, 3, 2, 1, tzinfo=dt.UTC)
+    item_id = make_item(title="镇财政预算公开")
+    engine.fire(item_id, "submit", "drafter_a")  # review due 2026-03-09
+    worker = Worker(engine, Notifier(mail), lambda: SmtpTransport.from_url(mail.smtp_url or "", sender="gk@t.cn"))
+    try:
+        worker.run_pass(clock.now)
+        new_task = next(r for r in mailbox.received if r.recipients[0] == "reviewer_a@town.example.gov.cn")
+        assert plain(new_task).startswith("李娜，您好")  # the greeting uses the display name
+        assert "李娜" in new_task.message.get_body(("html",)).get_content()  # type: ignore[union-attr]
+        digest = next(r for r in mailbox.received if r.recipients[0] == "digest@town.example.gov.cn")
+        assert plain(digest).startswith("孙丽，您好") and "镇财政预算公开" in plain(digest)
+        # Cleared three working days late; the sign-off is then overdue: the escalation names who was late.
+        clock.now = dt.datetime(2026, 3, 12, 1, tzinfo=dt.UTC)
+        engine.fire(item_id, "clear", "reviewer_b")
+        worker.run_pass(clock.now)
+        mailbox.reset()
+        worker.run_pass(dt.datetime(2026, 3, 18, 1, tzinfo=dt.UTC))
+    finally:
+        worker.release()
+    escalation = next(r for r in mailbox.received if "督办" in str(r.message["Subject"]))
+    chain = plain(escalation).split("逾期经过")[1]
+    assert "刘洋（reviewer_b）" in chain and "王强（leader_a）" in chain and "leader_b" in chain
+    assert plain(escalation).startswith(("王强，您好", "赵敏，您好", "leader_b，您好", "leader_c，您好"))
