@@ -67,6 +67,14 @@ class Names:
             return ""
         return self._names().get(name) or name
 
+    def login_name(self, text: str) -> str:
+        """The login name someone typed, or the login name of the one person shown by the display name typed."""
+        display = self._names()
+        if text in display:
+            return text
+        found = [name for name, shown in display.items() if shown == text]
+        return found[0] if len(found) == 1 else text
+
     def recipient(self, address: str) -> str:
         """An email address with the label of the person it belongs to: 张伟（zhang_wei） <a@b>."""
         self._names()

@@ -66,6 +66,7 @@ from workflow.store.people import load_person
 from workflow.tokens import ActionClaim, SigninClaim, TokenRefused, Tokens
 from workflow.web import queries
 from workflow.web.access import ADMIN_ROLES, AUDIT_ROLES, OUTBOX_ROLES, may_read_body, may_see
+from workflow.web.admin import AdminPages
 from workflow.web.bodydiff import body_diff, collapse
 from workflow.web.chain import chain_svg
 from workflow.web.names import install_filters, request_names
@@ -139,6 +140,7 @@ class WebApp:
     # functions (Starlette runs them in its thread pool); form POSTs go through ``posted``.
 
     def asgi(self) -> Starlette:
+        admin = AdminPages(self)
         routes = [
             Route("/", self.inbox),
             Route("/healthz", self.healthz),
@@ -156,6 +158,11 @@ class WebApp:
             Route("/audit.csv", self.audit_csv),
             Route("/outbox", self.outbox_page, methods=["GET"]),
             Route("/outbox/{id:int}/retry", self.posted(self.outbox_retry), methods=["POST"]),
+            Route("/admin/people", admin.people_page, methods=["GET"]),
+            Route("/admin/people", self.posted(admin.add_person), methods=["POST"]),
+            Route("/admin/people/{id:int}", admin.person_page, methods=["GET"]),
+            Route("/admin/people/{id:int}/{change}", self.posted(admin.change_person), methods=["POST"]),
+            Route("/admin/security", admin.security_page, methods=["GET"]),
             Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
         ]
         app = Starlette(routes=routes, middleware=[Middleware(SecurityHeaders)])
