@@ -7,6 +7,7 @@ import datetime as dt
 import json
 import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,7 +16,7 @@ from notifications.notices import Notifier
 from notifications.settings import MailSettings
 from notifications.transport import SmtpTransport
 from tests import test_cli
-from tests.conftest import FrozenClock
+from tests.conftest import AUDIT_KEY, DEFINITIONS, FrozenClock
 from tests.smtp_server import RecordingHandler
 from tests.test_cli import PEOPLE_ROWS, Office, one_line
 from tests.test_people_changes import people_rows, refused
@@ -23,8 +24,9 @@ from workflow.core.errors import InvalidInput, NotFound, NotPermitted
 from workflow.core.names import NameEntry, Names, person_label
 from workflow.core.personnel import Account, check_display_name
 from workflow.engine import WorkflowEngine
+from workflow.settings import Settings
 from workflow.store import audit_log as auditlog
-from workflow.store.db import reading
+from workflow.store.db import make_engine, reading
 from workflow.store.people import list_users, name_entries, person_record
 from workflow.worker.passes import Worker
 
@@ -32,7 +34,7 @@ ROOT = Account("root")
 template = test_cli.template
 fresh = test_cli.fresh
 """The command line's office (a module's template database, a fresh copy per test), as tests/test_cli.py has it."""
-KEY = b"test-audit-key-0123456789-abcdefghijklmnop"
+KEY = AUDIT_KEY.encode()
 
 
 # ---- the pure core ------------------------------------------------------------------------------
@@ -218,3 +220,23 @@ def test_emails_greet_and_name_people_by_their_display_names(
     chain = plain(escalation).split("逾期经过")[1]
     assert "刘洋（reviewer_b）" in chain and "王强（leader_a）" in chain and "leader_b" in chain
     assert plain(escalation).startswith(("王强，您好", "赵敏，您好", "leader_b，您好", "leader_c，您好"))
+
+
+def test_the_demo_office_knows_its_people_by_chinese_names(tmp_path: Path) -> None:
+    from workflow.cli.demo import DEMO_PEOPLE, run_demo
+
+    said: list[str] = []
+    url = f"sqlite:///{tmp_path / 'demo.db'}"
+    settings = Settings(database_url=url, definitions_dir=DEFINITIONS, audit_key=AUDIT_KEY)
+    run_demo(settings, MailSettings(smtp_url=None, mail_dir=tmp_path / "mail"), said.append, folder=tmp_path)
+    db = make_engine(url)
+    try:
+        with reading(db) as conn:
+            shown = {u.name: (u.display_name, u.roles) for u in list_users(conn)}
+        assert shown["zhang_wei"][0] == "张伟" and shown["wu_gang"] == ("吴刚", ("admin",))
+        assert {name: shown[name][0] for name, *_ in DEMO_PEOPLE} == {n: d for n, _, d, _ in DEMO_PEOPLE}
+        added = [r for r in auditlog.read_entries(db) if r.trigger == "person.add"]
+        assert json.loads(added[0].details)["display_name"] == "张伟"
+    finally:
+        db.dispose()
+    assert any("张伟" in line and "zhang_wei" in line for line in said)
