@@ -258,8 +258,9 @@ def test_display_names_on_the_inbox_item_confirm_audit_and_outbox_pages(
     web.sign_in("auditor_a")
     audit = web.client.get("/audit", params={"item": reference}).text
     assert "张伟（drafter_a）" in audit and "李娜（reviewer_a）" in audit
-    people = web.client.get("/audit", params={"person": "drafter_a"}).text
-    assert "人员: 张伟（drafter_a）" in people
+    for asked in ("drafter_a", "张伟"):  # by login name or by display name
+        people = web.client.get("/audit", params={"person": asked}).text
+        assert "人员: 张伟（drafter_a）" in people and "李娜（reviewer_a）" not in people
     rows = list(csv.DictReader(io.StringIO(web.client.get("/audit.csv").text.lstrip("\ufeff"))))
     header = list(rows[0])
     assert header.index("actor_display_name") == header.index("actor") + 1

@@ -762,8 +762,10 @@ class WebApp:
             except ValueError:
                 return None
 
+        person = (params.get("person") or "").strip()
         return queries.AuditFilter(
-            item=params.get("item") or None, person=params.get("person") or None,
+            # A person is found by login name or by display name (张伟).
+            item=params.get("item") or None, person=self.names(request).login_name(person) if person else None,
             trigger=params.get("trigger") or None, since=day("since"), until=day("until"),
         )  # fmt: skip
 
