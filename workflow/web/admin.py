@@ -66,11 +66,21 @@ FIELD_OF_ERROR = {
 """The field a refusal of the core is about, where a form has several; else the form's own field."""
 
 
+ADD_FIELDS = ("name", "display_name", "email", "roles")
+"""The fields of the form that adds a person; a refusal about none of them is shown at the first."""
+
+
+def field_of(refusal: GongkaiError, fields: tuple[str, ...]) -> str:
+    """The field of a form a refusal is shown next to: the one it is about, else the form's first."""
+    field = FIELD_OF_ERROR.get(refusal.key, fields[0])
+    return field if field in fields else fields[0]
+
+
 @dataclasses.dataclass(frozen=True)
 class Change:
-    """One form of a person's page: the field its refusals are shown next to, and what it does."""
+    """One form of a person's page: its fields (refusals are shown next to one of them) and what it does."""
 
-    field: str
+    fields: tuple[str, ...]
     apply: Callable[[WebApp, UserInfo, FormData, str], str]
     """Makes the change through the engine (``by`` the administrator); the ``done`` key of its confirmation."""
 
@@ -111,17 +121,17 @@ def _delegate(web: WebApp, person: UserInfo, form: FormData, by: str) -> str:
 
 
 CHANGES: Mapping[str, Change] = {
-    "display-name": Change("display_name", _set_display_name),
-    "roles": Change("roles", _set_roles),
-    "active": Change("active", _set_active),
-    "digest": Change("digest", _set_digest),
-    "delegate": Change("substitute", _delegate),
+    "display-name": Change(("display_name",), _set_display_name),
+    "roles": Change(("roles",), _set_roles),
+    "active": Change(("active",), _set_active),
+    "digest": Change(("digest",), _set_digest),
+    "delegate": Change(("substitute", "starts_on", "ends_on"), _delegate),
 }
 """The forms of a person's page, by the last part of the address they post to."""
 
 
 class FieldRefusal(Exception):
-    """A refusal of the core, with the field it is about."""
+    """A value of a form that cannot be read (a date), with its field."""
 
     def __init__(self, field: str, error: GongkaiError) -> None:
         super().__init__(field, error)
@@ -168,8 +178,7 @@ class AdminPages:
         try:
             self.web.engine.add_person(name, email=email, roles=roles, by=admin.name, display_name=display_name or None)
         except GongkaiError as refusal:
-            field = FIELD_OF_ERROR.get(refusal.key, "name")
-            errors = {field: refusal.render(self.web.lang(request))}
+            errors = {field_of(refusal, ADD_FIELDS): refusal.render(self.web.lang(request))}
             return self._people(request, status=422, errors=errors, typed=typed)
         with self.web.read() as conn:
             added = next(p for p in list_users(conn) if p.name == name)
@@ -204,18 +213,18 @@ class AdminPages:
             admin = self._administrator(request, conn)
             person = _by_id(list_users(conn), person_id)
         try:
-            try:
-                done = change.apply(self.web, person, form, admin.name)
-            except GongkaiError as refusal:
-                field = FIELD_OF_ERROR.get(refusal.key, change.field)
-                raise FieldRefusal(field if field in _fields_of(change) else change.field, refusal) from None
-        except FieldRefusal as refused:
-            errors = {refused.field: refused.error.render(self.web.lang(request))}
-            typed = {key: form.getlist(key) if key == "roles" else str(form.get(key) or "") for key in form}
-            return self._person(request, person_id, status=422, errors=errors, typed={"form": change.field, **typed})
-        with self.web.read() as conn:
-            changed = _by_id(list_users(conn), person_id)
-        return self._done(changed, done)
+            done = change.apply(self.web, person, form, admin.name)
+        except FieldRefusal as refused:  # a value the page could not read (a date)
+            field, error = refused.field, refused.error
+        except GongkaiError as refusal:
+            field, error = field_of(refusal, change.fields), refusal
+        else:
+            return self._done(person, done)
+        typed = {key: form.getlist(key) if key == "roles" else _text(form, key) for key in form if key != "csrf"}
+        return self._person(
+            request, person_id, status=422, errors={field: error.render(self.web.lang(request))},
+            typed={"form": change.fields[0], **typed},
+        )  # fmt: skip
 
     def _done(self, person: UserInfo, done: str) -> Response:
         return RedirectResponse(f"/admin/people/{person.id}?{urlencode({'done': done})}", status_code=303)
@@ -254,10 +263,6 @@ class AdminPages:
             page_number=page, first_entry=(page - 1) * PAGE_SIZE + 1, newer=link(page - 1) if page > 1 else None,
             older=link(page + 1) if len(rows) > PAGE_SIZE else None,
         )  # fmt: skip
-
-
-def _fields_of(change: Change) -> set[str]:
-    return {"substitute", "starts_on", "ends_on"} if change.field == "substitute" else {change.field}
 
 
 def _text(form: FormData, key: str) -> str:
