@@ -13,25 +13,39 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 from urllib.parse import urlencode
 
 from sqlalchemy import Connection
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from workflow.core.decisions import Person
 from workflow.core.errors import GongkaiError, InvalidInput
-from workflow.core.i18n import N_
+from workflow.core.i18n import N_, Translator
+from workflow.core.names import Names
 from workflow.core.roles import ROLES
+from workflow.engine import WorkflowEngine
 from workflow.store.people import DelegationInfo, UserInfo, list_delegations, list_users
 from workflow.web.access import ADMIN_ROLES
 from workflow.web.security import SECURITY_EVENTS, SecurityFilter, security_events
 
-if TYPE_CHECKING:
-    from workflow.web.app import WebApp
+
+class WebApp(Protocol):
+    """What these pages use of the web application (``workflow.web.app.WebApp``), which registers them."""
+
+    engine: WorkflowEngine
+
+    def signed_in(self, request: Request, conn: Connection) -> Person: ...
+    def _require(self, request: Request, person: Person, roles: frozenset[str]) -> None: ...
+    def page(self, request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse: ...
+    def read(self) -> Connection: ...
+    def lang(self, request: Request) -> str: ...
+    def tr(self, request: Request) -> Translator: ...
+    def names(self, request: Request) -> Names: ...
+
 
 PAGE_SIZE = 50
 """Rows of the security log a page shows."""
