@@ -243,6 +243,10 @@ class HotPath:
             rows = self._all(conn, "people_with_role", {"role": role, "active": True, "today": day})
         return [(row[0], row[1], bool(row[2]), row[3], row[4]) for row in rows]
 
+    def people_names(self, conn: Connection) -> list[tuple[str, str, str | None]]:
+        """(login name, email, display name or None) of everyone: read on every page that names a person."""
+        return [(row[0], row[1], row[2]) for row in self._all(conn, "people_names", {})]
+
     def insert_outbox(self, conn: Connection, values: dict[str, Any]) -> bool:
         """One outbox row unless its dedupe key is there already; True when written."""
         params = {column: values[column] for column in OUTBOX_COLUMNS}

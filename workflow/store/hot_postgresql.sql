@@ -66,6 +66,11 @@ SELECT substitute.name, substitute.email, substitute.digest, principal.name, sub
  WHERE principal.name = %(name)s AND principal.active = %(active)s AND substitute.active = %(active)s
    AND delegations.starts_on <= %(today)s AND delegations.ends_on >= %(today)s
 
+-- name: people_names
+-- Every person's login name, address and display name: how a page names people (core.names), read once
+-- per request.
+SELECT name, email, display_name FROM users
+
 -- name: insert_outbox
 INSERT INTO outbox (message_id, dedupe_key, event, item_id, recipient, subject, body_text, body_html, status,
                     attempts, next_attempt_at, created_at, context)
