@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ from workflow.settings import Settings
 from workflow.store import audit_log as auditlog
 from workflow.store.db import reading
 from workflow.store.people import list_users
-from workflow.web.app import SESSION_COOKIE
+from workflow.web.app import LANG_COOKIE, SESSION_COOKIE
 
 CSS = Path(__file__).resolve().parent.parent / "workflow" / "web" / "static" / "gongkai.css"
 
@@ -82,6 +83,78 @@ def test_large_text_mode_enlarges_everything() -> None:
     base = float(re.search(r":root\s*\{[^}]*font-size:\s*(\d+)px", CSS.read_text(encoding="utf-8")).group(1))  # type: ignore[union-attr]
     large = float(re.search(r"html\.large\s*\{\s*font-size:\s*(\d+)px", CSS.read_text(encoding="utf-8")).group(1))  # type: ignore[union-attr]
     assert large / base >= 1.3
+
+
+# ---- the workbench's forms (/items/new, /items/new/{definition}, /items/{ref}/edit) ---------------
+# Every input labelled, help and errors tied to their input (aria-describedby), required ones marked,
+# nothing out of the natural tab order, and the colours of the new parts legible.
+
+WORKBENCH_COLOURS = [(".error-summary", "self"), (".due-banner", "self")]
+
+
+@pytest.mark.parametrize(("selector", "text_from"), WORKBENCH_COLOURS)
+def test_workbench_text_on_coloured_backgrounds(selector: str, text_from: str) -> None:
+    test_text_on_coloured_backgrounds(selector, text_from)
+
+
+def test_workbench_help_and_headings_are_legible() -> None:
+    palette = variables()
+    assert contrast(palette["muted"], palette["bg"]) >= 4.5  # .field .help, .req
+    assert contrast(palette["late"], "#ffffff") >= 4.5  # .error-summary h2, .error
+
+
+def assert_accessible_form(html: str) -> None:
+    """Each visible input has a label; every id it is described by exists; errors mark their input."""
+    controls = re.findall(r"<(?:input|select|textarea)\b[^>]*>", html)
+    assert controls
+    for tag in controls:
+        if 'type="hidden"' in tag:
+            continue
+        found = re.search(r'id="([^"]+)"', tag)
+        assert found, f"an input without an id: {tag}"
+        input_id = found.group(1)
+        if 'name="lang"' in tag or 'name="large"' in tag:
+            continue
+        assert f'<label for="{input_id}">' in html, f"no label for {input_id}"
+        described = re.search(r'aria-describedby="([^"]+)"', tag)
+        for target in described.group(1).split() if described else []:
+            assert f'id="{target}"' in html, f"{input_id} is described by a missing {target}"
+        if "required" in tag.split("aria-required")[0]:
+            assert 'aria-required="true"' in tag, tag
+        if 'aria-invalid="true"' in tag:
+            assert described and f"{input_id}-error" in described.group(1), tag
+    assert not re.search(r'tabindex="[1-9]', html), "a positive tabindex breaks the keyboard order"
+    assert re.search(r'<button type="submit" class="primary">', html)
+
+
+@pytest.fixture
+def workbench_web(engine: WorkflowEngine, settings: Settings, tmp_path: Path, clock: FrozenClock) -> Web:
+    return make_web(engine, settings, tmp_path / "mail", clock)
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_the_workbench_pages_are_labelled_and_tie_errors_to_fields(
+    workbench_web: Web, make_item: Callable[..., int], lang: str
+) -> None:
+    web = workbench_web
+    web.client.cookies.set(LANG_COOKIE, lang)
+    web.sign_in("drafter_a")
+    chooser = web.client.get("/items/new").text
+    assert "<h1>" in chooser and 'href="/items/new/proactive_disclosure"' in chooser
+    for path in ("/items/new/proactive_disclosure", "/items/new/normative_document"):
+        assert_accessible_form(web.client.get(path).text)
+    reference = web.engine.show(make_item()).reference
+    assert_accessible_form(web.client.get(f"/items/{reference}/edit").text)
+    csrf = web.csrf("/items/new/proactive_disclosure")
+    wrong = web.client.post(
+        "/items/new/proactive_disclosure",
+        files={"csrf": (None, csrf), "title": (None, ""), "category": (None, ""), "subjects": (None, "字" * 21)},
+    ).text
+    assert_accessible_form(wrong)
+    assert wrong.count('aria-invalid="true"') == 3
+    assert 'role="alert"' in wrong and 'href="#f-title"' in wrong and 'href="#f-category"' in wrong
+    web.sign_in("office_a")
+    assert_accessible_form(web.client.get("/items/new/disclosure_request").text)
 
 
 # ---- the administrator's pages (people, security log) -------------------------------------------

@@ -27,7 +27,7 @@ from workflow.core.authoring import (
     Creation,
     Edit,
     ItemText,
-    check_new_item,
+    check_item_input,
     decide_create,
     decide_edit,
 )
@@ -318,10 +318,13 @@ class WorkflowEngine:
         self._audit_key()
         definition = self.registry.current(definition_name)
         catalog = self.registry.catalog()
-        asked: dict[str, Any] = {"title": title, "body": body, "category": category, "fields": dict(fields or {})}
+        asked: dict[str, Any] = {
+            "title": title, "body": body, "category": category, "fields": dict(fields or {}), "meta": dict(meta or {}),
+        }  # fmt: skip
         # Input mistakes are reported before the database is touched (the core checks them first).
-        check_new_item(definition, catalog, **asked)
-        asked["meta"] = dict(meta or {})
+        check_item_input(
+            definition, catalog, title=title, category=category, fields=asked["fields"], meta=asked["meta"]
+        ).raise_first()
         now = self.clock()
         today = now.astimezone(self.zone).date()
         with self._transaction() as conn:
@@ -589,11 +592,18 @@ class WorkflowEngine:
         body: str,
         title: str | None = None,
         meta: Mapping[str, Any] | None = None,
+        category: str | None = None,
+        fields: Mapping[str, Any] | None = None,
+        expected_version: int | None = None,
     ) -> ItemView:
-        """A new text in an editable state; ``meta`` None keeps the item's metadata, a mapping replaces it."""
+        """A new text in an editable state; ``meta`` None keeps the item's metadata, a mapping replaces it;
+        ``category`` None keeps the item's; ``fields`` None keeps them, a mapping gives them in full.
+        With ``expected_version`` (a form) an item changed since is a Conflict."""
         self._audit_key()
         with self._transaction() as conn:
             row = self._item_row(conn, item_ref)
+            if expected_version is not None and row.version != expected_version:
+                raise self._conflict(conn, row)
             definition = self.registry.pinned(conn, row.definition, row.definition_version)
             snapshot = ItemSnapshot(definition, row.state, row.fields, row.holders, row.acted)
             text = ItemText(row.title, row.body, row.category, row.content_hash, row.meta)
@@ -601,8 +611,9 @@ class WorkflowEngine:
             today = now.astimezone(self.zone).date()
             person = load_person(conn, actor, today, with_substitutions=True)
             edit = decide_edit(
-                snapshot, text, person, body=body, title=title, meta=None if meta is None else dict(meta)
-            )
+                snapshot, text, person, body=body, title=title, meta=None if meta is None else dict(meta),
+                catalog=self.registry.catalog(), category=category, fields=None if fields is None else dict(fields),
+            )  # fmt: skip
             applied = self._apply(conn, edit, actor=actor, now=now, today=today, row=row, definition=definition)
             assert applied.row is not None
             return self._view(applied.row, definition, person)
@@ -795,10 +806,11 @@ class WorkflowEngine:
         if isinstance(change, Edit):
             values: dict[str, Any] = {
                 "title": change.title, "body": change.body, "content_hash": change.content_hash, "meta": change.meta,
+                "category": change.category, "fields": change.fields,
             }  # fmt: skip
             entry = AuditRow(
                 EDIT_TRIGGER, actor, change.principal, change.role, row.id, definition, row.state, row.state,
-                details=change.details, content_hash=change.content_hash,
+                changed_fields=change.changed_fields, details=change.details, content_hash=change.content_hash,
             )  # fmt: skip
         else:
             values = {"holders": change.holders}

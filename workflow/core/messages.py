@@ -91,6 +91,15 @@ TEXT_BY_KEY: dict[str, str | tuple[str, str]] = {
     "refuse.comment_required": N_("'%(trigger)s' requires a comment (--comment)"),
     "refuse.field_required": N_("'%(trigger)s' requires the field '%(field)s' (--field %(field)s=...)"),
     "refuse.fields_missing": N_("required fields missing: %(fields)s"),
+    "refuse.field_missing": N_("field '%(field)s' is required"),
+    "input.field_frozen": N_(
+        "field '%(field)s' cannot be changed after the item is created: a deadline or a late mark counts from it"
+    ),
+    "input.doc_number_too_long": N_("the document number has %(length)s characters; at most %(maximum)s"),
+    "input.doc_number_control": N_("the document number cannot contain control characters (tabs, line breaks)"),
+    "input.subject_too_long": N_("the subject word '%(word)s' is too long: at most %(maximum)s characters"),
+    "input.subject_control": N_("the subject word '%(word)s' contains a control character"),
+    "input.too_many_subjects": N_("%(count)s subject words given; at most %(maximum)s"),
     "refuse.bad_choice": N_("field '%(field)s': '%(value)s' is not allowed (allowed: %(allowed)s)"),
     "refuse.bad_date": N_("field '%(field)s': '%(value)s' is not a date (YYYY-MM-DD)"),
     "refuse.bad_datetime": N_(

@@ -41,6 +41,7 @@ from notifications.outbox import FAILED, PENDING, SENDING, enqueue, list_message
 from notifications.render import RenderedMessage, translated_environment
 from notifications.settings import MailSettings
 from workflow.clock import utc_now
+from workflow.core.authoring import may_edit
 from workflow.core.deadlines import working_days_left
 from workflow.core.decisions import ItemSnapshot, Person, available_triggers, decide
 from workflow.core.definition import Definition, FieldSpec, Transition, action_label
@@ -71,6 +72,7 @@ from workflow.web.bodydiff import body_diff, collapse
 from workflow.web.chain import chain_svg
 from workflow.web.names import install_filters, request_names
 from workflow.web.security import SecurityHeaders, record, signin_throttled
+from workflow.web.workbench import Workbench
 
 log = logging.getLogger("gongkai.web")
 
@@ -122,6 +124,7 @@ class WebApp:
         self.clock = clock
         self.secure_cookies = mail.base_url.startswith("https://")
         self.templates = {lang: self._environment(lang) for lang in LANGUAGES}
+        self.workbench = Workbench(self)
 
     def _environment(self, lang: str) -> Environment:
         """The pages' templates in one language: one tree, its text translated by the catalogue
@@ -152,6 +155,11 @@ class WebApp:
             Route("/prefs", self.posted(self.prefs), methods=["POST"]),
             Route("/act/{token}", self.action_confirm, methods=["GET"]),
             Route("/act/{token}", self.posted(self.action_fire), methods=["POST"]),
+            Route("/items/new", self.workbench.choose, methods=["GET"]),
+            Route("/items/new/{definition}", self.workbench.new_form, methods=["GET"]),
+            Route("/items/new/{definition}", self.posted(self.workbench.create), methods=["POST"]),
+            Route("/items/{ref}/edit", self.workbench.edit_form, methods=["GET"]),
+            Route("/items/{ref}/edit", self.posted(self.workbench.save_edit), methods=["POST"]),
             Route("/items/{ref}", self.item_page, methods=["GET"]),
             Route("/items/{ref}/fire", self.posted(self.item_fire), methods=["POST"]),
             Route("/audit", self.audit_page),
@@ -281,6 +289,7 @@ class WebApp:
                 can_outbox=bool(user and user.roles & OUTBOX_ROLES),
                 can_admin=bool(user and user.roles & ADMIN_ROLES),
                 names=self.names(request),
+                can_create=bool(user and self.workbench.offered(user)),
                 **context,
             )
         )
@@ -295,6 +304,10 @@ class WebApp:
         if value is None:
             return ""
         return value.astimezone(self.engine.zone).strftime("%Y-%m-%d %H:%M")
+
+    def stop(self, request: Request, status: int, title: str, message: str = "", **context: Any) -> Page:
+        """Stop with a message page; ``title`` and ``message`` are already in the reader's language."""
+        return Page(self.page(request, "message.html", status=status, title=title, message=message, **context))
 
     def refuse(self, request: Request, status: int, message: str, **params: Any) -> Page:
         """A refusal page; ``message`` is English source text (marked with ``N_``), shown in the reader's language."""
@@ -673,6 +686,7 @@ class WebApp:
             request, "item.html", item=summary,
             chain=chain_svg(definition, row.state, lang, visited=visited),
             deadlines=deadlines, history=history, read_only=read_only, item_definition=definition,
+            may_edit=not read_only and may_edit(snapshot, person),
             revisions=_with_diffs(revisions) if summary["readable"] else [],
             actions=[
                 {

@@ -43,6 +43,8 @@ SECURITY_EVENTS = {
     "action_link_inactive_user": N_("Action link of a deactivated person"),
     "csrf_refused": N_("Form refused (expired or forged)"),
     "item_forbidden": N_("Item refused"),
+    "create_forbidden": N_("New item refused"),
+    "edit_forbidden": N_("Editing refused"),
     "page_forbidden": N_("Page refused"),
 }
 """The events the web application records, with what the administrator's page calls them."""
