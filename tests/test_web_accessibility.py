@@ -8,13 +8,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import Page, expect
 
 from tests.browser import save_screenshot
 from tests.conftest import FrozenClock
-from tests.web_support import Web, make_web
+from tests.web_support import Web, make_web, serving
 from workflow.engine import WorkflowEngine
 from workflow.settings import Settings
-from workflow.web.app import LANG_COOKIE
+from workflow.store import audit_log as auditlog
+from workflow.store.db import reading
+from workflow.store.people import list_users
+from workflow.web.app import LANG_COOKIE, SESSION_COOKIE
 
 CSS = Path(__file__).resolve().parent.parent / "workflow" / "web" / "static" / "gongkai.css"
 
@@ -239,3 +243,139 @@ def test_attaching_and_downloading_by_keyboard_in_the_browser(
             page.keyboard.press("Enter")
         assert download.value.suggested_filename == "2026年预算表.xlsx"
         assert Path(download.value.path()).read_bytes() == (tmp_path / "2026年预算表.xlsx").read_bytes()
+
+
+# ---- the administrator's pages (people, security log) -------------------------------------------
+
+ADMIN_PAGE_RULES = [(".hint", "color"), ("tr.inactive td", "color")]
+
+
+@pytest.mark.parametrize(("selector", "prop"), ADMIN_PAGE_RULES)
+def test_admin_page_text_colours(selector: str, prop: str) -> None:
+    palette = variables()
+    assert contrast(colour(rule(selector), prop, palette), palette["bg"]) >= 4.5, selector
+
+
+@pytest.fixture
+def admin_web(engine: WorkflowEngine, settings: Settings, tmp_path: Path, clock: FrozenClock) -> Web:
+    web = make_web(engine, settings, tmp_path / "mail", clock)
+    web.sign_in("admin_a")
+    return web
+
+
+def labelled(html: str, path: str) -> None:
+    """Every visible field has an id and a label for it; every group of boxes a legend."""
+    fields = re.findall(r"<(?:input|select|textarea)(?![^>]*type=\"hidden\")[^>]*>", html)
+    assert fields, path
+    for tag in fields:
+        found = re.search(r'\bid="([^"]+)"', tag)
+        assert found and f'for="{found.group(1)}"' in html, (path, tag)
+    assert html.count("<fieldset") == html.count("<legend>"), path
+
+
+def errors_are_tied(html: str) -> list[str]:
+    """Each error shown next to a field is named by that field's aria-describedby; the ids of the errors."""
+    ids = re.findall(r'<p class="error" id="([^"]+)"', html)
+    described = " ".join(re.findall(r'aria-describedby="([^"]+)"', html)).split()
+    for error_id in ids:
+        assert error_id in described, error_id
+    return ids
+
+
+def test_the_admin_pages_label_every_field(admin_web: Web, engine: WorkflowEngine) -> None:
+    person = next(p.id for p in _people(engine) if p.name == "office_a")
+    for path in ("/admin/people", f"/admin/people/{person}", "/admin/security"):
+        page = admin_web.client.get(path)
+        assert page.status_code == 200, path
+        labelled(page.text, path)
+        assert '<main id="main"' in page.text and "<h1>" in page.text
+
+
+def test_the_admin_pages_tie_each_error_to_its_field(admin_web: Web, engine: WorkflowEngine) -> None:
+    csrf = admin_web.csrf("/admin/people")
+    added = admin_web.client.post(
+        "/admin/people", data={"csrf": csrf, "name": "a b", "email": "x", "display_name": "张\x01", "roles": []}
+    )
+    assert added.status_code == 422 and errors_are_tied(added.text) == ["add-name-error"]
+    assert 'aria-invalid="true"' in added.text
+    person = next(p.id for p in _people(engine) if p.name == "office_a")
+    for change, data, error_id in [
+        ("display-name", {"display_name": " "}, "display_name-error"),
+        ("roles", {"roles": []}, "roles-error"),
+        ("delegate", {"substitute": "office_b", "starts_on": "2026-03-06", "ends_on": "2026-03-02"}, "ends_on-error"),
+    ]:
+        refused = admin_web.client.post(f"/admin/people/{person}/{change}", data={"csrf": csrf, **data})
+        assert refused.status_code == 422 and errors_are_tied(refused.text) == [error_id], change
+        labelled(refused.text, change)
+    own = next(p.id for p in _people(engine) if p.name == "admin_a")
+    refused = admin_web.client.post(f"/admin/people/{own}/active", data={"csrf": csrf, "active": "0"})
+    assert errors_are_tied(refused.text) == ["active-error"]
+
+
+def tab_to(page: Page, selector: str) -> None:
+    """Press Tab until the element has the focus: it can be reached with the keyboard alone."""
+    for _ in range(80):
+        page.keyboard.press("Tab")
+        if page.evaluate("(s) => document.activeElement === document.querySelector(s)", selector):
+            return
+    raise AssertionError(f"{selector} cannot be reached with the keyboard")
+
+
+def type_dates(page: Page, dates: dict[str, str]) -> None:
+    """Type ISO dates into date inputs with the keyboard, segment by segment, in the order the browser's own
+    locale shows them (month/day/year or year/month/day); a wrong guess is reloaded and typed again."""
+    for order in ("mdy", "ymd"):
+        for selector, iso in dates.items():
+            year, month, day = iso.split("-")
+            tab_to(page, selector)
+            if order == "mdy":
+                page.keyboard.type(month + day + year)  # month and day move on by themselves
+            else:
+                page.keyboard.type(year)
+                page.keyboard.press("ArrowRight")
+                page.keyboard.type(month + day)
+        if all(page.eval_on_selector(s, "e => e.value") == iso for s, iso in dates.items()):
+            return
+        page.reload()
+    raise AssertionError("the date inputs did not take the dates typed")
+
+
+def test_an_administrator_works_the_people_pages_by_keyboard(
+    page: Page, engine: WorkflowEngine, settings: Settings, tmp_path: Path, clock: FrozenClock
+) -> None:
+    web = make_web(engine, settings, tmp_path / "mail", clock)
+    with serving(web.app.asgi()) as port:
+        base = f"http://127.0.0.1:{port}"
+        page.context.add_cookies([{"name": SESSION_COOKIE, "value": web.tokens.session("admin_a"), "url": base}])
+        page.goto(base + "/")
+        tab_to(page, 'a[href="/admin/people"]')
+        page.keyboard.press("Enter")
+        expect(page.get_by_role("heading", level=1)).to_have_text("人员管理")
+        for selector, text in (("#add-name", "zhang_wei"), ("#add-display_name", "张伟"),
+                               ("#add-email", "zhang_wei@town.example.gov.cn")):  # fmt: skip
+            tab_to(page, selector)
+            page.keyboard.type(text)
+        tab_to(page, "#add-roles-drafter")
+        page.keyboard.press("Space")
+        tab_to(page, "form[action='/admin/people'] button[type=submit]")
+        page.keyboard.press("Enter")
+        expect(page.get_by_role("status")).to_have_text("已添加张伟（zhang_wei）。")
+        # A period that ends before it starts: the error is next to the last day, tied to it, nothing saved.
+        type_dates(page, {"#starts_on": "2026-03-06", "#ends_on": "2026-03-02"})
+        tab_to(page, "#substitute")
+        page.keyboard.press("ArrowDown")
+        tab_to(page, "form[action$='/delegate'] button[type=submit]")
+        page.keyboard.press("Enter")
+        expect(page.locator("#ends_on-error")).to_contain_text("2026-03-06")
+        assert "ends_on-error" in (page.locator("#ends_on").get_attribute("aria-describedby") or "")
+        save_screenshot(page, f"admin-person-error-{engine.db.dialect.name}")
+        tab_to(page, "button#active")
+        page.keyboard.press("Enter")
+        expect(page.get_by_role("status")).to_contain_text("已停用张伟（zhang_wei）")
+    triggers = [r.trigger for r in auditlog.read_entries(engine.db) if r.person == "zhang_wei"]
+    assert triggers == ["person.add", "person.deactivate"]
+
+
+def _people(engine: WorkflowEngine) -> list[Any]:
+    with reading(engine.db) as conn:
+        return list(list_users(conn))

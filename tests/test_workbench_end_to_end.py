@@ -190,7 +190,8 @@ def test_write_attach_review_and_sign_off_in_the_browser(
         rows = dict(
             conn.execute(
                 text(
-                    "SELECT trigger, content_hash FROM audit_log WHERE item_id = :id AND trigger IN ('clear', 'sign_off')"
+                    "SELECT trigger, content_hash FROM audit_log"
+                    " WHERE item_id = :id AND trigger IN ('clear', 'sign_off')"
                 ),
                 {"id": published.id},
             ).all()

@@ -75,6 +75,7 @@ from workflow.core.personnel import (
     ActiveSet,
     DelegationMade,
     DigestSet,
+    DisplayNameSet,
     Operator,
     PeopleChange,
     PersonAdded,
@@ -84,6 +85,7 @@ from workflow.core.personnel import (
     decide_add,
     decide_delegate,
     decide_digest,
+    decide_display_name,
     decide_roles,
 )
 from workflow.core.uploads import UploadPolicy, check_upload
@@ -98,6 +100,7 @@ from workflow.store.people import (
     person_record,
     set_active,
     set_digest,
+    set_display_name,
 )
 
 if TYPE_CHECKING:
@@ -745,10 +748,20 @@ class WorkflowEngine:
 
     # ---- people --------------------------------------------------------------------------
 
-    def add_person(self, name: str, *, email: str, roles: Sequence[str], by: str | Account) -> PersonRecord:
-        """A new person with their roles; ``by`` is an administrator's name or the OS account."""
+    def add_person(
+        self, name: str, *, email: str, roles: Sequence[str], by: str | Account, display_name: str | None = None
+    ) -> PersonRecord:
+        """A new person with their roles (and the name they are shown by); ``by`` is an administrator's name or the
+        OS account."""
         return self._change_person(
-            name, by, lambda conn, op: decide_add(op, name, email, roles, person_record(conn, name) is not None)
+            name, by,
+            lambda conn, op: decide_add(op, name, email, roles, person_record(conn, name) is not None, display_name),
+        )  # fmt: skip
+
+    def set_display_name(self, name: str, display_name: str, *, by: str | Account) -> PersonRecord:
+        """The name ``name`` is shown by on pages and in emails (张伟); the audit log keeps the login name."""
+        return self._change_person(
+            name, by, lambda conn, op: decide_display_name(op, person_record(conn, name), name, display_name)
         )
 
     def change_roles(
@@ -983,7 +996,9 @@ class WorkflowEngine:
 
     def _write_person(self, conn: Connection, change: PeopleChange, now: dt.datetime) -> None:
         if isinstance(change, PersonAdded):
-            add_user(conn, change.person, change.email, list(change.roles), now)
+            add_user(conn, change.person, change.email, list(change.roles), now, change.display_name)
+        elif isinstance(change, DisplayNameSet):
+            set_display_name(conn, change.person, change.display_name)
         elif isinstance(change, RolesChanged):
             change_roles(conn, change.person, change.granted, change.removed)
         elif isinstance(change, ActiveSet):

@@ -23,14 +23,16 @@ from workflow.wiring import initialise, open_engine
 DEMO_DIR = Path("demo-office")
 
 DEMO_PEOPLE = [
-    ("zhang_wei", "drafter confidentiality_reviewer", "承办人 张伟 (也兼保密审查)"),
-    ("li_na", "confidentiality_reviewer", "保密审查员 李娜"),
-    ("wang_qiang", "leader", "分管领导 王强"),
-    ("zhao_min", "leader", "主要领导 赵敏"),
-    ("chen_jing", "office", "公开办 陈静"),
-    ("sun_li", "legal_reviewer", "合法性审查员 孙丽"),
-    ("zhou_shen", "auditor", "审计员 周审"),
+    ("zhang_wei", "drafter confidentiality_reviewer", "张伟", "承办人 (也兼保密审查)"),
+    ("li_na", "confidentiality_reviewer", "李娜", "保密审查员"),
+    ("wang_qiang", "leader", "王强", "分管领导"),
+    ("zhao_min", "leader", "赵敏", "主要领导"),
+    ("chen_jing", "office", "陈静", "公开办"),
+    ("sun_li", "legal_reviewer", "孙丽", "合法性审查员"),
+    ("zhou_shen", "auditor", "周审", "审计员"),
+    ("wu_gang", "admin", "吴刚", "系统管理员 (人员管理、安全日志)"),
 ]
+"""(login name, roles, display name, what they do): the people of the demo office."""
 
 BODY_DRAFT = "2026 年镇级财政预算收入 1,250 万元, 支出 1,180 万元。\n三公经费预算 18.6 万元。\n"
 BODY_FIXED = BODY_DRAFT + "附件: 预算表 (已删去涉及个人信息的明细)。\n"
@@ -72,14 +74,17 @@ def run_demo(base: Settings, mail: MailSettings, say: Callable[[str], None], fol
     engine = open_engine(settings, mail=mail)
     with reading(engine.db) as conn:
         existing = {user.name for user in list_users(conn)}
-    for name, role, _label in DEMO_PEOPLE:
+    for name, role, display_name, _work in DEMO_PEOPLE:
         if name not in existing:
             # Through the engine like every change: the demo's people are in the audit chain too.
-            engine.add_person(name, email=f"{name}@town.example.gov.cn", roles=role.split(), by=Account("demo"))
+            engine.add_person(
+                name, email=f"{name}@town.example.gov.cn", roles=role.split(), by=Account("demo"),
+                display_name=display_name,
+            )  # fmt: skip
     say("")
     say(_("== demo office =="))
-    for name, role, label in DEMO_PEOPLE:
-        say(f"  {name:<12} {role:<26} {label}")
+    for name, role, display_name, work in DEMO_PEOPLE:
+        say(f"  {name:<12} {display_name:<4} {role:<33} {work}")
 
     def step(text: str) -> None:
         say("")
@@ -161,6 +166,7 @@ def run_demo(base: Settings, mail: MailSettings, say: Callable[[str], None], fol
             " arrives in demo-office/mail/ (open the .eml file, follow its link)."
         )
     )
+    say(_("The administrator's pages (people, security log): sign in as wu_gang@town.example.gov.cn."))
 
 
 def _fire(

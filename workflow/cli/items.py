@@ -17,9 +17,11 @@ from workflow.core.deadlines import ItemDeadline, count_with_pauses, current_due
 from workflow.core.definition import Definition
 from workflow.core.errors import InvalidInput
 from workflow.core.loader import load_catalog
+from workflow.core.names import Names
 from workflow.core.roles import ROLES, role_label
 from workflow.engine import ItemView
 from workflow.store.db import reading
+from workflow.store.people import name_entries
 
 
 def _parse_fields(values: tuple[str, ...]) -> dict[str, str]:
@@ -209,7 +211,9 @@ def item_show(shell: Shell, item_ref: str, viewer: str | None, as_json: bool) ->
         view = shell.engine.show(item_ref, viewer)
         with reading(shell.engine.db) as conn:
             definition = shell.engine.registry.pinned(conn, view.definition, view.definition_version)
+            entries = name_entries(conn)
         _, deadlines = shell.engine.deadlines(view.id)
+    names = Names(lambda: entries, shell.lang)
     data = item_json(view, definition, shell.lang)
     data["due_date"] = iso(current_due(deadlines))
     data["deadlines"] = [deadline_json(d, shell.engine.today()) for d in deadlines]
@@ -232,7 +236,9 @@ def item_show(shell: Shell, item_ref: str, viewer: str | None, as_json: bool) ->
         (_("content hash"), view.content_hash),
         (
             _("holders"),
-            "; ".join(f"{role_label(r, shell.lang)}: {', '.join(n)}" for r, n in view.holders.items()),
+            "; ".join(
+                f"{role_label(r, shell.lang)}: {', '.join(map(names.label, n))}" for r, n in view.holders.items()
+            ),
         ),
     ]
     rows += [

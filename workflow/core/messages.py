@@ -252,6 +252,15 @@ TEXT_BY_KEY: dict[str, str | tuple[str, str]] = {
     "input.already_active": N_("%(name)s is already active"),
     "input.already_inactive": N_("%(name)s is already deactivated"),
     "input.inactive_person": N_("%(name)s is deactivated and cannot stand in"),
+    "refuse.self_admin": N_(
+        "%(person)s may not deactivate themself or remove their own administrator role: another administrator must"
+    ),
+    "input.display_name_empty": N_("the display name cannot be empty"),
+    "input.display_name_long": N_("the display name is %(length)s characters long; at most %(maximum)s"),
+    "input.display_name_control": N_(
+        "the display name holds a control character (%(code)s, character %(position)s): type the name again"
+    ),
+    "input.display_name_unchanged": N_("%(name)s is already shown as %(display_name)s"),
     "person.active": N_("active"),
     "person.inactive": N_("deactivated"),
     "person.digest_on": N_("daily digest"),
