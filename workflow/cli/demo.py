@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
+import io
 import secrets
 from collections.abc import Callable
 from pathlib import Path
 
 from notifications.settings import MailSettings
 from workflow.clock import utc_now
+from workflow.core.attachments import Upload
 from workflow.core.errors import GongkaiError, render_error
 from workflow.core.i18n import N_, translator
 from workflow.core.personnel import Account
@@ -36,6 +39,20 @@ DEMO_PEOPLE = [
 
 BODY_DRAFT = "2026 年镇级财政预算收入 1,250 万元, 支出 1,180 万元。\n三公经费预算 18.6 万元。\n"
 BODY_FIXED = BODY_DRAFT + "附件: 预算表 (已删去涉及个人信息的明细)。\n"
+
+
+def demo_pdf(lines: list[str]) -> bytes:
+    """A small real PDF (one page of text), standing in for the scanned or exported file an office attaches."""
+    text = " ".join(line.encode("utf-8").hex() for line in lines)
+    stream = f"BT /F1 12 Tf 72 720 Td <{text}> Tj ET".encode("ascii")
+    return (
+        b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n"
+        b"2 0 obj << /Type /Pages /Kids [3 0 R] /Count 1 >> endobj\n"
+        b"3 0 obj << /Type /Page /Parent 2 0 R /Contents 4 0 R >> endobj\n"
+        + f"4 0 obj << /Length {len(stream)} >> stream\n".encode("ascii")
+        + stream
+        + b"\nendstream endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+    )
 
 
 def demo_settings(settings: Settings, folder: Path, say: Callable[[str], None]) -> Settings:
@@ -91,10 +108,14 @@ def run_demo(base: Settings, mail: MailSettings, say: Callable[[str], None], fol
         say("-> " + _(text))
 
     step(N_("The drafter writes an item (catalogue 03)"))
+    draft_table = demo_pdf(["2026年镇级财政预算表", "明细: 张三 身份证号 ……"])
     item = engine.create(
-        "proactive_disclosure", title="2026 年镇级财政预算公开", actor="zhang_wei", category="03", body=BODY_DRAFT
-    )
-    say(f"   {item.reference} [{item.state}]")
+        "proactive_disclosure", title="2026 年镇级财政预算公开", actor="zhang_wei", category="03", body=BODY_DRAFT,
+        fields={"formed_on": engine.today().isoformat(), "department": "财政所"},
+        meta={"doc_number": "荷政发〔2026〕12号", "subjects": ["财政", "预算"]},
+        uploads=[Upload("2026年镇级财政预算表.pdf", io.BytesIO(draft_table))],
+    )  # fmt: skip
+    say(f"   {item.reference} [{item.state}] 文号 {item.meta['doc_number']}, 附件 2026年镇级财政预算表.pdf")
     moves: list[tuple[str, str, str | None]] = [
         (N_("The drafter submits it for confidentiality review"), "submit:zhang_wei", None),
         (
@@ -111,8 +132,12 @@ def run_demo(base: Settings, mail: MailSettings, say: Callable[[str], None], fol
     for text, move, comment in moves:
         step(text)
         _fire(engine, item.id, move, comment, say, settings.lang)
-    step(N_("The drafter edits the body and resubmits"))
-    edited = engine.edit(item.id, "zhang_wei", body=BODY_FIXED)
+    step(N_("The drafter replaces the annex and edits the body"))
+    engine.detach(item.id, "zhang_wei", hashlib.sha256(draft_table).hexdigest())
+    fixed_table = demo_pdf(["2026年镇级财政预算表", "(已删去涉及个人信息的明细)"])
+    edited = engine.edit(
+        item.id, "zhang_wei", body=BODY_FIXED, uploads=[Upload("2026年镇级财政预算表.pdf", io.BytesIO(fixed_table))]
+    )
     say(f"   content hash {edited.content_hash[:12]}")
     for text, move in [
         (N_("The drafter submits it again"), "submit:zhang_wei"),
