@@ -22,6 +22,7 @@ from notifications.settings import MailSettings
 from workflow.core.acting import acts_in_any, decisions_open_to, roles_to_act
 from workflow.core.decisions import ItemSnapshot, Person
 from workflow.core.definition import Definition
+from workflow.core.names import person_label
 from workflow.store.hot import HotPath
 from workflow.tokens import Tokens
 
@@ -43,10 +44,17 @@ class Recipient:
     email: str
     digest: bool = False
     """Wants one daily digest instead of single notices and reminders (escalations still come)."""
+    display_name: str | None = None
+    """The name the office knows them by (张伟); emails greet them by it."""
 
     @property
     def name(self) -> str:
         return self.person.name
+
+    @property
+    def greeting_name(self) -> str:
+        """How an email addresses them: their display name, else their login name."""
+        return self.display_name or self.person.name
 
 
 def people_for_roles(
@@ -56,24 +64,24 @@ def people_for_roles(
     else everyone active with the role) or standing in for someone who does, as the inbox counts them."""
     roles = tuple(roles)
     hot = HotPath(conn.dialect.name)
-    contact: dict[str, tuple[str, bool]] = {}
+    contact: dict[str, tuple[str, bool, str | None]] = {}
     own: dict[str, set[str]] = {}
     standing_in: dict[str, dict[str, set[str]]] = {}
     for role in roles:
-        for name, email, digest, principal in hot.people(conn, role, holders.get(role) or (), today):
-            contact[name] = (email, digest)
+        for name, email, digest, principal, display_name in hot.people(conn, role, holders.get(role) or (), today):
+            contact[name] = (email, digest, display_name)
             if principal is None:
                 own.setdefault(name, set()).add(role)
             else:
                 standing_in.setdefault(name, {}).setdefault(principal, set()).add(role)
     found = []
-    for name, (email, digest) in contact.items():
+    for name, (email, digest, display_name) in contact.items():
         principals = standing_in.get(name, {})
         person = Person(
             name, frozenset(own.get(name, ())), tuple(Person(p, frozenset(r)) for p, r in sorted(principals.items()))
         )
         if acts_in_any(person, roles, holders):
-            found.append(Recipient(person, email, digest))
+            found.append(Recipient(person, email, digest, display_name))
     return found
 
 
@@ -151,7 +159,7 @@ class Notifier:
             # Which decisions to offer is worked out when the email is sent (workflow.worker.links), off this path.
             acting = {**acting_record(recipient.person), "item_id": row.id, "version": row.version}
             context = deferred_context(
-                "new_task", recipient_name=recipient.name, base_url=self.mail.base_url, today=today,
+                "new_task", recipient_name=recipient.greeting_name, base_url=self.mail.base_url, today=today,
                 confidential_states=confidential, lang=self.lang, item=item, acting=acting,
             )  # fmt: skip
             values = deferred_values(
@@ -182,7 +190,9 @@ class Notifier:
         late: list[LateStep] = []
         if kind == "escalation":
             late = [*earlier_late] + [
-                LateStep(person=p.name, state_label=item.state_label, due_on=due)
+                LateStep(
+                    person=person_label(p.name, p.display_name, self.lang), state_label=item.state_label, due_on=due
+                )
                 for p in people_for_roles(conn, notify_roles, row.holders, today)
             ]
         event = REMINDER_EVENTS[kind]
@@ -194,7 +204,7 @@ class Notifier:
                 self.signer, self.mail.base_url, recipient.name, row.id, row.version, decisions, self.lang, definition
             )
             message = render(
-                event, recipient_name=recipient.name, base_url=self.mail.base_url, today=today,
+                event, recipient_name=recipient.greeting_name, base_url=self.mail.base_url, today=today,
                 confidential_states=confidential, lang=self.lang, item=item, late_chain=late, actions=actions,
             )  # fmt: skip
             written += _enqueue(conn, key=key, event=event, recipient=recipient.email, message=message, now=now,

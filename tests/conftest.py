@@ -22,6 +22,7 @@ from workflow.clock import utc_now
 from workflow.engine import WorkflowEngine
 from workflow.settings import Settings
 from workflow.store.db import make_engine
+from workflow.store.files import FolderFileStore
 from workflow.store.people import add_user
 from workflow.store.registry import DefinitionRegistry
 from workflow.wiring import initialise
@@ -139,12 +140,15 @@ def clock() -> FrozenClock:
 
 
 @pytest.fixture
-def engine(db: Engine, settings: Settings, clock: FrozenClock) -> WorkflowEngine:
-    """An engine over a database with the test office's people in it."""
+def engine(db: Engine, settings: Settings, clock: FrozenClock, tmp_path: Path) -> WorkflowEngine:
+    """An engine over a database with the test office's people in it (attachments in ``tmp_path/files``)."""
     with db.begin() as conn:
         for name, roles in OFFICE:
             add_user(conn, name, f"{name}@town.example.gov.cn", roles, utc_now())
-    return WorkflowEngine(db, DefinitionRegistry(settings.definitions_dir), settings.require_audit_key(), clock=clock)
+    return WorkflowEngine(
+        db, DefinitionRegistry(settings.definitions_dir), settings.require_audit_key(), clock=clock,
+        files=FolderFileStore(tmp_path / "files"),
+    )  # fmt: skip
 
 
 @pytest.fixture

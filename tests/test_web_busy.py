@@ -370,7 +370,10 @@ def test_no_endpoint_or_error_page_runs_blocking_work_on_the_event_loop(web: Web
             continue
         endpoint = route.endpoint
         if inspect.iscoroutinefunction(endpoint):
-            assert endpoint.__code__.co_qualname == "WebApp.posted.<locals>.endpoint", route.path
+            assert endpoint.__code__.co_qualname in (
+                "WebApp.posted.<locals>.endpoint",
+                "UploadForms.posted.<locals>.endpoint",  # the same shape, with the size limit while reading
+            ), route.path
             handler = getattr(endpoint, "__wrapped__", None)
             assert handler is not None and not inspect.iscoroutinefunction(handler), route.path
         checked += 1

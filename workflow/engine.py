@@ -21,15 +21,24 @@ from sqlalchemy import Connection, Engine, Row, Table, insert, select, update
 from workflow.clock import Clock, utc_now
 from workflow.core import chain as audit
 from workflow.core.assignment import ASSIGN_TRIGGER, Assignment, decide_assign
+from workflow.core.attachments import (
+    Attachment,
+    Upload,
+    attachments_of,
+    decide_attach,
+    decide_detach,
+    named,
+    refuse_attachments_in,
+    with_added,
+)
 from workflow.core.authoring import (
     CREATE_TRIGGER,
     EDIT_TRIGGER,
     Creation,
     Edit,
     ItemText,
-    check_new_item,
+    check_item_input,
     decide_create,
-    decide_edit,
 )
 from workflow.core.calendar import WorkingCalendar
 from workflow.core.deadlines import (
@@ -55,6 +64,7 @@ from workflow.core.definition import Definition
 from workflow.core.errors import (
     ConfigurationError,
     Conflict,
+    InvalidInput,
     NotFound,
     NotPermitted,
     TransitionNotAllowed,
@@ -65,6 +75,7 @@ from workflow.core.personnel import (
     ActiveSet,
     DelegationMade,
     DigestSet,
+    DisplayNameSet,
     Operator,
     PeopleChange,
     PersonAdded,
@@ -74,9 +85,12 @@ from workflow.core.personnel import (
     decide_add,
     decide_delegate,
     decide_digest,
+    decide_display_name,
     decide_roles,
 )
+from workflow.core.uploads import UploadPolicy, check_upload
 from workflow.store.db import reading
+from workflow.store.files import FileStore
 from workflow.store.people import (
     add_user,
     change_roles,
@@ -86,12 +100,13 @@ from workflow.store.people import (
     person_record,
     set_active,
     set_digest,
+    set_display_name,
 )
 
 if TYPE_CHECKING:
     from notifications.notices import Notifier
 from workflow.store.hot import HotPath, ItemRow
-from workflow.store.models import AuditEntry, AuditHead, BodySnapshot, Deadline, Item, ItemRevision
+from workflow.store.models import AuditEntry, AuditHead, BodySnapshot, Deadline, Item, ItemRevision, StoredFile
 from workflow.store.queries import due_on_now, earliest_due
 from workflow.store.registry import DefinitionRegistry
 from workflow.store.sql import insert_if_absent, next_counter
@@ -102,6 +117,7 @@ audit_log = cast(Table, AuditEntry.__table__)
 audit_head = cast(Table, AuditHead.__table__)
 deadlines_table = cast(Table, Deadline.__table__)
 body_snapshots = cast(Table, BodySnapshot.__table__)
+stored_files = cast(Table, StoredFile.__table__)
 
 log = logging.getLogger("gongkai.engine")
 
@@ -173,8 +189,13 @@ class WorkflowEngine:
         calendar: WorkingCalendar | None = None,
         clock: Clock = utc_now,
         notifier: Notifier | None = None,
+        files: FileStore | None = None,
+        upload_policy: UploadPolicy | None = None,
     ) -> None:
         self.db = db
+        self.files = files
+        """Where attachments are stored (``GONGKAI_FILES_DIR``); without one, uploads are refused."""
+        self.upload_policy = upload_policy or UploadPolicy()
         self.registry = registry
         self.audit_key = audit_key
         self.zone = ZoneInfo(timezone)
@@ -310,15 +331,23 @@ class WorkflowEngine:
         body: str = "",
         fields: Mapping[str, Any] | None = None,
         meta: Mapping[str, Any] | None = None,
+        uploads: Sequence[Upload] = (),
     ) -> ItemView:
-        """A new item; ``meta`` holds 文号 ``doc_number``, 主题词 ``subjects`` and ``attachments``."""
+        """A new item; ``meta`` holds 文号 ``doc_number`` and 主题词 ``subjects``; ``uploads`` are its first
+        attachments (checked and stored before the transaction, see :meth:`attach`)."""
         self._audit_key()
         definition = self.registry.current(definition_name)
         catalog = self.registry.catalog()
-        asked: dict[str, Any] = {"title": title, "body": body, "category": category, "fields": dict(fields or {})}
+        asked: dict[str, Any] = {
+            "title": title, "body": body, "category": category, "fields": dict(fields or {}), "meta": dict(meta or {}),
+        }  # fmt: skip
         # Input mistakes are reported before the database is touched (the core checks them first).
-        check_new_item(definition, catalog, **asked)
-        asked["meta"] = dict(meta or {})
+        refuse_attachments_in(meta)
+        check_item_input(
+            definition, catalog, title=title, category=category, fields=asked["fields"], meta=asked["meta"]
+        ).raise_first()
+        stored = self._store_uploads(uploads)
+        asked["meta"] = with_added(meta, [attachment for attachment, _ in stored]) if stored else dict(meta or {})
         now = self.clock()
         today = now.astimezone(self.zone).date()
         with self._transaction() as conn:
@@ -330,6 +359,7 @@ class WorkflowEngine:
                 person = load_person(conn, actor, today, with_substitutions=True)
                 creation = decide_create(definition, catalog, person, **asked)
             self.registry.register(conn, definition, now)
+            self._record_files(conn, stored, actor, now)
             applied = self._apply(conn, creation, actor=actor, now=now, today=today)
             assert applied.row is not None
             view = self._view(applied.row, definition, person)
@@ -586,9 +616,74 @@ class WorkflowEngine:
         body: str,
         title: str | None = None,
         meta: Mapping[str, Any] | None = None,
+        category: str | None = None,
+        fields: Mapping[str, Any] | None = None,
+        expected_version: int | None = None,
+        uploads: Sequence[Upload] = (),
     ) -> ItemView:
-        """A new text in an editable state; ``meta`` None keeps the item's metadata, a mapping replaces it."""
+        """A new text in an editable state, perhaps with files added.
+
+        ``meta`` None keeps the item's metadata, a mapping replaces 文号 and 主题词 (the attachments are kept:
+        they change only by ``uploads``, :meth:`attach` and :meth:`detach`); ``category`` None keeps the
+        item's; ``fields`` None keeps them, a mapping gives them in full. With ``expected_version`` (a form)
+        an item changed since is a Conflict.
+        """
         self._audit_key()
+        refuse_attachments_in(meta)
+        stored = self._store_uploads(uploads)
+        with self._transaction() as conn:
+            row = self._item_row(conn, item_ref)
+            if expected_version is not None and row.version != expected_version:
+                raise self._conflict(conn, row)
+            definition = self.registry.pinned(conn, row.definition, row.definition_version)
+            snapshot = ItemSnapshot(definition, row.state, row.fields, row.holders, row.acted)
+            text = ItemText(row.title, row.body, row.category, row.content_hash, row.meta)
+            now = self.clock()
+            today = now.astimezone(self.zone).date()
+            person = load_person(conn, actor, today, with_substitutions=True)
+            edit = decide_attach(
+                snapshot, text, person, [attachment for attachment, _ in stored], body=body, title=title, meta=meta,
+                catalog=self.registry.catalog(), category=category, fields=fields,
+            )  # fmt: skip
+            self._record_files(conn, stored, actor, now)
+            applied = self._apply(conn, edit, actor=actor, now=now, today=today, row=row, definition=definition)
+            assert applied.row is not None
+            return self._view(applied.row, definition, person)
+
+    def attach(self, item_ref: str | int, actor: str, uploads: Sequence[Upload]) -> ItemView:
+        """Add files to the item's current revision: an edit that changes only its attachments.
+
+        Each file is checked (:func:`workflow.core.uploads.check_upload`) and written to the file
+        store before the transaction (content-addressed: a refused change leaves at most a file
+        nothing refers to); its ``stored_files`` row, the item and the audit row naming the files are
+        written in one transaction. A refusal writes no revision and no audit row.
+        """
+        self._audit_key()
+        if not uploads:
+            raise InvalidInput("upload.none")
+        stored = self._store_uploads(uploads)
+        return self._edit_attachments(
+            item_ref, actor,
+            lambda snapshot, text, person, _: decide_attach(snapshot, text, person, [a for a, _ in stored]),
+            stored,
+        )  # fmt: skip
+
+    def detach(self, item_ref: str | int, actor: str, sha256: str) -> ItemView:
+        """Remove one attachment (named by its SHA-256) from the item's current revision: an edit.
+
+        The stored file stays: earlier revisions and the audit log still name it."""
+        self._audit_key()
+        return self._edit_attachments(
+            item_ref, actor, lambda snapshot, text, person, ref: decide_detach(snapshot, text, person, sha256, ref), []
+        )
+
+    def _edit_attachments(
+        self,
+        item_ref: str | int,
+        actor: str,
+        decide_change: Callable[[ItemSnapshot, ItemText, Person, str], Edit],
+        stored: Sequence[tuple[Attachment, int]],
+    ) -> ItemView:
         with self._transaction() as conn:
             row = self._item_row(conn, item_ref)
             definition = self.registry.pinned(conn, row.definition, row.definition_version)
@@ -597,12 +692,43 @@ class WorkflowEngine:
             now = self.clock()
             today = now.astimezone(self.zone).date()
             person = load_person(conn, actor, today, with_substitutions=True)
-            edit = decide_edit(
-                snapshot, text, person, body=body, title=title, meta=None if meta is None else dict(meta)
-            )
+            edit = decide_change(snapshot, text, person, row.reference)
+            self._record_files(conn, stored, actor, now)
             applied = self._apply(conn, edit, actor=actor, now=now, today=today, row=row, definition=definition)
             assert applied.row is not None
             return self._view(applied.row, definition, person)
+
+    def _store_uploads(self, uploads: Sequence[Upload]) -> list[tuple[Attachment, int]]:
+        """Check every file first, then write each to the file store; each attachment with its size.
+
+        Runs before the transaction: a file refused changes nothing, and writing the bytes never holds
+        the database's write lock."""
+        if not uploads:
+            return []
+        if self.files is None:
+            raise ConfigurationError("config.no_file_store")
+        checked = []
+        for upload in uploads:
+            size = upload.content.seek(0, 2)
+            checked.append(check_upload(self.upload_policy, upload.name, size, upload.content))
+        stored = []
+        for upload, ok in zip(uploads, checked, strict=True):
+            upload.content.seek(0)
+            blob = self.files.put(upload.content)
+            stored.append((Attachment(ok.name, blob.sha256, blob.size, ok.media_type), blob.size))
+        return stored
+
+    def _record_files(
+        self, conn: Connection, stored: Sequence[tuple[Attachment, int]], actor: str, now: dt.datetime
+    ) -> None:
+        """The ``stored_files`` rows of newly stored content, in the transaction of the change that uses them."""
+        for attachment, size in stored:
+            insert_if_absent(
+                conn, stored_files,
+                {"sha256": attachment.sha256, "size": size, "media_type": attachment.media_type,
+                 "stored_at": now, "stored_by": actor},
+                ["sha256"],
+            )  # fmt: skip
 
     def assign(self, item_ref: str | int, role: str, assignee: str, actor: str) -> ItemView:
         """Hand a role on one item to a person who holds that role; logged in the chain."""
@@ -622,10 +748,20 @@ class WorkflowEngine:
 
     # ---- people --------------------------------------------------------------------------
 
-    def add_person(self, name: str, *, email: str, roles: Sequence[str], by: str | Account) -> PersonRecord:
-        """A new person with their roles; ``by`` is an administrator's name or the OS account."""
+    def add_person(
+        self, name: str, *, email: str, roles: Sequence[str], by: str | Account, display_name: str | None = None
+    ) -> PersonRecord:
+        """A new person with their roles (and the name they are shown by); ``by`` is an administrator's name or the
+        OS account."""
         return self._change_person(
-            name, by, lambda conn, op: decide_add(op, name, email, roles, person_record(conn, name) is not None)
+            name, by,
+            lambda conn, op: decide_add(op, name, email, roles, person_record(conn, name) is not None, display_name),
+        )  # fmt: skip
+
+    def set_display_name(self, name: str, display_name: str, *, by: str | Account) -> PersonRecord:
+        """The name ``name`` is shown by on pages and in emails (张伟); the audit log keeps the login name."""
+        return self._change_person(
+            name, by, lambda conn, op: decide_display_name(op, person_record(conn, name), name, display_name)
         )
 
     def change_roles(
@@ -719,10 +855,12 @@ class WorkflowEngine:
         if isinstance(change, Creation):
             moved = self._insert_item(conn, change, actor, now)
             definition = change.definition
+            details: dict[str, Any] = {"reference": moved.reference, "title": change.title}
+            if attached := attachments_of(change.meta):
+                details["attached"] = named(attached)
             entry = AuditRow(
                 CREATE_TRIGGER, actor, change.principal, change.role, moved.id, definition, None, change.state,
-                changed_fields=change.fields, details={"reference": moved.reference, "title": change.title},
-                content_hash=change.content_hash,
+                changed_fields=change.fields, details=details, content_hash=change.content_hash,
             )  # fmt: skip
             event: Event | None = Event(today, CREATE_TRIGGER, None, change.state)
         else:
@@ -782,10 +920,11 @@ class WorkflowEngine:
         if isinstance(change, Edit):
             values: dict[str, Any] = {
                 "title": change.title, "body": change.body, "content_hash": change.content_hash, "meta": change.meta,
+                "category": change.category, "fields": change.fields,
             }  # fmt: skip
             entry = AuditRow(
                 EDIT_TRIGGER, actor, change.principal, change.role, row.id, definition, row.state, row.state,
-                details=change.details, content_hash=change.content_hash,
+                changed_fields=change.changed_fields, details=change.details, content_hash=change.content_hash,
             )  # fmt: skip
         else:
             values = {"holders": change.holders}
@@ -857,7 +996,9 @@ class WorkflowEngine:
 
     def _write_person(self, conn: Connection, change: PeopleChange, now: dt.datetime) -> None:
         if isinstance(change, PersonAdded):
-            add_user(conn, change.person, change.email, list(change.roles), now)
+            add_user(conn, change.person, change.email, list(change.roles), now, change.display_name)
+        elif isinstance(change, DisplayNameSet):
+            set_display_name(conn, change.person, change.display_name)
         elif isinstance(change, RolesChanged):
             change_roles(conn, change.person, change.granted, change.removed)
         elif isinstance(change, ActiveSet):

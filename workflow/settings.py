@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from workflow.core.errors import ConfigurationError
+from workflow.core.uploads import DEFAULT_MAX_MB, DEFAULT_TYPES, KNOWN_TYPES, MB, UploadPolicy
 
 DEFAULT_DATABASE_FILE = "gongkai.db"
 MIN_AUDIT_KEY_LENGTH = 32
@@ -36,6 +37,12 @@ class Settings:
     worker_interval: int = 60
     """``GONGKAI_WORKER_INTERVAL``: seconds between the worker's passes (``run_worker.py`` without ``--once``)."""
     database_named: bool = True
+    files_dir: Path | None = None
+    """``GONGKAI_FILES_DIR``: where attachments are kept; None: :attr:`files_folder` chooses."""
+    file_types: tuple[str, ...] = DEFAULT_TYPES
+    """``GONGKAI_FILE_TYPES``: the extensions that may be attached (each one gongkai can check)."""
+    file_max_mb: int = DEFAULT_MAX_MB
+    """``GONGKAI_FILE_MAX_MB``: the largest attachment, in megabytes."""
     """False when ``GONGKAI_DATABASE_URL`` was not set and ``database_url`` is the default file (the demo then
     uses its own folder)."""
 
@@ -65,7 +72,25 @@ class Settings:
             db_busy_timeout_ms=_positive(env, "GONGKAI_DB_BUSY_TIMEOUT_MS", 10_000),
             worker_interval=_positive(env, "GONGKAI_WORKER_INTERVAL", 60),
             database_named=named_url is not None,
+            files_dir=Path(env["GONGKAI_FILES_DIR"].strip()) if (env.get("GONGKAI_FILES_DIR") or "").strip() else None,
+            file_types=_file_types(env),
+            file_max_mb=_file_max_mb(env),
         )
+
+    @property
+    def files_folder(self) -> Path:
+        """Where attachments are kept: ``GONGKAI_FILES_DIR``, else a ``files`` folder beside the SQLite
+        database file (``demo-office/files`` in the demo), else ``files`` in the working directory."""
+        if self.files_dir is not None:
+            return self.files_dir
+        prefix = "sqlite:///"
+        database = self.database_url[len(prefix) :].split("?", 1)[0] if self.database_url.startswith(prefix) else ""
+        if database and database != ":memory:":
+            return Path(database).parent / "files"
+        return Path("files")
+
+    def upload_policy(self) -> UploadPolicy:
+        return UploadPolicy(types=self.file_types, max_bytes=self.file_max_mb * MB)
 
     @staticmethod
     def lang_for_errors(environ: Mapping[str, str] | None = None) -> str:
@@ -112,6 +137,36 @@ def _security_log_days(env: Mapping[str, str]) -> int:
     if days < MIN_SECURITY_LOG_DAYS:
         raise ConfigurationError("config.security_log_too_short", days=days, minimum=MIN_SECURITY_LOG_DAYS)
     return days
+
+
+MAX_FILE_MB = 2048
+
+
+def _file_types(env: Mapping[str, str]) -> tuple[str, ...]:
+    text = env.get("GONGKAI_FILE_TYPES")
+    if text is None:
+        return DEFAULT_TYPES
+    types: list[str] = []
+    for part in text.split(","):
+        name = part.strip().lower().lstrip(".")
+        if not name:
+            continue
+        if name not in KNOWN_TYPES:
+            raise ConfigurationError("config.unknown_file_type", value=part.strip(), known=", ".join(KNOWN_TYPES))
+        if name not in types:
+            types.append(name)
+    if not types:
+        raise ConfigurationError("config.no_file_types")
+    return tuple(types)
+
+
+def _file_max_mb(env: Mapping[str, str]) -> int:
+    text = (env.get("GONGKAI_FILE_MAX_MB") or "").strip()
+    if not text:
+        return DEFAULT_MAX_MB
+    if not text.isdigit() or not 1 <= int(text) <= MAX_FILE_MB:
+        raise ConfigurationError("config.file_max_mb", value=text, maximum=MAX_FILE_MB)
+    return int(text)
 
 
 def _secret(env: Mapping[str, str]) -> str | None:

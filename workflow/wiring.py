@@ -15,6 +15,7 @@ from workflow.core.loader import load_definitions
 from workflow.engine import WorkflowEngine
 from workflow.settings import Settings
 from workflow.store.db import make_engine
+from workflow.store.files import FolderFileStore
 from workflow.store.registry import DefinitionRegistry
 from workflow.tokens import Tokens
 
@@ -65,6 +66,8 @@ def open_engine(
         calendar=load_calendar(settings.definitions_dir),
         notifier=Notifier(mail, settings.lang, signer=link_signer(settings)),
         clock=clock,
+        files=FolderFileStore(settings.files_folder),
+        upload_policy=settings.upload_policy(),
     )
 
 

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
+import io
 import secrets
 from collections.abc import Callable
 from pathlib import Path
 
 from notifications.settings import MailSettings
 from workflow.clock import utc_now
+from workflow.core.attachments import Upload
 from workflow.core.errors import GongkaiError, render_error
 from workflow.core.i18n import N_, translator
 from workflow.core.personnel import Account
@@ -23,17 +26,33 @@ from workflow.wiring import initialise, open_engine
 DEMO_DIR = Path("demo-office")
 
 DEMO_PEOPLE = [
-    ("zhang_wei", "drafter confidentiality_reviewer", "承办人 张伟 (也兼保密审查)"),
-    ("li_na", "confidentiality_reviewer", "保密审查员 李娜"),
-    ("wang_qiang", "leader", "分管领导 王强"),
-    ("zhao_min", "leader", "主要领导 赵敏"),
-    ("chen_jing", "office", "公开办 陈静"),
-    ("sun_li", "legal_reviewer", "合法性审查员 孙丽"),
-    ("zhou_shen", "auditor", "审计员 周审"),
+    ("zhang_wei", "drafter confidentiality_reviewer", "张伟", "承办人 (也兼保密审查)"),
+    ("li_na", "confidentiality_reviewer", "李娜", "保密审查员"),
+    ("wang_qiang", "leader", "王强", "分管领导"),
+    ("zhao_min", "leader", "赵敏", "主要领导"),
+    ("chen_jing", "office", "陈静", "公开办"),
+    ("sun_li", "legal_reviewer", "孙丽", "合法性审查员"),
+    ("zhou_shen", "auditor", "周审", "审计员"),
+    ("wu_gang", "admin", "吴刚", "系统管理员 (人员管理、安全日志)"),
 ]
+"""(login name, roles, display name, what they do): the people of the demo office."""
 
 BODY_DRAFT = "2026 年镇级财政预算收入 1,250 万元, 支出 1,180 万元。\n三公经费预算 18.6 万元。\n"
 BODY_FIXED = BODY_DRAFT + "附件: 预算表 (已删去涉及个人信息的明细)。\n"
+
+
+def demo_pdf(lines: list[str]) -> bytes:
+    """A small real PDF (one page of text), standing in for the scanned or exported file an office attaches."""
+    text = " ".join(line.encode("utf-8").hex() for line in lines)
+    stream = f"BT /F1 12 Tf 72 720 Td <{text}> Tj ET".encode("ascii")
+    return (
+        b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n"
+        b"2 0 obj << /Type /Pages /Kids [3 0 R] /Count 1 >> endobj\n"
+        b"3 0 obj << /Type /Page /Parent 2 0 R /Contents 4 0 R >> endobj\n"
+        + f"4 0 obj << /Length {len(stream)} >> stream\n".encode("ascii")
+        + stream
+        + b"\nendstream endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+    )
 
 
 def demo_settings(settings: Settings, folder: Path, say: Callable[[str], None]) -> Settings:
@@ -72,24 +91,31 @@ def run_demo(base: Settings, mail: MailSettings, say: Callable[[str], None], fol
     engine = open_engine(settings, mail=mail)
     with reading(engine.db) as conn:
         existing = {user.name for user in list_users(conn)}
-    for name, role, _label in DEMO_PEOPLE:
+    for name, role, display_name, _work in DEMO_PEOPLE:
         if name not in existing:
             # Through the engine like every change: the demo's people are in the audit chain too.
-            engine.add_person(name, email=f"{name}@town.example.gov.cn", roles=role.split(), by=Account("demo"))
+            engine.add_person(
+                name, email=f"{name}@town.example.gov.cn", roles=role.split(), by=Account("demo"),
+                display_name=display_name,
+            )  # fmt: skip
     say("")
     say(_("== demo office =="))
-    for name, role, label in DEMO_PEOPLE:
-        say(f"  {name:<12} {role:<26} {label}")
+    for name, role, display_name, work in DEMO_PEOPLE:
+        say(f"  {name:<12} {display_name:<4} {role:<33} {work}")
 
     def step(text: str) -> None:
         say("")
         say("-> " + _(text))
 
     step(N_("The drafter writes an item (catalogue 03)"))
+    draft_table = demo_pdf(["2026年镇级财政预算表", "明细: 张三 身份证号 ……"])
     item = engine.create(
-        "proactive_disclosure", title="2026 年镇级财政预算公开", actor="zhang_wei", category="03", body=BODY_DRAFT
-    )
-    say(f"   {item.reference} [{item.state}]")
+        "proactive_disclosure", title="2026 年镇级财政预算公开", actor="zhang_wei", category="03", body=BODY_DRAFT,
+        fields={"formed_on": engine.today().isoformat(), "department": "财政所"},
+        meta={"doc_number": "荷政发〔2026〕12号", "subjects": ["财政", "预算"]},
+        uploads=[Upload("2026年镇级财政预算表.pdf", io.BytesIO(draft_table))],
+    )  # fmt: skip
+    say(f"   {item.reference} [{item.state}] 文号 {item.meta['doc_number']}, 附件 2026年镇级财政预算表.pdf")
     moves: list[tuple[str, str, str | None]] = [
         (N_("The drafter submits it for confidentiality review"), "submit:zhang_wei", None),
         (
@@ -106,8 +132,12 @@ def run_demo(base: Settings, mail: MailSettings, say: Callable[[str], None], fol
     for text, move, comment in moves:
         step(text)
         _fire(engine, item.id, move, comment, say, settings.lang)
-    step(N_("The drafter edits the body and resubmits"))
-    edited = engine.edit(item.id, "zhang_wei", body=BODY_FIXED)
+    step(N_("The drafter replaces the annex and edits the body"))
+    engine.detach(item.id, "zhang_wei", hashlib.sha256(draft_table).hexdigest())
+    fixed_table = demo_pdf(["2026年镇级财政预算表", "(已删去涉及个人信息的明细)"])
+    edited = engine.edit(
+        item.id, "zhang_wei", body=BODY_FIXED, uploads=[Upload("2026年镇级财政预算表.pdf", io.BytesIO(fixed_table))]
+    )
     say(f"   content hash {edited.content_hash[:12]}")
     for text, move in [
         (N_("The drafter submits it again"), "submit:zhang_wei"),
@@ -161,6 +191,7 @@ def run_demo(base: Settings, mail: MailSettings, say: Callable[[str], None], fol
             " arrives in demo-office/mail/ (open the .eml file, follow its link)."
         )
     )
+    say(_("The administrator's pages (people, security log): sign in as wu_gang@town.example.gov.cn."))
 
 
 def _fire(

@@ -17,9 +17,11 @@ from workflow.core.deadlines import ItemDeadline, count_with_pauses, current_due
 from workflow.core.definition import Definition
 from workflow.core.errors import InvalidInput
 from workflow.core.loader import load_catalog
+from workflow.core.names import Names
 from workflow.core.roles import ROLES, role_label
 from workflow.engine import ItemView
 from workflow.store.db import reading
+from workflow.store.people import name_entries
 
 
 def _parse_fields(values: tuple[str, ...]) -> dict[str, str]:
@@ -41,6 +43,16 @@ def _read_body(path: str | None) -> str:
         raise InvalidInput("input.unreadable_file", path=path, detail=str(error)) from None
 
 
+def _meta_given(current: dict[str, Any], doc_number: str | None, subjects: tuple[str, ...]) -> dict[str, Any]:
+    """The item's metadata with the 文号 and 主题词 given on the command line (checked by the core)."""
+    meta = dict(current)
+    if doc_number is not None:
+        meta["doc_number"] = doc_number
+    if subjects:
+        meta["subjects"] = list(subjects)
+    return meta
+
+
 @click.group()
 def item() -> None:
     """Create, move and read items."""
@@ -53,6 +65,13 @@ def item() -> None:
 @click.option("--category", help="Catalogue code or name (公开目录).")
 @click.option("--body-file", help="File with the body text; - for standard input.")
 @click.option("--field", "fields", multiple=True, help="KEY=VALUE, repeatable.")
+@click.option("--doc-number", help="Document number (文号).")
+@click.option(
+    "--subject",
+    "subjects",
+    multiple=True,
+    help="Subject words (主题词): repeatable, or one text split on spaces, 、，and commas.",
+)
 @pass_shell
 def item_create(
     shell: Shell,
@@ -62,6 +81,8 @@ def item_create(
     category: str | None,
     body_file: str | None,
     fields: tuple[str, ...],
+    doc_number: str | None,
+    subjects: tuple[str, ...],
 ) -> None:
     """Create an item; its id is the last line printed."""
     with handled(shell):
@@ -72,6 +93,7 @@ def item_create(
             category=category,
             body=_read_body(body_file),
             fields=_parse_fields(fields),
+            meta=_meta_given({}, doc_number, subjects),
         )
         definition_obj = shell.engine.registry.current(definition)
     click.echo(f"{view.reference} {view.title} [{state_label(definition_obj, view.state, shell.lang)}]")
@@ -117,11 +139,26 @@ def item_fire(
 @click.option("--as", "actor", required=True)
 @click.option("--body-file", required=True, help="File with the new body; - for standard input.")
 @click.option("--title", help="A new title.")
+@click.option("--doc-number", help="A new document number (文号); empty removes it.")
+@click.option(
+    "--subject", "subjects", multiple=True, help="New subject words (主题词), as on create; empty removes them."
+)
 @pass_shell
-def item_edit(shell: Shell, item_ref: str, actor: str, body_file: str, title: str | None) -> None:
-    """Replace the body (only in editable states)."""
+def item_edit(
+    shell: Shell,
+    item_ref: str,
+    actor: str,
+    body_file: str,
+    title: str | None,
+    doc_number: str | None,
+    subjects: tuple[str, ...],
+) -> None:
+    """Replace the body (only in editable states); the 文号 and 主题词 when given, keeping the rest."""
     with handled(shell):
-        view = shell.engine.edit(item_ref, actor, body=_read_body(body_file), title=title)
+        meta = None
+        if doc_number is not None or subjects:
+            meta = _meta_given(shell.engine.show(item_ref).meta, doc_number, subjects)
+        view = shell.engine.edit(item_ref, actor, body=_read_body(body_file), title=title, meta=meta)
     click.echo(f"{view.reference} {view.content_hash[:12]}")
 
 
@@ -158,6 +195,9 @@ def item_json(view: ItemView, definition: Definition, lang: str) -> dict[str, An
         "created_at": view.created_at.isoformat(),
         "updated_at": view.updated_at.isoformat(),
         "available_triggers": view.available_triggers,
+        "doc_number": view.meta.get("doc_number", ""),
+        "subjects": list(view.meta.get("subjects", [])),
+        "attachments": list(view.meta.get("attachments") or []),
     }
 
 
@@ -171,7 +211,9 @@ def item_show(shell: Shell, item_ref: str, viewer: str | None, as_json: bool) ->
         view = shell.engine.show(item_ref, viewer)
         with reading(shell.engine.db) as conn:
             definition = shell.engine.registry.pinned(conn, view.definition, view.definition_version)
+            entries = name_entries(conn)
         _, deadlines = shell.engine.deadlines(view.id)
+    names = Names(lambda: entries, shell.lang)
     data = item_json(view, definition, shell.lang)
     data["due_date"] = iso(current_due(deadlines))
     data["deadlines"] = [deadline_json(d, shell.engine.today()) for d in deadlines]
@@ -188,11 +230,15 @@ def item_show(shell: Shell, item_ref: str, viewer: str | None, as_json: bool) ->
         ),
         (_("state"), data["state_label"]),
         (_("category"), _category_text(shell, view.category)),
+        (_("document number"), data["doc_number"] or "-"),
+        (_("subject words"), "、".join(data["subjects"]) or "-"),
         (_("revision"), str(view.revision)),
         (_("content hash"), view.content_hash),
         (
             _("holders"),
-            "; ".join(f"{role_label(r, shell.lang)}: {', '.join(n)}" for r, n in view.holders.items()),
+            "; ".join(
+                f"{role_label(r, shell.lang)}: {', '.join(map(names.label, n))}" for r, n in view.holders.items()
+            ),
         ),
     ]
     rows += [

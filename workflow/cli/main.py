@@ -10,6 +10,7 @@ from notifications.settings import MailSettings
 from workflow.cli.audit import audit
 from workflow.cli.calendar import calendar
 from workflow.cli.definitions import definitions
+from workflow.cli.files import files, item_attach, item_detach
 from workflow.cli.items import item
 from workflow.cli.outbox import outbox
 from workflow.cli.shell import Shell, handled, pass_shell
@@ -63,3 +64,6 @@ main.add_command(worker)
 main.add_command(outbox)
 main.add_command(web)
 main.add_command(security_log_command)
+main.add_command(files)
+item.add_command(item_attach)
+item.add_command(item_detach)

@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 import click
 
 from workflow.cli.shell import Shell, handled, operator, parse_date, pass_shell
+from workflow.core.names import person_label
 from workflow.core.personnel import PersonRecord
 from workflow.core.roles import role_label
 from workflow.engine import WorkflowEngine
@@ -44,17 +45,41 @@ def users() -> None:
     """People and their roles."""
 
 
+def _label(shell: Shell, record: PersonRecord) -> str:
+    return person_label(record.name, record.display_name, shell.lang)
+
+
 @users.command("add")
 @click.argument("name")
 @click.option("--email", required=True)
 @click.option("--role", "roles", multiple=True, required=True, help="Repeat for several roles.")
+@click.option("--display-name", help="The name the office knows them by (张伟), shown on pages and in emails.")
 @acting_as
 @pass_shell
-def users_add(shell: Shell, name: str, email: str, roles: tuple[str, ...], actor: str | None) -> None:
-    """Add a person with one or more roles."""
+def users_add(
+    shell: Shell, name: str, email: str, roles: tuple[str, ...], display_name: str | None, actor: str | None
+) -> None:
+    """Add a person (NAME is their login name, e.g. zhang_wei) with one or more roles."""
     with handled(shell):
-        record = _writer(shell).add_person(name, email=email, roles=roles, by=operator(actor))
-    click.echo(f"{record.name} <{record.email}> {', '.join(role_label(r, shell.lang) for r in dict.fromkeys(roles))}")
+        record = _writer(shell).add_person(
+            name, email=email, roles=roles, by=operator(actor), display_name=display_name
+        )
+    roles_text = ", ".join(role_label(r, shell.lang) for r in dict.fromkeys(roles))
+    click.echo(
+        f"{record.name} <{record.email}> {roles_text}" + (f" ({record.display_name})" if record.display_name else "")
+    )
+
+
+@users.command("display-name")
+@click.argument("name")
+@click.argument("display_name", metavar="DISPLAY_NAME")
+@acting_as
+@pass_shell
+def users_display_name(shell: Shell, name: str, display_name: str, actor: str | None) -> None:
+    """Set the name NAME is shown by on pages and in emails (e.g. 张伟); the audit log keeps NAME."""
+    with handled(shell):
+        record = _writer(shell).set_display_name(name, display_name, by=operator(actor))
+    click.echo(_label(shell, record))
 
 
 @users.command("roles")
@@ -105,9 +130,11 @@ def users_list(shell: Shell, as_json: bool) -> None:
                 [
                     {
                         "name": p.name,
+                        "display_name": p.display_name,
                         "email": p.email,
                         "roles": list(p.roles),
                         "active": p.active,
+                        "digest": p.digest,
                         "substitutes": [
                             {"to": d.substitute, "from": d.starts_on.isoformat(), "until": d.ends_on.isoformat()}
                             for d in delegations
@@ -121,12 +148,15 @@ def users_list(shell: Shell, as_json: bool) -> None:
             )
         )
         return
+    shown = {p.name: p.display_name for p in people}
     for person in people:
         roles = ", ".join(role_label(r, shell.lang) for r in person.roles)
         inactive = "" if person.active else f"  ({shell.t('person.inactive')})"
-        click.echo(f"{person.name:<12} {person.email:<28} {roles}{inactive}")
+        click.echo(f"{person.name:<12} {person.display_name or '-':<8} {person.email:<28} {roles}{inactive}")
     for d in delegations:
-        click.echo(f"  {d.principal} -> {d.substitute} {d.starts_on.isoformat()}..{d.ends_on.isoformat()}")
+        principal = person_label(d.principal, shown.get(d.principal), shell.lang)
+        substitute = person_label(d.substitute, shown.get(d.substitute), shell.lang)
+        click.echo(f"  {principal} -> {substitute} {d.starts_on.isoformat()}..{d.ends_on.isoformat()}")
 
 
 @users.command("digest")

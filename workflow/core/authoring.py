@@ -6,16 +6,29 @@ refusal naming the rule. No database, no clock.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from workflow.core.chain import content_hash, meaningful_meta
-from workflow.core.decisions import ItemSnapshot, Person, acting_principal, check_given_fields
+from workflow.core.decisions import ItemSnapshot, Person, acting_principal, check_field
 from workflow.core.definition import Catalog, Definition
-from workflow.core.errors import InvalidInput, NotPermitted, TransitionNotAllowed
+from workflow.core.errors import GongkaiError, InvalidInput, NotPermitted, TransitionNotAllowed
 
 CREATE_TRIGGER = "create"
 EDIT_TRIGGER = "edit"
+DOC_NUMBER_MAX = 100
+"""文号: characters at most."""
+SUBJECTS_MAX = 10
+"""主题词: words at most."""
+SUBJECT_MAX_CHARS = 20
+"""主题词: characters per word at most."""
+SUBJECT_SEPARATORS = re.compile(r"[\s、，,]+")
+"""主题词 typed as one text are split on spaces (any, including the full-width one), 、，and commas."""
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+Problems = dict[str, GongkaiError]
 
 
 @dataclass(frozen=True)
@@ -62,21 +75,115 @@ class Edit:
     role: str
     details: dict[str, Any]
     meta: dict[str, Any] = field(default_factory=dict)
+    category: str | None = None
+    fields: dict[str, Any] = field(default_factory=dict)
+    changed_fields: dict[str, Any] = field(default_factory=dict)
+    """Declared fields this edit gave a new value (None: removed)."""
 
 
-def check_new_item(
-    definition: Definition, catalog: Catalog, *, title: str, body: str, category: str | None, fields: dict[str, Any]
-) -> tuple[str, str | None, dict[str, Any]]:
-    """The title, category code and fields of a new item as given, checked; refused with what was wrong."""
+def frozen_fields(definition: Definition) -> frozenset[str]:
+    """Fields a rule of the definition counts time from (a deadline's start, a late mark's date): set when the
+    item is created and never changed by an edit, so no one moves a statutory clock by retyping a date."""
+    starts = {spec.policy.start_field for spec in definition.deadlines if spec.policy.start_field}
+    marks = {t.late_after.from_field for t in definition.transitions if t.late_after is not None}
+    return frozenset(starts | marks)
+
+
+def split_subjects(given: str | Iterable[str] | None) -> list[str]:
+    """主题词 as a list of words: each piece split on spaces, 、，and commas, trimmed, the first of each kept."""
+    pieces = [given] if isinstance(given, str) else list(given or ())
+    words: list[str] = []
+    for piece in pieces:
+        for word in SUBJECT_SEPARATORS.split(str(piece)):
+            if word and word not in words:
+                words.append(word)
+    return words
+
+
+def check_doc_number(given: Any) -> str:
+    """文号 trimmed; at most DOC_NUMBER_MAX characters and no control characters."""
+    text = str(given or "").strip()
+    if len(text) > DOC_NUMBER_MAX:
+        raise InvalidInput("input.doc_number_too_long", length=len(text), maximum=DOC_NUMBER_MAX)
+    if CONTROL_CHARACTERS.search(text):
+        raise InvalidInput("input.doc_number_control")
+    return text
+
+
+def check_subjects(given: Any) -> list[str]:
+    """主题词: at most SUBJECTS_MAX distinct words of at most SUBJECT_MAX_CHARS characters each."""
+    words = split_subjects(given)
+    for word in words:
+        if CONTROL_CHARACTERS.search(word):
+            raise InvalidInput("input.subject_control", word=word.encode("unicode_escape").decode("ascii"))
+        if len(word) > SUBJECT_MAX_CHARS:
+            raise InvalidInput("input.subject_too_long", word=word, maximum=SUBJECT_MAX_CHARS)
+    if len(words) > SUBJECTS_MAX:
+        raise InvalidInput("input.too_many_subjects", count=len(words), maximum=SUBJECTS_MAX)
+    return words
+
+
+def check_meta(given: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The metadata checked and normalised; keys other than 文号 and 主题词 (attachments) pass unchanged."""
+    problems: Problems = {}
+    meta = _checked_meta(given, problems)
+    _raise_first(problems)
+    return meta
+
+
+@dataclass(frozen=True)
+class CheckedInput:
+    """An item's input as checked: the values to write, and every problem keyed by the field it concerns.
+
+    Keys: ``title``, ``category``, ``body``, ``doc_number``, ``subjects`` and ``field:<name>`` for a declared
+    field (or an undeclared one given). Nothing may be written unless ``problems`` is empty.
+    """
+
+    title: str
+    category: str | None
+    fields: dict[str, Any]
+    meta: dict[str, Any]
+    problems: dict[str, GongkaiError]
+
+    def raise_first(self) -> None:
+        """Refuse with the first problem, as the engine reports to the command line (the missing required
+        fields together, in one message)."""
+        _raise_first(self.problems)
+
+
+def check_item_input(
+    definition: Definition,
+    catalog: Catalog,
+    *,
+    title: str,
+    category: str | None,
+    fields: Mapping[str, Any],
+    meta: Mapping[str, Any] | None = None,
+    current: Mapping[str, Any] | None = None,
+) -> CheckedInput:
+    """Every problem with a new item's input, or with an edit's when ``current`` holds the item's fields.
+
+    The one home of the input rules: the engine refuses with the first problem, a form shows them all.
+    An edit gives the fields in full; a frozen field (:func:`frozen_fields`) is kept as it stands when not
+    given, and refused when given a different value.
+    """
+    problems: Problems = {}
     title = title.strip()
     if not title:
-        raise InvalidInput("input.empty_title")
-    code = _category(definition, catalog, category)
-    given = check_given_fields(definition, fields)
-    missing = [name for name, spec in definition.fields.items() if spec.required and name not in given]
-    if missing:
-        raise TransitionNotAllowed("refuse.fields_missing", fields=", ".join(missing))
-    return title, code, given
+        problems["title"] = InvalidInput("input.empty_title")
+    code: str | None = None
+    try:
+        code = _category(definition, catalog, category)
+    except GongkaiError as problem:
+        problems["category"] = problem
+    given = _checked_fields(definition, fields, current, problems)
+    checked_meta = _checked_meta(meta, problems)
+    return CheckedInput(title, code, given, checked_meta, problems)
+
+
+def creatable(definitions: Iterable[Definition], person: Person) -> list[Definition]:
+    """The definitions ``person`` may create items of: in their own right or standing in for someone."""
+    return [d for d in definitions if acting_principal(person, d.creator_role, {}) is not None]
 
 
 def decide_create(
@@ -91,12 +198,14 @@ def decide_create(
     meta: dict[str, Any] | None = None,
 ) -> Creation:
     """The input is checked first (what was wrong), then whether this person may create the item."""
-    title, code, given = check_new_item(definition, catalog, title=title, body=body, category=category, fields=fields)
+    checked = check_item_input(definition, catalog, title=title, category=category, fields=fields, meta=meta)
+    checked.raise_first()
     principal = acting_principal(person, definition.creator_role, {})
     if principal is None:
         raise NotPermitted(
             "refuse.create_role", person=person.name, role=definition.creator_role, definition=definition.name
         )
+    title, code, given = checked.title, checked.category, checked.fields
     return Creation(
         definition=definition,
         title=title,
@@ -104,26 +213,16 @@ def decide_create(
         category=code,
         fields=given,
         holders={definition.creator_role: [principal]} if definition.assign_creator else {},
-        content_hash=content_hash(title, body, code, given, meta),
+        content_hash=content_hash(title, body, code, given, checked.meta),
         principal=principal,
         role=definition.creator_role,
-        meta=meaningful_meta(meta),
+        meta=meaningful_meta(checked.meta),
     )
 
 
-def decide_edit(
-    snapshot: ItemSnapshot,
-    text: ItemText,
-    person: Person,
-    *,
-    body: str,
-    title: str | None,
-    meta: dict[str, Any] | None = None,
-) -> Edit:
-    """Only in an editable state, by someone acting in one of the state's roles on this item.
-
-    ``meta`` None keeps the item's metadata; a mapping replaces it.
-    """
+def editing_role(snapshot: ItemSnapshot, person: Person) -> tuple[str, str]:
+    """The role and principal in which ``person`` may edit the item now; refused when the state is not
+    editable (a rule of the definition) or the person acts in none of its roles."""
     definition = snapshot.definition
     state = definition.states[snapshot.state]
     if not state.editable:
@@ -135,24 +234,130 @@ def decide_edit(
     )
     if acting is None:
         raise NotPermitted("refuse.edit_role", person=person.name, roles=", ".join(state.roles))
-    role, principal = acting
+    return acting
+
+
+def may_edit(snapshot: ItemSnapshot, person: Person) -> bool:
+    """Whether :func:`editing_role` lets ``person`` edit the item now (a page offers the edit form)."""
+    try:
+        editing_role(snapshot, person)
+    except (TransitionNotAllowed, NotPermitted):
+        return False
+    return True
+
+
+def decide_edit(
+    snapshot: ItemSnapshot,
+    text: ItemText,
+    person: Person,
+    *,
+    body: str,
+    title: str | None,
+    meta: dict[str, Any] | None = None,
+    catalog: Catalog | None = None,
+    category: str | None = None,
+    fields: Mapping[str, Any] | None = None,
+) -> Edit:
+    """Only in an editable state, by someone acting in one of the state's roles on this item.
+
+    ``meta`` None keeps the item's metadata; a mapping replaces it. ``category`` None keeps the item's
+    (a text, even empty, is checked against ``catalog``); ``fields`` None keeps the item's fields, a
+    mapping gives them in full, checked as a new item's are (frozen fields kept).
+    """
+    definition = snapshot.definition
+    role, principal = editing_role(snapshot, person)
     new_title = title.strip() if title and title.strip() else text.title
-    new_meta = text.meta if meta is None else meaningful_meta(meta)
+    checked = check_item_input(
+        definition,
+        catalog or Catalog(()),
+        title=new_title,
+        category=None,
+        fields={} if fields is None else fields,
+        meta=meta,
+        current=snapshot.fields,
+    )
+    # The category is checked below, only when given; the fields only when given.
+    problems = {
+        key: problem
+        for key, problem in checked.problems.items()
+        if key != "category" and (fields is not None or not key.startswith("field:"))
+    }
+    _raise_first(problems)
+    new_category = text.category
+    if category is not None:
+        if catalog is None:
+            raise AssertionError("a category is checked against the catalogue")
+        new_category = _category(definition, catalog, category)
+    new_fields = dict(snapshot.fields) if fields is None else checked.fields
+    new_meta = text.meta if meta is None else meaningful_meta(checked.meta)
     details: dict[str, Any] = {"previous_content_hash": text.content_hash}
     if new_title != text.title:
         details["title"] = new_title
+    if new_category != text.category:
+        details["category"] = new_category
     if new_meta != text.meta:
         details["meta"] = new_meta
+    changed = {name: value for name, value in new_fields.items() if snapshot.fields.get(name) != value}
+    changed.update({name: None for name in snapshot.fields if name not in new_fields})
     return Edit(
         state=snapshot.state,
         title=new_title,
         body=body,
-        content_hash=content_hash(new_title, body, text.category, snapshot.fields, new_meta),
+        content_hash=content_hash(new_title, body, new_category, new_fields, new_meta),
         principal=principal,
         role=role,
         details=details,
         meta=new_meta,
+        category=new_category,
+        fields=new_fields,
+        changed_fields=changed,
     )
+
+
+def _checked_fields(
+    definition: Definition, fields: Mapping[str, Any], current: Mapping[str, Any] | None, problems: Problems
+) -> dict[str, Any]:
+    frozen = frozen_fields(definition) if current is not None else frozenset()
+    given: dict[str, Any] = {}
+    for name, raw in fields.items():
+        key = f"field:{name}"
+        try:
+            given[name] = check_field(definition, name, raw)
+        except GongkaiError as problem:
+            problems[key] = problem
+            continue
+        if current is not None and name in frozen and given[name] != current.get(name):
+            problems[key] = InvalidInput("input.field_frozen", field=name)
+    if current is not None:
+        for name in sorted(frozen):
+            if name not in fields and name in current:
+                given[name] = current[name]
+    for name, spec in definition.fields.items():
+        if spec.required and name not in given and f"field:{name}" not in problems:
+            problems[f"field:{name}"] = TransitionNotAllowed("refuse.field_missing", field=name)
+    return given
+
+
+def _checked_meta(given: Mapping[str, Any] | None, problems: Problems) -> dict[str, Any]:
+    meta = dict(given or {})
+    for key, check in (("doc_number", check_doc_number), ("subjects", check_subjects)):
+        if key not in meta:
+            continue
+        try:
+            meta[key] = check(meta[key])
+        except GongkaiError as problem:
+            problems[key] = problem
+    return meta
+
+
+def _raise_first(problems: Mapping[str, GongkaiError]) -> None:
+    if not problems:
+        return
+    first = next(iter(problems.values()))
+    if first.key == "refuse.field_missing":
+        missing = [p.params["field"] for p in problems.values() if p.key == "refuse.field_missing"]
+        raise TransitionNotAllowed("refuse.fields_missing", fields=", ".join(missing))
+    raise first
 
 
 def _category(definition: Definition, catalog: Catalog, category: str | None) -> str | None:

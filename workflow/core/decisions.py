@@ -108,19 +108,21 @@ def field_moment(value: Any, zone: dt.tzinfo) -> dt.datetime | None:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=zone)
 
 
+def check_field(definition: Definition, name: str, raw: Any) -> Any:
+    """One given field: declared by the definition, and its value as its type allows."""
+    spec = definition.fields.get(name)
+    if spec is None:
+        raise InvalidInput(
+            "input.unknown_field",
+            field=name,
+            definition=definition.name,
+            allowed=", ".join(definition.fields) or "-",
+        )
+    return parse_field_value(spec, raw)
+
+
 def check_given_fields(definition: Definition, given: Mapping[str, Any]) -> dict[str, Any]:
-    parsed: dict[str, Any] = {}
-    for name, raw in given.items():
-        spec = definition.fields.get(name)
-        if spec is None:
-            raise InvalidInput(
-                "input.unknown_field",
-                field=name,
-                definition=definition.name,
-                allowed=", ".join(definition.fields) or "-",
-            )
-        parsed[name] = parse_field_value(spec, raw)
-    return parsed
+    return {name: check_field(definition, name, raw) for name, raw in given.items()}
 
 
 def _context(

@@ -60,6 +60,8 @@ class FieldSpec:
     required: bool = False
     choice_labels: MappingProxyType[str, Label] = field(default_factory=lambda: MappingProxyType({}))
     """Each choice as people call it; a version stored before choices had labels has none."""
+    help: Label | None = None
+    """What to enter and how (shown beside the field's input in the forms)."""
 
     def choice_label(self, value: str, lang: str) -> str:
         """A choice as people call it in ``lang``; one without a label is shown as stored."""

@@ -172,6 +172,7 @@ def _build(data: dict[str, Any], text: str, file: str) -> Definition:
             label=_label(spec["label"]),
             choices=tuple(spec.get("choices") or ()),
             required=spec.get("required", False),
+            help=_label(spec["help"]) if "help" in spec else None,
             choice_labels=MappingProxyType(
                 {value: _label(label) for value, label in spec["choices"].items()}
                 if isinstance(spec.get("choices"), dict)

@@ -91,6 +91,15 @@ TEXT_BY_KEY: dict[str, str | tuple[str, str]] = {
     "refuse.comment_required": N_("'%(trigger)s' requires a comment (--comment)"),
     "refuse.field_required": N_("'%(trigger)s' requires the field '%(field)s' (--field %(field)s=...)"),
     "refuse.fields_missing": N_("required fields missing: %(fields)s"),
+    "refuse.field_missing": N_("field '%(field)s' is required"),
+    "input.field_frozen": N_(
+        "field '%(field)s' cannot be changed after the item is created: a deadline or a late mark counts from it"
+    ),
+    "input.doc_number_too_long": N_("the document number has %(length)s characters; at most %(maximum)s"),
+    "input.doc_number_control": N_("the document number cannot contain control characters (tabs, line breaks)"),
+    "input.subject_too_long": N_("the subject word '%(word)s' is too long: at most %(maximum)s characters"),
+    "input.subject_control": N_("the subject word '%(word)s' contains a control character"),
+    "input.too_many_subjects": N_("%(count)s subject words given; at most %(maximum)s"),
     "refuse.bad_choice": N_("field '%(field)s': '%(value)s' is not allowed (allowed: %(allowed)s)"),
     "refuse.bad_date": N_("field '%(field)s': '%(value)s' is not a date (YYYY-MM-DD)"),
     "refuse.bad_datetime": N_(
@@ -243,10 +252,52 @@ TEXT_BY_KEY: dict[str, str | tuple[str, str]] = {
     "input.already_active": N_("%(name)s is already active"),
     "input.already_inactive": N_("%(name)s is already deactivated"),
     "input.inactive_person": N_("%(name)s is deactivated and cannot stand in"),
+    "refuse.self_admin": N_(
+        "%(person)s may not deactivate themself or remove their own administrator role: another administrator must"
+    ),
+    "input.display_name_empty": N_("the display name cannot be empty"),
+    "input.display_name_long": N_("the display name is %(length)s characters long; at most %(maximum)s"),
+    "input.display_name_control": N_(
+        "the display name holds a control character (%(code)s, character %(position)s): type the name again"
+    ),
+    "input.display_name_unchanged": N_("%(name)s is already shown as %(display_name)s"),
     "person.active": N_("active"),
     "person.inactive": N_("deactivated"),
     "person.digest_on": N_("daily digest"),
     "person.digest_off": N_("single emails"),
+    "upload.empty": N_("%(name)s is empty: nothing to attach"),
+    "upload.too_large": N_("%(name)s is too large: %(size)s, the limit is %(limit)s MB"),
+    "upload.executable": N_(
+        "%(name)s is a program (%(kind)s), not a document: programs are never attached, whatever their name"
+    ),
+    "upload.macros": N_("%(name)s contains macros (a program): save it without macros and attach it again"),
+    "upload.type_not_allowed": N_("%(name)s: files of type '%(extension)s' are not accepted (allowed: %(allowed)s)"),
+    "upload.mismatch": N_("%(name)s is not a real %(extension)s file: its content is %(found)s"),
+    "upload.mismatch_unknown": N_("%(name)s is not a real %(extension)s file: its content is not that format"),
+    "upload.bad_name": N_("the file name '%(name)s' is not usable: a file needs a name before its extension"),
+    "upload.name_folder": N_("the file name '%(name)s' contains a folder (/ or \\): give the file's name only"),
+    "upload.name_control": N_("the file name '%(name)s' contains control or invisible characters"),
+    "upload.name_too_long": N_("the file name '%(name)s...' is too long (at most %(limit)s characters)"),
+    "upload.duplicate": N_("%(name)s is already attached to this item (as %(other)s)"),
+    "upload.meta_attachments": N_(
+        "attachments are added with uploads (attach) and removed with detach, not written into the metadata"
+    ),
+    "upload.not_attached": N_("%(reference)s has no attachment %(sha256)s"),
+    "upload.none": N_("choose at least one file to attach"),
+    "upload.form": N_("the form with the files could not be read: %(detail)s"),
+    "upload.missing_content": N_("the file %(sha256)s is missing from the file store"),
+    "config.no_file_store": N_("no file store is configured (GONGKAI_FILES_DIR): attachments cannot be written"),
+    "config.files_dir_not_folder": N_("GONGKAI_FILES_DIR %(path)s exists and is not a folder"),
+    "config.unknown_file_type": N_(
+        "GONGKAI_FILE_TYPES: '%(value)s' is not a file type gongkai can check (known: %(known)s)"
+    ),
+    "config.no_file_types": N_("GONGKAI_FILE_TYPES is empty: name at least one file type (e.g. pdf)"),
+    "config.file_max_mb": N_(
+        "GONGKAI_FILE_MAX_MB must be a whole number of megabytes from 1 to %(maximum)s, not '%(value)s'"
+    ),
+    "files.verified": Nn_("%(num)s stored file verified", "%(num)s stored files verified"),
+    "files.mismatch": N_("%(sha256)s changed on disk: its content now hashes to %(actual)s (attached to %(items)s)"),
+    "files.missing": N_("%(sha256)s is missing from the file store (attached to %(items)s)"),
 }
 
 

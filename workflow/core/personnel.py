@@ -1,4 +1,5 @@
-"""The pure core of people changes: who may add a person, change roles, deactivate, delegate, choose a digest.
+"""The pure core of people changes: who may add a person, name them, change roles, deactivate, delegate, choose
+a digest.
 
 Each decision takes the operator (an administrator, the person themself where the rule allows, or
 the operating-system account that ran the command line), the person as stored and what is asked,
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,6 +27,8 @@ ACCOUNT_PREFIX = "cli:"
 """Actors named ``cli:ACCOUNT`` are operating-system accounts; a person's name never holds ``:``."""
 USER_NAME = re.compile(r"^[^\s@:]{1,64}$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+DISPLAY_NAME_MAX = 64
+"""Characters of a display name (``users.display_name``)."""
 ADMIN = "admin"
 AS_SELF = "self"
 AS_ACCOUNT = "os_account"
@@ -54,6 +58,7 @@ class PersonRecord:
     roles: frozenset[str]
     active: bool
     digest: bool
+    display_name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -71,6 +76,12 @@ class PeopleChange:
 class PersonAdded(PeopleChange):
     email: str = ""
     roles: tuple[str, ...] = ()
+    display_name: str | None = None
+
+
+@dataclass(frozen=True)
+class DisplayNameSet(PeopleChange):
+    display_name: str = ""
 
 
 @dataclass(frozen=True)
@@ -111,6 +122,20 @@ def check_new_person(name: str, email: str, roles: Iterable[str]) -> tuple[str, 
     return unique
 
 
+def check_display_name(value: str) -> str:
+    """A display name as it is kept: trimmed, not empty, at most 64 characters, no control characters
+    (nor invisible format characters such as a right-to-left override, which would disguise a name)."""
+    trimmed = value.strip()
+    if not trimmed:
+        raise InvalidInput("input.display_name_empty")
+    if len(trimmed) > DISPLAY_NAME_MAX:
+        raise InvalidInput("input.display_name_long", length=len(trimmed), maximum=DISPLAY_NAME_MAX)
+    for position, char in enumerate(trimmed, start=1):
+        if unicodedata.category(char) in ("Cc", "Cf"):
+            raise InvalidInput("input.display_name_control", position=position, code=f"U+{ord(char):04X}")
+    return trimmed
+
+
 def check_period(principal: str, substitute: str, starts_on: dt.date, ends_on: dt.date) -> None:
     if principal == substitute:
         raise InvalidInput("input.delegate_self", name=principal)
@@ -118,15 +143,32 @@ def check_period(principal: str, substitute: str, starts_on: dt.date, ends_on: d
         raise InvalidInput("input.delegate_period", starts=starts_on.isoformat(), ends=ends_on.isoformat())
 
 
-def decide_add(operator: Operator, name: str, email: str, roles: Iterable[str], existing: bool) -> PersonAdded:
-    """Only an administrator (or the account) adds people."""
+def decide_add(
+    operator: Operator, name: str, email: str, roles: Iterable[str], existing: bool, display_name: str | None = None
+) -> PersonAdded:
+    """Only an administrator (or the account) adds people; a display name (张伟) is optional."""
     actor, capacity = _administrator(operator, name)
     unique = check_new_person(name, email, roles)
+    shown = None if display_name is None else check_display_name(display_name)
     if existing:
         raise InvalidInput("input.user_exists", name=name)
-    return PersonAdded(
-        "person.add", name, actor, capacity, {"email": email, "roles": list(unique)}, email=email, roles=unique
-    )
+    details: dict[str, Any] = {"email": email, "roles": list(unique)}
+    if shown is not None:
+        details["display_name"] = shown
+    return PersonAdded("person.add", name, actor, capacity, details, email=email, roles=unique, display_name=shown)
+
+
+def decide_display_name(
+    operator: Operator, record: PersonRecord | None, name: str, display_name: str
+) -> DisplayNameSet:
+    """An administrator sets the name people are shown by (张伟 for ``zhang_wei``); the audit row keeps both."""
+    actor, capacity = _administrator(operator, name)
+    shown = check_display_name(display_name)
+    record = _existing(record, name)
+    if record.display_name == shown:
+        raise InvalidInput("input.display_name_unchanged", name=record.name, display_name=shown)
+    details = {"display_name": shown, "previous": record.display_name}
+    return DisplayNameSet("person.display_name", record.name, actor, capacity, details, display_name=shown)
 
 
 def decide_roles(
@@ -144,6 +186,8 @@ def decide_roles(
     record = _existing(record, name)
     if granted_asked and isinstance(operator, Person) and operator.name == record.name:
         raise NotPermitted("refuse.self_grant", person=record.name, roles=", ".join(granted_asked))
+    if ADMIN in removed_asked and ADMIN in record.roles and _is_self(operator, record.name):
+        raise NotPermitted("refuse.self_admin", person=record.name)
     granted = tuple(r for r in granted_asked if r not in record.roles)
     removed = tuple(r for r in removed_asked if r in record.roles)
     if not granted and not removed:
@@ -159,6 +203,8 @@ def decide_active(operator: Operator, record: PersonRecord | None, name: str, ac
     """An administrator deactivates a person (they keep their history, and can be activated again)."""
     actor, capacity = _administrator(operator, name)
     record = _existing(record, name)
+    if not active and _is_self(operator, record.name):
+        raise NotPermitted("refuse.self_admin", person=record.name)
     if record.active == active:
         raise InvalidInput("input.already_active" if active else "input.already_inactive", name=record.name)
     trigger = "person.activate" if active else "person.deactivate"
@@ -207,6 +253,10 @@ def _administrator_or_self(operator: Operator, subject: str) -> tuple[str, str]:
     if isinstance(operator, Person) and operator.name == subject and ADMIN not in operator.roles:
         return operator.name, AS_SELF
     return _administrator(operator, subject)
+
+
+def _is_self(operator: Operator, name: str) -> bool:
+    return isinstance(operator, Person) and operator.name == name
 
 
 def _existing(record: PersonRecord | None, name: str) -> PersonRecord:

@@ -36,7 +36,7 @@ TOP_LEVEL_KEYS = {
 }
 STATE_KEYS = {"label", "role", "terminal", "editable", "deadline"}
 TRANSITION_KEYS = {"trigger", "source", "dest", "role", "guards", "starts_revision", "late_after", "fires_at"}
-FIELD_KEYS = {"type", "label", "choices", "required"}
+FIELD_KEYS = {"type", "label", "choices", "required", "help"}
 TRIGGER_KEYS = {"label"}
 
 
@@ -292,6 +292,8 @@ def _check_fields(fields: Any, out: _Collector) -> dict[str, str]:
             _check_choices(path, str(name), choices, out)
         if kind != "choice" and choices is not None:
             out.add((*path, "choices"), "definition.choices_not_choice", field=name)
+        if "help" in spec and not _is_label(spec["help"]):
+            out.add((*path, "help"), "definition.bad_label")
         if "required" in spec and not isinstance(spec["required"], bool):
             out.add((*path, "required"), "definition.not_bool", key="required")
     return types

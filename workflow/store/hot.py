@@ -229,9 +229,9 @@ class HotPath:
 
     def people(
         self, conn: Connection, role: str, assigned: Sequence[str], today: dt.date
-    ) -> list[tuple[str, str, bool, str | None]]:
-        """(name, email, wants a digest, standing in for whom or None) of the active people holding
-        ``role`` (those assigned, else all with it), then of those standing in for them ``today``."""
+    ) -> list[tuple[str, str, bool, str | None, str | None]]:
+        """(name, email, wants a digest, standing in for whom or None, display name or None) of the active
+        people holding ``role`` (those assigned, else all with it), then of those standing in for them ``today``."""
         day = today.isoformat() if self.sqlite else today
         if assigned:
             rows = [
@@ -241,7 +241,11 @@ class HotPath:
             ]
         else:
             rows = self._all(conn, "people_with_role", {"role": role, "active": True, "today": day})
-        return [(row[0], row[1], bool(row[2]), row[3]) for row in rows]
+        return [(row[0], row[1], bool(row[2]), row[3], row[4]) for row in rows]
+
+    def people_names(self, conn: Connection) -> list[tuple[str, str, str | None]]:
+        """(login name, email, display name or None) of everyone: read on every page that names a person."""
+        return [(row[0], row[1], row[2]) for row in self._all(conn, "people_names", {})]
 
     def insert_outbox(self, conn: Connection, values: dict[str, Any]) -> bool:
         """One outbox row unless its dedupe key is there already; True when written."""

@@ -41,12 +41,12 @@ UPDATE audit_head SET seq = %(seq)s, hash = %(hash)s WHERE id = 1
 
 -- name: people_with_role
 -- Who holds a role, then who stands in for them today: (name, email, digest, the principal's name or
--- NULL). The core decides who acts (core.acting).
-SELECT users.name, users.email, users.digest, NULL
+-- NULL, display name). The core decides who acts (core.acting).
+SELECT users.name, users.email, users.digest, NULL, users.display_name
   FROM users JOIN user_roles ON user_roles.user_id = users.id
  WHERE user_roles.role = %(role)s AND users.active = %(active)s
 UNION ALL
-SELECT substitute.name, substitute.email, substitute.digest, principal.name
+SELECT substitute.name, substitute.email, substitute.digest, principal.name, substitute.display_name
   FROM delegations
   JOIN users AS principal ON principal.id = delegations.principal_id
   JOIN users AS substitute ON substitute.id = delegations.substitute_id
@@ -57,14 +57,19 @@ SELECT substitute.name, substitute.email, substitute.digest, principal.name
 
 -- name: person_named
 -- The person named for a role on an item, then who stands in for them today (as people_with_role).
-SELECT name, email, digest, NULL FROM users WHERE name = %(name)s AND active = %(active)s
+SELECT name, email, digest, NULL, display_name FROM users WHERE name = %(name)s AND active = %(active)s
 UNION ALL
-SELECT substitute.name, substitute.email, substitute.digest, principal.name
+SELECT substitute.name, substitute.email, substitute.digest, principal.name, substitute.display_name
   FROM delegations
   JOIN users AS principal ON principal.id = delegations.principal_id
   JOIN users AS substitute ON substitute.id = delegations.substitute_id
  WHERE principal.name = %(name)s AND principal.active = %(active)s AND substitute.active = %(active)s
    AND delegations.starts_on <= %(today)s AND delegations.ends_on >= %(today)s
+
+-- name: people_names
+-- Every person's login name, address and display name: how a page names people (core.names), read once
+-- per request.
+SELECT name, email, display_name FROM users
 
 -- name: insert_outbox
 INSERT INTO outbox (message_id, dedupe_key, event, item_id, recipient, subject, body_text, body_html, status,

@@ -16,8 +16,10 @@ from sqlalchemy.exc import IntegrityError
 
 from workflow.core.decisions import Person
 from workflow.core.errors import InvalidInput, NotFound
+from workflow.core.names import NameEntry
 from workflow.core.personnel import SYSTEM_ACTOR as SYSTEM_ACTOR  # the worker's actor name, where it always was
-from workflow.core.personnel import PersonRecord, check_new_person, check_period
+from workflow.core.personnel import PersonRecord, check_display_name, check_new_person, check_period
+from workflow.store.hot import HotPath
 from workflow.store.models import Delegation, User, UserRole
 
 users = cast(Table, User.__table__)
@@ -32,6 +34,8 @@ class UserInfo:
     email: str
     roles: tuple[str, ...]
     active: bool
+    display_name: str | None = None
+    digest: bool = False
 
 
 @dataclass(frozen=True)
@@ -43,32 +47,49 @@ class DelegationInfo:
     ends_on: dt.date
 
 
-def add_user(conn: Connection, name: str, email: str, roles: list[str], now: dt.datetime) -> UserInfo:
+def add_user(
+    conn: Connection, name: str, email: str, roles: list[str], now: dt.datetime, display_name: str | None = None
+) -> UserInfo:
     unique_roles = list(check_new_person(name, email, roles))
+    shown = None if display_name is None else check_display_name(display_name)
     if conn.execute(select(users.c.id).where(users.c.name == name)).first() is not None:
         raise InvalidInput("input.user_exists", name=name)
     try:
         user_id = conn.execute(
-            insert(users).values(name=name, email=email, active=True, created_at=now).returning(users.c.id)
+            insert(users)
+            .values(name=name, email=email, active=True, created_at=now, display_name=shown)
+            .returning(users.c.id)
         ).scalar_one()
     except IntegrityError:
         raise InvalidInput("input.user_exists", name=name) from None
     conn.execute(insert(user_roles), [{"user_id": user_id, "role": role} for role in unique_roles])
-    return UserInfo(user_id, name, email, tuple(unique_roles), True)
+    return UserInfo(user_id, name, email, tuple(unique_roles), True, shown)
 
 
 def list_users(conn: Connection) -> list[UserInfo]:
+    """Everyone, active or not, by login name; their roles in name order."""
     rows = conn.execute(
-        select(users.c.id, users.c.name, users.c.email, users.c.active, user_roles.c.role)
+        select(
+            users.c.id, users.c.name, users.c.email, users.c.active, users.c.display_name, users.c.digest,
+            user_roles.c.role,
+        )
         .select_from(users.outerjoin(user_roles, user_roles.c.user_id == users.c.id))
         .order_by(users.c.name, user_roles.c.role)
-    ).all()
+    ).all()  # fmt: skip
     found: dict[int, UserInfo] = {}
     for row in rows:
         info = found.get(row.id)
         roles = (info.roles if info else ()) + ((row.role,) if row.role else ())
-        found[row.id] = UserInfo(row.id, row.name, row.email, roles, row.active)
+        found[row.id] = UserInfo(
+            row.id, row.name, row.email, roles, bool(row.active), row.display_name, bool(row.digest)
+        )
     return list(found.values())
+
+
+def name_entries(conn: Connection) -> list[NameEntry]:
+    """Every person's login name, address and display name: one query, for :class:`workflow.core.names.Names`."""
+    # On the driver's cursor (store.hot): every page showing a person runs this, ~0.1 ms less than through Core.
+    return [NameEntry(*row) for row in HotPath(conn.dialect.name).people_names(conn)]
 
 
 def get_user(conn: Connection, name: str) -> UserInfo:
@@ -171,14 +192,20 @@ def set_digest(conn: Connection, name: str, digest: bool) -> None:
 def person_record(conn: Connection, name: str) -> PersonRecord | None:
     """The person as stored (active or not), or None when there is no such person."""
     rows = conn.execute(
-        select(users.c.email, users.c.active, users.c.digest, user_roles.c.role)
+        select(users.c.email, users.c.active, users.c.digest, users.c.display_name, user_roles.c.role)
         .select_from(users.outerjoin(user_roles, user_roles.c.user_id == users.c.id))
         .where(users.c.name == name)
     ).all()
     if not rows:
         return None
     roles = frozenset(row.role for row in rows if row.role)
-    return PersonRecord(name, rows[0].email, roles, bool(rows[0].active), bool(rows[0].digest))
+    first = rows[0]
+    return PersonRecord(name, first.email, roles, bool(first.active), bool(first.digest), first.display_name)
+
+
+def set_display_name(conn: Connection, name: str, display_name: str) -> None:
+    info = get_user(conn, name)
+    conn.execute(update(users).where(users.c.id == info.id).values(display_name=display_name))
 
 
 def change_roles(conn: Connection, name: str, granted: tuple[str, ...], removed: tuple[str, ...]) -> None:

@@ -41,6 +41,7 @@ from notifications.outbox import FAILED, PENDING, SENDING, enqueue, list_message
 from notifications.render import RenderedMessage, translated_environment
 from notifications.settings import MailSettings
 from workflow.clock import utc_now
+from workflow.core.authoring import may_edit
 from workflow.core.deadlines import working_days_left
 from workflow.core.decisions import ItemSnapshot, Person, available_triggers, decide
 from workflow.core.definition import Definition, FieldSpec, Transition, action_label
@@ -54,6 +55,7 @@ from workflow.core.errors import (
     render_error,
 )
 from workflow.core.i18n import LANGUAGES, N_, Translator, translator
+from workflow.core.names import Names
 from workflow.core.roles import role_label
 from workflow.engine import WorkflowEngine
 from workflow.settings import Settings
@@ -64,12 +66,16 @@ from workflow.store.models import UsedToken, User
 from workflow.store.people import load_person
 from workflow.tokens import ActionClaim, SigninClaim, TokenRefused, Tokens
 from workflow.web import queries
-from workflow.web.access import AUDIT_ROLES, OUTBOX_ROLES, may_read_body, may_see
+from workflow.web.access import ADMIN_ROLES, AUDIT_ROLES, OUTBOX_ROLES, may_read_body, may_see
+from workflow.web.admin import AdminPages
 from workflow.web.assigning import Assigning
 from workflow.web.bodydiff import body_diff, collapse
 from workflow.web.chain import chain_svg
+from workflow.web.files import FilePages, attachment_section
 from workflow.web.inbox import InboxPages
+from workflow.web.names import install_filters, request_names
 from workflow.web.security import SecurityHeaders, record, signin_throttled
+from workflow.web.workbench import Workbench
 
 log = logging.getLogger("gongkai.web")
 
@@ -121,6 +127,7 @@ class WebApp:
         self.clock = clock
         self.secure_cookies = mail.base_url.startswith("https://")
         self.templates = {lang: self._environment(lang) for lang in LANGUAGES}
+        self.workbench = Workbench(self)
         self.assigning = Assigning(self)
 
     def _environment(self, lang: str) -> Environment:
@@ -131,6 +138,7 @@ class WebApp:
         # A form's date input takes and gives ISO dates, whatever the reader's language.
         environment.filters["iso"] = lambda value: value.isoformat() if value else ""
         environment.filters["moment"] = self._moment
+        install_filters(environment)
         return environment
 
     # ---- the application -----------------------------------------------------------------------
@@ -139,6 +147,8 @@ class WebApp:
     # functions (Starlette runs them in its thread pool); form POSTs go through ``posted``.
 
     def asgi(self) -> Starlette:
+        files = FilePages(self)
+        admin = AdminPages(self)
         routes = [
             Route("/", InboxPages(self).page),
             Route("/healthz", self.healthz),
@@ -150,13 +160,29 @@ class WebApp:
             Route("/prefs", self.posted(self.prefs), methods=["POST"]),
             Route("/act/{token}", self.action_confirm, methods=["GET"]),
             Route("/act/{token}", self.posted(self.action_fire), methods=["POST"]),
+            Route("/items/new", self.workbench.choose, methods=["GET"]),
+            Route("/items/new/{definition}", self.workbench.new_form, methods=["GET"]),
+            Route("/items/new/{definition}", files.forms.posted(self, self.workbench.create), methods=["POST"]),
+            Route("/items/{ref}/edit", self.workbench.edit_form, methods=["GET"]),
+            Route("/items/{ref}/edit", files.forms.posted(self, self.workbench.save_edit), methods=["POST"]),
             Route("/items/{ref}", self.item_page, methods=["GET"]),
             Route("/items/{ref}/fire", self.posted(self.item_fire), methods=["POST"]),
             Route("/items/{ref}/assign", self.posted(self.assigning.assign), methods=["POST"]),
+            Route("/items/{ref}/files/{sha256}", files.download, methods=["GET"]),
+            Route("/act/{token}/files/{sha256}", files.download_by_link, methods=["GET"]),
+            Route("/items/{ref}/attach", files.forms.posted(self, files.attach), methods=["POST"]),
+            Route("/items/{ref}/attach", files.back_to_item, methods=["GET"]),
+            Route("/items/{ref}/detach", self.posted(files.detach), methods=["POST"]),
+            Route("/items/{ref}/detach", files.back_to_item, methods=["GET"]),
             Route("/audit", self.audit_page),
             Route("/audit.csv", self.audit_csv),
             Route("/outbox", self.outbox_page, methods=["GET"]),
             Route("/outbox/{id:int}/retry", self.posted(self.outbox_retry), methods=["POST"]),
+            Route("/admin/people", admin.people_page, methods=["GET"]),
+            Route("/admin/people", self.posted(admin.add_person), methods=["POST"]),
+            Route("/admin/people/{id:int}", admin.person_page, methods=["GET"]),
+            Route("/admin/people/{id:int}/{change}", self.posted(admin.change_person), methods=["POST"]),
+            Route("/admin/security", admin.security_page, methods=["GET"]),
             Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
         ]
         app = Starlette(routes=routes, middleware=[Middleware(SecurityHeaders)])
@@ -239,6 +265,10 @@ class WebApp:
         """Text, plurals and dates in the reader's language."""
         return translator(self.lang(request))
 
+    def names(self, request: Request) -> Names:
+        """People's display names for this request (one query, on first use): ``.label(name)`` is 张伟（zhang_wei）."""
+        return request_names(request, self.engine.db, self.lang(request))
+
     def _trigger_label(self, definition: Definition | str | None, trigger: str, lang: str) -> str:
         """A decision as its definition names it; ``definition`` may be a name (an audit row's), then the file's."""
         if isinstance(definition, str):
@@ -269,6 +299,9 @@ class WebApp:
                 user=user,
                 can_audit=bool(user and user.roles & AUDIT_ROLES),
                 can_outbox=bool(user and user.roles & OUTBOX_ROLES),
+                can_admin=bool(user and user.roles & ADMIN_ROLES),
+                names=self.names(request),
+                can_create=bool(user and self.workbench.offered(user)),
                 **context,
             )
         )
@@ -283,6 +316,10 @@ class WebApp:
         if value is None:
             return ""
         return value.astimezone(self.engine.zone).strftime("%Y-%m-%d %H:%M")
+
+    def stop(self, request: Request, status: int, title: str, message: str = "", **context: Any) -> Page:
+        """Stop with a message page; ``title`` and ``message`` are already in the reader's language."""
+        return Page(self.page(request, "message.html", status=status, title=title, message=message, **context))
 
     def refuse(self, request: Request, status: int, message: str, **params: Any) -> Page:
         """A refusal page; ``message`` is English source text (marked with ``N_``), shown in the reader's language."""
@@ -363,14 +400,17 @@ class WebApp:
             )
         self.log_security(request, "signin_requested", subject=address)
         with self.engine.db.begin() as conn:
-            found = conn.execute(select(users.c.name).where(users.c.email == address, users.c.active.is_(True))).first()
+            found = conn.execute(
+                select(users.c.name, users.c.display_name).where(users.c.email == address, users.c.active.is_(True))
+            ).first()
             if found is not None:
                 url = f"{self.mail.base_url.rstrip('/')}/signin/{self.tokens.signin(found.name)}"
                 lang = self.lang(request)
+                greeted = found.display_name or found.name
                 message = RenderedMessage(
                     subject=translator(lang)._("[gongkai] Your sign-in link"),
-                    text=translator(lang)._(SIGNIN_MAIL_BODY, name=found.name, url=url),
-                    html=self.templates[lang].get_template("signin_email.html").render(name=found.name, url=url),
+                    text=translator(lang)._(SIGNIN_MAIL_BODY, name=greeted, url=url),
+                    html=self.templates[lang].get_template("signin_email.html").render(name=greeted, url=url),
                 )
                 enqueue(
                     conn, key=f"signin:{secrets.token_hex(8)}", event="signin", recipient=address,
@@ -459,8 +499,8 @@ class WebApp:
                 request,
                 403,
                 N_("This link was sent to %(owner)s; you are signed in as %(name)s."),
-                owner=claim.user,
-                name=signed_in,
+                owner=self.names(request).label(claim.user),
+                name=self.names(request).label(signed_in),
             )
         return claim
 
@@ -469,7 +509,7 @@ class WebApp:
         message = self.tr(request)._(
             "%(reference)s was acted on by %(actor)s at %(at)s (%(action)s);"
             " this link no longer applies and changed nothing.",
-            reference=row.reference, actor=last["actor"] if last else "-",
+            reference=row.reference, actor=self.names(request).label(last["actor"]) if last else "-",
             at=self._moment(last["at_time"]) if last else "-",
             action=self._trigger_label(row.definition, last["trigger"], self.lang(request)) if last else "-",
         )  # fmt: skip
@@ -523,6 +563,10 @@ class WebApp:
             needs_comment=transition.guard("requires_comment") is not None,
             field_inputs=self._field_inputs(definition, transition, self.lang(request)), error=error,
             comment=comment, acting_as=claim.user,
+            attachments=attachment_section(
+                person, row, definition, may_read_body(person, definition, row.holders, row.state),
+                self.engine.upload_policy, downloads=f"/act/{request.path_params['token']}/files", offer_changes=False,
+            ),
         )  # fmt: skip
 
     def _why_not(self, request: Request, snapshot: ItemSnapshot, person: Person, transition: Transition) -> str:
@@ -614,12 +658,14 @@ class WebApp:
             when = self._moment(decided.at)
             if decided.content_hash == row.content_hash:
                 return None, self.tr(request)._(
-                    "The body has not changed since %(who)s decided at %(when)s.", who=decided.actor, when=when
-                )
+                    "The body has not changed since %(who)s decided at %(when)s.",
+                    who=self.names(request).label(decided.actor), when=when,
+                )  # fmt: skip
             old = queries.body_with_hash(conn, row.id, decided.content_hash)
             if old is not None:
                 return collapse(body_diff(old, row.body), context=3), self.tr(request)._(
-                    "Changes since %(who)s decided (%(action)s) at %(when)s:", who=decided.actor, when=when,
+                    "Changes since %(who)s decided (%(action)s) at %(when)s:",
+                    who=self.names(request).label(decided.actor), when=when,
                     action=self._trigger_label(row.definition, decided.trigger, self.lang(request)),
                 )  # fmt: skip
         if len(revisions) > 1:
@@ -649,6 +695,8 @@ class WebApp:
             assigned=next((r for r in roles if r.role == assigned), None),
             chain=chain_svg(definition, row.state, lang, visited=visited),
             deadlines=deadlines, history=history, read_only=read_only, item_definition=definition,
+            may_edit=not read_only and may_edit(snapshot, person),
+            attachments=attachment_section(person, row, definition, summary["readable"], self.engine.upload_policy),
             revisions=_with_diffs(revisions) if summary["readable"] else [],
             actions=[
                 {
@@ -738,8 +786,10 @@ class WebApp:
             except ValueError:
                 return None
 
+        person = (params.get("person") or "").strip()
         return queries.AuditFilter(
-            item=params.get("item") or None, person=params.get("person") or None,
+            # A person is found by login name or by display name (张伟).
+            item=params.get("item") or None, person=self.names(request).login_name(person) if person else None,
             trigger=params.get("trigger") or None, since=day("since"), until=day("until"),
         )  # fmt: skip
 
@@ -759,16 +809,23 @@ class WebApp:
             rows = queries.audit_rows(conn, wanted, self.engine.zone, limit=None)
         out = io.StringIO()
         writer = csv.writer(out)
+        # Each login name (what the chain keeps) is followed by that person's display name (a lookup).
         columns = ["seq", "reference", "item_id", "definition", "trigger", "from_state", "to_state", "actor",
-                   "on_behalf_of", "role", "at", "comment", "content_hash", "prev_hash", "hash", "person",
-                   "details"]  # fmt: skip
+                   "actor_display_name", "on_behalf_of", "on_behalf_of_display_name", "role", "at", "comment",
+                   "content_hash", "prev_hash", "hash", "person", "person_display_name", "details"]  # fmt: skip
         writer.writerow(columns)
+        names = self.names(request)
+
+        def shown(name: str | None) -> str:
+            return (names.display_name(name) or "") if name else ""
+
         for row in rows:
             writer.writerow(
                 [row.seq, row.reference or "", row.item_id or "", row.definition or "", row.trigger,
-                 row.from_state or "", row.to_state or "", row.actor, row.on_behalf_of or "", row.role,
-                 row.at.astimezone(self.engine.zone).isoformat(), row.comment or "", row.content_hash or "",
-                 row.prev_hash, row.hash, row.person or "", row.details]
+                 row.from_state or "", row.to_state or "", row.actor, shown(row.actor), row.on_behalf_of or "",
+                 shown(row.on_behalf_of), row.role, row.at.astimezone(self.engine.zone).isoformat(),
+                 row.comment or "", row.content_hash or "", row.prev_hash, row.hash, row.person or "",
+                 shown(row.person), row.details]
             )  # fmt: skip
         # A BOM so that spreadsheet programs read the Chinese text as UTF-8.
         return Response(

@@ -20,6 +20,7 @@ from workflow.core.assignment import assignable_roles, eligible_assignees
 from workflow.core.decisions import ItemSnapshot, Person
 from workflow.core.definition import Definition
 from workflow.core.errors import GongkaiError, render_error
+from workflow.core.names import person_label
 from workflow.core.roles import role_label
 from workflow.store.hot import ItemRow
 from workflow.web import queries
@@ -39,10 +40,6 @@ class RoleChoice:
     error: str | None = None
 
 
-def shown_name(name: str, display_name: str | None) -> str:
-    return f"{display_name} ({name})" if display_name else name
-
-
 class Assigning:
     def __init__(self, web: WebShell) -> None:
         self.web = web
@@ -57,19 +54,20 @@ class Assigning:
         may_assign = set(assignable_roles(snapshot, person))
         roles = sorted(set(definition_roles_with_holders(definition, row)) | may_assign)
         people = queries.people_holding(conn, roles)
-        display = {p.name: shown for p, shown in people}
+        display = {p.name: display_name for p, display_name in people}
+
+        def shown(name: str) -> str:
+            return person_label(name, display.get(name), lang)
+
         found = []
         for role in roles:
-            options: list[tuple[str, str]] = []
+            eligible: list[str] = []
             if role in may_assign:
-                candidates = [p for p, _ in people if role in p.roles]
-                options = [
-                    (n, shown_name(n, display.get(n))) for n in eligible_assignees(snapshot, role, candidates, person)
-                ]
+                eligible = eligible_assignees(snapshot, role, [p for p, _ in people if role in p.roles], person)
             found.append(
                 RoleChoice(
-                    role, role_label(role, lang), [shown_name(n, display.get(n)) for n in row.holders.get(role, [])],
-                    options, error[1] if error and error[0] == role else None,
+                    role, role_label(role, lang), [shown(n) for n in row.holders.get(role, [])],
+                    [(n, shown(n)) for n in eligible], error[1] if error and error[0] == role else None,
                 )
             )  # fmt: skip
         return found

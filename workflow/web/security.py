@@ -1,13 +1,15 @@
-"""Security headers on every response, the security log, and the sign-in throttle."""
+"""Security headers on every response, the security log (written and read), and the sign-in throttle."""
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Engine, Table, func, insert, or_, select
+from sqlalchemy import Connection, Engine, Row, Table, func, insert, or_, select
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from workflow.core.i18n import N_
 from workflow.store.db import reading
 from workflow.store.models import SecurityEvent
 
@@ -26,6 +28,26 @@ HEADERS = [
     (b"cross-origin-opener-policy", b"same-origin"),
     (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
 ]
+
+SECURITY_EVENTS = {
+    "signin_requested": N_("Sign-in link asked for"),
+    "signin_throttled": N_("Sign-in refused: too many requests"),
+    "signed_in": N_("Signed in"),
+    "signin_link_expired": N_("Expired sign-in link"),
+    "signin_link_invalid": N_("Altered or cut sign-in link"),
+    "signin_link_reused": N_("Sign-in link used again"),
+    "action_link_expired": N_("Expired action link"),
+    "action_link_invalid": N_("Altered or cut action link"),
+    "action_link_reused": N_("Action link used again"),
+    "action_link_other_user": N_("Action link of another person"),
+    "action_link_inactive_user": N_("Action link of a deactivated person"),
+    "csrf_refused": N_("Form refused (expired or forged)"),
+    "item_forbidden": N_("Item refused"),
+    "create_forbidden": N_("New item refused"),
+    "edit_forbidden": N_("Editing refused"),
+    "page_forbidden": N_("Page refused"),
+}
+"""The events the web application records, with what the administrator's page calls them."""
 
 SIGNIN_WINDOW = dt.timedelta(minutes=15)
 SIGNIN_PER_CLIENT = 10
@@ -90,3 +112,23 @@ def signin_throttled(db: Engine, client: str | None, address: str, now: dt.datet
             )
         ).one()
     return int(by_client) >= SIGNIN_PER_CLIENT or int(by_address) >= SIGNIN_PER_ADDRESS
+
+
+@dataclass(frozen=True)
+class SecurityFilter:
+    event: str | None = None
+    user: str | None = None
+
+
+def security_events(
+    conn: Connection, wanted: SecurityFilter, *, offset: int, limit: int
+) -> tuple[list[Row[Any]], list[str]]:
+    """Rows of the security log, newest first, matching the filter; and every event recorded (for choosing)."""
+    query = select(security_log)
+    if wanted.event:
+        query = query.where(security_log.c.event == wanted.event)
+    if wanted.user:
+        query = query.where(security_log.c.user_name == wanted.user)
+    rows = list(conn.execute(query.order_by(security_log.c.id.desc()).offset(offset).limit(limit)))
+    recorded = list(conn.execute(select(security_log.c.event).distinct().order_by(security_log.c.event)).scalars())
+    return rows, recorded

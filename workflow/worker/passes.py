@@ -34,6 +34,7 @@ from workflow.core.acting import roles_to_act
 from workflow.core.definition import Definition
 from workflow.core.errors import ConfigurationError, GongkaiError, render_error
 from workflow.core.latechain import HistoryStep, earlier_late_visits
+from workflow.core.names import Names
 from workflow.core.reminders import PlannedReminder, plan
 from workflow.engine import WorkflowEngine, audit_log, deadlines_table, items
 from workflow.store.db import reading
@@ -46,9 +47,10 @@ from workflow.store.models import (
     UserRole,
     WorkerLease,
 )
-from workflow.store.people import load_person
+from workflow.store.people import load_person, name_entries
 from workflow.store.queries import in_states, items_waiting, waiting_for
 from workflow.store.sql import insert_if_absent
+from workflow.worker.files_check import check_files
 from workflow.worker.links import EmailLinks
 from workflow.worker.timed import due_fires
 
@@ -156,6 +158,7 @@ class Worker:
         self.raise_reminders(now, report)
         self.raise_periodic_updates(now, report)
         self.raise_digests(now, report)
+        report.messages += check_files(self.engine, self.notifier, now, dry_run=self.dry_run)
         if self.dry_run:
             self._would_send(report)
         else:
@@ -282,7 +285,9 @@ class Worker:
             return
         with reading(engine.db) as conn:
             readers = conn.execute(
-                select(users.c.name, users.c.email).where(users.c.digest.is_(True), users.c.active.is_(True))
+                select(users.c.name, users.c.email, users.c.display_name).where(
+                    users.c.digest.is_(True), users.c.active.is_(True)
+                )
             ).all()
             raised = set(
                 conn.execute(
@@ -316,7 +321,8 @@ class Worker:
                 ):  # fmt: skip
                     continue
                 message = render(
-                    "digest", recipient_name=reader.name, base_url=self.notifier.mail.base_url, today=today,
+                    "digest", recipient_name=reader.display_name or reader.name, base_url=self.notifier.mail.base_url,
+                    today=today,
                     confidential_states=frozenset().union(*(confidential_states_of(i.definition) for i in waiting)),
                     lang=self.notifier.lang, items=mine,
                 )  # fmt: skip
@@ -384,9 +390,10 @@ class Worker:
                 .order_by(audit_log.c.seq)
             )
         ]  # fmt: skip
+        names = Names(lambda: name_entries(conn), self.notifier.lang)
         return [
             LateStep(
-                person=visit.done_by or "-",
+                person=names.label(visit.done_by) or "-",
                 state_label=definition.states[visit.state].label.in_lang(self.notifier.lang),
                 due_on=visit.due_on,
                 done_on=visit.done_on,

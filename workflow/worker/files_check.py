@@ -1,0 +1,85 @@
+"""The worker's daily files check: rehash every stored attachment, tell the administrators of each problem.
+
+Once a day (a ``reminders`` row ``files_check:<day>`` marks the day's check as done, so a pass run
+twice, or by two workers, checks once), every file of ``stored_files`` is rehashed
+(:func:`workflow.store.file_check.verify_files`). Each problem found is recorded as a reminder
+``files:<sha256>:<kind>:<day>`` and every active administrator (role ``admin``) is written one email
+through the outbox naming the new problems, in the same transaction: once per problem per day.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+from typing import cast
+
+from sqlalchemy import Table, select
+
+from notifications.files_notice import EVENT, render_files_mismatch
+from notifications.notices import Notifier
+from notifications.outbox import enqueue
+from workflow.engine import WorkflowEngine
+from workflow.store.db import reading
+from workflow.store.file_check import verify_files
+from workflow.store.models import Reminder, User, UserRole
+from workflow.store.sql import insert_if_absent
+
+log = logging.getLogger("gongkai.worker")
+
+reminders_table = cast(Table, Reminder.__table__)
+users = cast(Table, User.__table__)
+user_roles = cast(Table, UserRole.__table__)
+ADMIN_ROLE = "admin"
+
+
+def check_files(engine: WorkflowEngine, notifier: Notifier, now: dt.datetime, *, dry_run: bool = False) -> int:
+    """Today's files check, unless done already today; the number of emails written."""
+    store = engine.files
+    if store is None:
+        return 0
+    today = now.astimezone(engine.zone).date()
+    day_key = f"files_check:{today.isoformat()}"
+    with reading(engine.db) as conn:
+        if conn.execute(select(reminders_table.c.id).where(reminders_table.c.key == day_key)).first() is not None:
+            return 0
+    report = verify_files(engine.db, store)
+    if dry_run:
+        return 0
+    written = 0
+    with engine.db.begin() as conn:
+        if not insert_if_absent(conn, reminders_table, _reminder(day_key, "files_check", today, now), ["key"]):
+            return 0  # another worker checked today meanwhile
+        fresh = [
+            problem for problem in report.problems
+            if insert_if_absent(
+                conn, reminders_table,
+                _reminder(f"files:{problem.sha256}:{problem.kind}:{today.isoformat()}", "files", today, now), ["key"],
+            )
+        ]  # fmt: skip
+        if not fresh:
+            log.info("files check: %d stored files verified", report.checked)
+            return 0
+        admins = conn.execute(
+            select(users.c.name, users.c.email)
+            .join(user_roles, user_roles.c.user_id == users.c.id)
+            .where(user_roles.c.role == ADMIN_ROLE, users.c.active.is_(True))
+            .order_by(users.c.name)
+        ).all()
+        digest = hashlib.sha256("".join(f"{p.sha256}{p.kind}" for p in fresh).encode()).hexdigest()[:16]
+        for admin in admins:
+            message = render_files_mismatch(
+                fresh, recipient_name=admin.name, base_url=notifier.mail.base_url, today=today, lang=notifier.lang
+            )
+            key = f"{EVENT}:{today.isoformat()}:{digest}"
+            written += enqueue(conn, key=key, event=EVENT, recipient=admin.email, message=message, now=now)
+    log.warning(
+        "files check: %d of %d stored files changed or missing; %d administrators told",
+        len(fresh), report.checked, written,
+    )  # fmt: skip
+    return written
+
+
+def _reminder(key: str, kind: str, today: dt.date, now: dt.datetime) -> dict[str, object]:
+    return {"key": key, "item_id": None, "deadline_kind": kind, "kind": kind, "due_on": today, "messages": 0,
+            "raised_at": now}  # fmt: skip
