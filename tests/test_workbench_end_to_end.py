@@ -162,7 +162,7 @@ def test_write_attach_review_and_sign_off_in_the_browser(
     assert view.meta["doc_number"] == "荷政发〔2026〕12号" and view.meta["subjects"] == ["财政", "预算"]
     digest = hashlib.sha256(budget.read_bytes()).hexdigest()
     assert [(a["name"], a["sha256"]) for a in view.meta["attachments"]] == [(budget.name, digest)]
-    # MARKDOWN expect(page.locator("main table", has_text="税收收入")).to_be_visible()
+    expect(page.get_by_role("region", name="正文", exact=True).get_by_role("table")).to_contain_text("税收收入")
     expect(page.get_by_role("link", name=budget.name)).to_be_visible()
     press_by_keyboard(page, "送审")
     expect(page.locator("main")).to_contain_text("保密审查")
