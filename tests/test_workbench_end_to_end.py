@@ -55,11 +55,10 @@ def counts(engine: WorkflowEngine) -> tuple[int, int]:
 
 
 def choose_files(page: Page, element_id: str, *paths: Path) -> None:
-    """Tab to the file input and open its chooser with the keyboard (Space), then pick the files."""
+    """Tab to the file input, then pick the files as the system's file dialog would (a headless browser has
+    none to drive with the keyboard; pressing Space there to open it proved unreliable under load)."""
     tab_to(page, element_id)
-    with page.expect_file_chooser() as chooser:
-        page.keyboard.press("Space")
-    chooser.value.set_files([str(path) for path in paths])
+    page.locator(f"#{element_id}").set_input_files([str(path) for path in paths])
 
 
 def another_browser(page: Page) -> Page:

@@ -13,39 +13,23 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from collections.abc import Callable, Mapping
-from typing import Any, Protocol
+from typing import Any
 from urllib.parse import urlencode
 
 from sqlalchemy import Connection
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.responses import RedirectResponse, Response
 
 from workflow.core.decisions import Person
 from workflow.core.errors import GongkaiError, InvalidInput
-from workflow.core.i18n import N_, Translator
-from workflow.core.names import Names
+from workflow.core.i18n import N_
 from workflow.core.roles import ROLES
-from workflow.engine import WorkflowEngine
 from workflow.store.people import DelegationInfo, UserInfo, list_delegations, list_users
 from workflow.web.access import ADMIN_ROLES
 from workflow.web.security import SECURITY_EVENTS, SecurityFilter, security_events
-
-
-class WebApp(Protocol):
-    """What these pages use of the web application (``workflow.web.app.WebApp``), which registers them."""
-
-    engine: WorkflowEngine
-
-    def signed_in(self, request: Request, conn: Connection) -> Person: ...
-    def _require(self, request: Request, person: Person, roles: frozenset[str]) -> None: ...
-    def page(self, request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse: ...
-    def read(self) -> Connection: ...
-    def lang(self, request: Request) -> str: ...
-    def tr(self, request: Request) -> Translator: ...
-    def names(self, request: Request) -> Names: ...
-
+from workflow.web.shell import WebShell
 
 PAGE_SIZE = 50
 """Rows of the security log a page shows."""
@@ -95,16 +79,16 @@ class Change:
     """One form of a person's page: its fields (refusals are shown next to one of them) and what it does."""
 
     fields: tuple[str, ...]
-    apply: Callable[[WebApp, UserInfo, FormData, str], str]
+    apply: Callable[[WebShell, UserInfo, FormData, str], str]
     """Makes the change through the engine (``by`` the administrator); the ``done`` key of its confirmation."""
 
 
-def _set_display_name(web: WebApp, person: UserInfo, form: FormData, by: str) -> str:
+def _set_display_name(web: WebShell, person: UserInfo, form: FormData, by: str) -> str:
     web.engine.set_display_name(person.name, _text(form, "display_name"), by=by)
     return "display_name"
 
 
-def _set_roles(web: WebApp, person: UserInfo, form: FormData, by: str) -> str:
+def _set_roles(web: WebShell, person: UserInfo, form: FormData, by: str) -> str:
     """The ticked roles against those held: what to grant, what to remove. The core decides whether it may."""
     ticked = [str(role) for role in form.getlist("roles")]
     held = set(person.roles)
@@ -116,18 +100,18 @@ def _set_roles(web: WebApp, person: UserInfo, form: FormData, by: str) -> str:
     return "roles"
 
 
-def _set_active(web: WebApp, person: UserInfo, form: FormData, by: str) -> str:
+def _set_active(web: WebShell, person: UserInfo, form: FormData, by: str) -> str:
     active = _text(form, "active") == "1"
     web.engine.set_active(person.name, active, by=by)
     return "activated" if active else "deactivated"
 
 
-def _set_digest(web: WebApp, person: UserInfo, form: FormData, by: str) -> str:
+def _set_digest(web: WebShell, person: UserInfo, form: FormData, by: str) -> str:
     web.engine.set_digest(person.name, _text(form, "digest") == "1", by=by)
     return "digest"
 
 
-def _delegate(web: WebApp, person: UserInfo, form: FormData, by: str) -> str:
+def _delegate(web: WebShell, person: UserInfo, form: FormData, by: str) -> str:
     starts_on = _date(form, "starts_on")
     ends_on = _date(form, "ends_on")
     web.engine.delegate(person.name, _text(form, "substitute"), starts_on, ends_on, by=by)
@@ -156,12 +140,12 @@ class FieldRefusal(Exception):
 class AdminPages:
     """``/admin/people``, ``/admin/people/{id}`` and ``/admin/security``: handlers over the web application."""
 
-    def __init__(self, web: WebApp) -> None:
+    def __init__(self, web: WebShell) -> None:
         self.web = web
 
     def _administrator(self, request: Request, conn: Connection) -> Person:
         person = self.web.signed_in(request, conn)
-        self.web._require(request, person, ADMIN_ROLES)
+        self.web.require(request, person, ADMIN_ROLES)
         return person
 
     # ---- people --------------------------------------------------------------------------------

@@ -75,6 +75,7 @@ from workflow.web.files import FilePages, attachment_section
 from workflow.web.inbox import InboxPages
 from workflow.web.names import install_filters, request_names
 from workflow.web.security import SecurityHeaders, record, signin_throttled
+from workflow.web.shell import FormHandler
 from workflow.web.workbench import Workbench
 
 log = logging.getLogger("gongkai.web")
@@ -107,7 +108,6 @@ class Page(Exception):
         self.response = response
 
 
-FormHandler = Callable[[Request, FormData], Response]
 Endpoint = Callable[[Request], Awaitable[Response]]
 
 
@@ -199,7 +199,7 @@ class WebApp:
         @functools.wraps(handler)
         async def endpoint(request: Request) -> Response:
             form = await request.form()
-            return await run_in_threadpool(self._with_checked_form, handler, request, form)
+            return await run_in_threadpool(self.with_checked_form, handler, request, form)
 
         return endpoint
 
@@ -349,7 +349,7 @@ class WebApp:
         request.state.user = person
         return person
 
-    def _with_checked_form(self, handler: FormHandler, request: Request, form: FormData) -> Response:
+    def with_checked_form(self, handler: FormHandler, request: Request, form: FormData) -> Response:
         """``handler`` with the posted form, once its CSRF token matches this browser's cookie; else a
         refusal, logged."""
         token = form.get("csrf")
@@ -481,7 +481,7 @@ class WebApp:
 
     # ---- action links --------------------------------------------------------------------------
 
-    def _action_claim(self, request: Request, token: str) -> ActionClaim:
+    def action_claim(self, request: Request, token: str) -> ActionClaim:
         """The link's claim, or a refusal page (logged): expired, altered, used, someone else's."""
         try:
             claim = self.tokens.read_action(token)
@@ -517,7 +517,7 @@ class WebApp:
         link = f"/items/{row.reference}"
         return Page(self.page(request, "message.html", status=409, title=title, message=message, item_link=link))
 
-    def _action_context(
+    def action_context(
         self, request: Request, conn: Connection, claim: ActionClaim
     ) -> tuple[ItemRow, Definition, Person, Transition]:
         try:
@@ -541,9 +541,9 @@ class WebApp:
         return row, definition, person, transition
 
     def action_confirm(self, request: Request) -> Response:
-        claim = self._action_claim(request, request.path_params["token"])
+        claim = self.action_claim(request, request.path_params["token"])
         with self.read() as conn:
-            row, definition, person, transition = self._action_context(request, conn, claim)
+            row, definition, person, transition = self.action_context(request, conn, claim)
             return self._confirm_page(request, conn, row, definition, person, transition, claim)
 
     def _confirm_page(
@@ -581,10 +581,10 @@ class WebApp:
 
     def action_fire(self, request: Request, form: FormData) -> Response:
         token = request.path_params["token"]
-        claim = self._action_claim(request, token)
+        claim = self.action_claim(request, token)
         comment = str(form.get("comment") or "")
         with self.read() as conn:
-            row, definition, person, transition = self._action_context(request, conn, claim)
+            row, definition, person, transition = self.action_context(request, conn, claim)
         fields = {name: str(form.get(f"field_{name}") or "") for name in _required_fields(transition)}
         fields = {name: value for name, value in fields.items() if value}
 
@@ -679,7 +679,7 @@ class WebApp:
         lang = self.lang(request)
         with self.read() as conn:
             person = self.signed_in(request, conn)
-            row, definition = self._visible_item(request, conn, person, request.path_params["ref"])
+            row, definition = self.visible_item(request, conn, person, request.path_params["ref"])
             history = queries.item_history(conn, row.id)
             revisions = queries.item_revisions(conn, row.id)
             summary = self._item_summary(request, conn, row, definition, person)
@@ -710,7 +710,7 @@ class WebApp:
             state_label=lambda s: definition.states[s].label.in_lang(lang) if s in definition.states else (s or ""),
         )  # fmt: skip
 
-    def _visible_item(self, request: Request, conn: Connection, person: Person, ref: str) -> tuple[ItemRow, Definition]:
+    def visible_item(self, request: Request, conn: Connection, person: Person, ref: str) -> tuple[ItemRow, Definition]:
         try:
             row = self.engine.item_row(conn, ref)
         except NotFound:
@@ -732,7 +732,7 @@ class WebApp:
         version_text = str(form.get("version") or "")
         with self.read() as conn:
             person = self.signed_in(request, conn)
-            row, definition = self._visible_item(request, conn, person, request.path_params["ref"])
+            row, definition = self.visible_item(request, conn, person, request.path_params["ref"])
         transition = definition.transitions_for(trigger, row.state)
         names = _required_fields(transition) if transition else []
         fields = {n: str(form.get(f"field_{n}") or "") for n in names}
@@ -770,7 +770,7 @@ class WebApp:
 
     # ---- auditors and the office ---------------------------------------------------------------
 
-    def _require(self, request: Request, person: Person, roles: frozenset[str]) -> None:
+    def require(self, request: Request, person: Person, roles: frozenset[str]) -> None:
         if not person.roles & roles:
             self.log_security(request, "page_forbidden", user=person.name, subject=request.url.path)
             raise Page(
@@ -797,7 +797,7 @@ class WebApp:
         wanted = self._audit_filter(request)
         with self.read() as conn:
             person = self.signed_in(request, conn)
-            self._require(request, person, AUDIT_ROLES)
+            self.require(request, person, AUDIT_ROLES)
             rows = queries.audit_rows(conn, wanted, self.engine.zone)
         return self.page(request, "audit.html", rows=rows, wanted=wanted, query=request.url.query)
 
@@ -805,7 +805,7 @@ class WebApp:
         wanted = self._audit_filter(request)
         with self.read() as conn:
             person = self.signed_in(request, conn)
-            self._require(request, person, AUDIT_ROLES)
+            self.require(request, person, AUDIT_ROLES)
             rows = queries.audit_rows(conn, wanted, self.engine.zone, limit=None)
         out = io.StringIO()
         writer = csv.writer(out)
@@ -836,7 +836,7 @@ class WebApp:
     def outbox_page(self, request: Request) -> Response:
         with self.read() as conn:
             person = self.signed_in(request, conn)
-            self._require(request, person, OUTBOX_ROLES)
+            self.require(request, person, OUTBOX_ROLES)
             messages = list_messages(conn, [PENDING, SENDING, FAILED])
         notice = None
         requeued = request.query_params.get("requeued")
@@ -847,7 +847,7 @@ class WebApp:
     def outbox_retry(self, request: Request, _form: FormData) -> Response:
         with self.read() as conn:
             person = self.signed_in(request, conn)
-            self._require(request, person, OUTBOX_ROLES)
+            self.require(request, person, OUTBOX_ROLES)
         message_id = int(request.path_params["id"])
         try:
             requeue_failed(self.engine.db, message_id, self.clock())

@@ -78,7 +78,7 @@ class Assigning:
         assignee = str(form.get("assignee") or "")
         with web.read() as conn:
             person = web.signed_in(request, conn)
-            row, _definition = web._visible_item(request, conn, person, request.path_params["ref"])
+            row, _definition = web.visible_item(request, conn, person, request.path_params["ref"])
         try:
             web.engine.assign(row.id, role, assignee, person.name)
         except GongkaiError as refusal:

@@ -17,7 +17,7 @@ import logging
 import re
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 from urllib.parse import quote
 
 from sqlalchemy import Connection, select
@@ -31,15 +31,14 @@ from starlette.types import Message
 from workflow.core.attachments import Attachment, Upload, attachments_of
 from workflow.core.authoring import may_edit as core_may_edit
 from workflow.core.decisions import ItemSnapshot, Person
-from workflow.core.definition import Definition, Transition
+from workflow.core.definition import Definition
 from workflow.core.errors import Conflict, GongkaiError, InvalidInput, NotFound, render_error
-from workflow.core.i18n import N_, Translator
+from workflow.core.i18n import N_
 from workflow.core.uploads import MB, UploadPolicy, human_size
-from workflow.engine import WorkflowEngine
 from workflow.store.hot import ItemRow
 from workflow.store.models import ItemRevision
-from workflow.tokens import ActionClaim
 from workflow.web.access import AUDIT_ROLES, may_read_body
+from workflow.web.shell import FormHandler, WebShell
 
 log = logging.getLogger("gongkai.web")
 
@@ -51,32 +50,6 @@ FORM_SLACK = 1 * MB
 CHUNK = 64 * 1024
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
 TOO_LARGE = N_("The upload is too large: %(size)s; at most %(count)s files of %(limit)s MB each. Nothing was saved.")
-
-FormHandler = Callable[[Request, FormData], Response]
-
-
-class WebApp(Protocol):
-    """What these pages use of ``workflow.web.app.WebApp`` (named here, not imported: no import cycle)."""
-
-    engine: WorkflowEngine
-
-    def tr(self, request: Request) -> Translator: ...
-    def lang(self, request: Request) -> str: ...
-    def page(self, request: Request, template: str, status: int = 200, **context: Any) -> Response: ...
-    def read(self) -> Connection: ...
-    def signed_in(self, request: Request, conn: Connection) -> Person: ...
-    def log_security(
-        self, request: Request, event: str, *, user: str | None = None, subject: str | None = None,
-        detail: dict[str, Any] | None = None,
-    ) -> None: ...  # fmt: skip
-    def _visible_item(
-        self, request: Request, conn: Connection, person: Person, ref: str
-    ) -> tuple[ItemRow, Definition]: ...
-    def _with_checked_form(self, handler: FormHandler, request: Request, form: FormData) -> Response: ...
-    def _action_claim(self, request: Request, token: str) -> ActionClaim: ...
-    def _action_context(
-        self, request: Request, conn: Connection, claim: ActionClaim
-    ) -> tuple[ItemRow, Definition, Person, Transition]: ...
 
 
 class UploadTooLarge(Exception):
@@ -122,8 +95,8 @@ class UploadForms:
         except HTTPException as refused:  # Starlette's answer to a malformed form or too many files
             raise InvalidInput("upload.form", detail=refused.detail) from None
 
-    def posted(self, web: WebApp, handler: FormHandler) -> Callable[[Request], Awaitable[Response]]:
-        """Like ``WebApp.posted``, for a form with files: read with the limit on the event loop, then the
+    def posted(self, web: WebShell, handler: FormHandler) -> Callable[[Request], Awaitable[Response]]:
+        """Like ``WebShell.posted``, for a form with files: read with the limit on the event loop, then the
         CSRF check and ``handler`` in the thread pool; the form's temporary files are closed after."""
 
         @functools.wraps(handler)
@@ -135,20 +108,20 @@ class UploadForms:
             except InvalidInput as refused:
                 return await run_in_threadpool(self._unreadable, web, request, refused)
             try:
-                return await run_in_threadpool(web._with_checked_form, handler, request, form)
+                return await run_in_threadpool(web.with_checked_form, handler, request, form)
             finally:
                 await form.close()
 
         return endpoint
 
-    def _too_large(self, web: WebApp, request: Request, received: int) -> Response:
+    def _too_large(self, web: WebShell, request: Request, received: int) -> Response:
         tr = web.tr(request)
         return web.page(
             request, "message.html", status=413, title=tr._("The upload is too large"),
             message=tr._(TOO_LARGE, size=human_size(received), count=self.max_files, limit=self.policy.max_mb),
         )  # fmt: skip
 
-    def _unreadable(self, web: WebApp, request: Request, refused: InvalidInput) -> Response:
+    def _unreadable(self, web: WebShell, request: Request, refused: InvalidInput) -> Response:
         return web.page(
             request, "message.html", status=400, title=web.tr(request)._("The upload was not accepted"),
             message=render_error(refused, web.lang(request)),
@@ -219,9 +192,9 @@ def shown(attachment: Attachment) -> dict[str, Any]:
 
 
 class FilePages:
-    """The handlers; registered in ``WebApp.asgi()``."""
+    """The handlers; registered in ``WebShell.asgi()``."""
 
-    def __init__(self, web: WebApp) -> None:
+    def __init__(self, web: WebShell) -> None:
         self.web = web
         self.forms = UploadForms(web.engine.upload_policy)
 
@@ -230,7 +203,7 @@ class FilePages:
         web = self.web
         with web.read() as conn:
             person = web.signed_in(request, conn)
-            row, definition = web._visible_item(request, conn, person, request.path_params["ref"])
+            row, definition = web.visible_item(request, conn, person, request.path_params["ref"])
             return self._serve(request, conn, person, row, definition)
 
     def download_by_link(self, request: Request) -> Response:
@@ -238,9 +211,9 @@ class FilePages:
         was sent to, while the link is good (unused, unexpired, the item unchanged): the reviewer opens the
         very files they clear without signing in."""
         web = self.web
-        claim = web._action_claim(request, request.path_params["token"])
+        claim = web.action_claim(request, request.path_params["token"])
         with web.read() as conn:
-            row, definition, person, _transition = web._action_context(request, conn, claim)
+            row, definition, person, _transition = web.action_context(request, conn, claim)
             return self._serve(request, conn, person, row, definition)
 
     def _serve(
@@ -286,7 +259,7 @@ class FilePages:
         web = self.web
         with web.read() as conn:
             person = web.signed_in(request, conn)
-            row, _ = web._visible_item(request, conn, person, request.path_params["ref"])
+            row, _ = web.visible_item(request, conn, person, request.path_params["ref"])
         uploads = uploads_in(form)
         try:
             if not uploads:
@@ -306,7 +279,7 @@ class FilePages:
         web = self.web
         with web.read() as conn:
             person = web.signed_in(request, conn)
-            row, _ = web._visible_item(request, conn, person, request.path_params["ref"])
+            row, _ = web.visible_item(request, conn, person, request.path_params["ref"])
         try:
             self._check_version(form, row)
             web.engine.detach(row.id, person.name, str(form.get("sha256") or ""))

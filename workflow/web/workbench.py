@@ -12,53 +12,29 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
-from jinja2 import Environment, TemplateNotFound
-from sqlalchemy import Connection
+from jinja2 import TemplateNotFound
 from starlette.datastructures import FormData
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.responses import RedirectResponse, Response
 
 from workflow.core.attachments import Upload
 from workflow.core.authoring import CheckedInput, check_item_input, creatable, editing_role, frozen_fields
 from workflow.core.decisions import ItemSnapshot, Person, field_moment
 from workflow.core.definition import Catalog, Definition, FieldSpec
 from workflow.core.errors import Conflict, GongkaiError, NotPermitted, TransitionNotAllowed, render_error
-from workflow.core.i18n import Translator
 from workflow.core.messages import message
 from workflow.core.uploads import check_upload
-from workflow.engine import WorkflowEngine
 from workflow.store.hot import ItemRow
 from workflow.web.files import FILE_FIELD as FILES_INPUT
 from workflow.web.files import uploads_in
+from workflow.web.shell import WebShell
 
 FIELD_PREFIX = "field_"
 """A declared field's input is named ``field_<name>``; its problems are keyed ``field:<name>``."""
 META_INPUTS = ("doc_number", "subjects")
 INPUT_TYPES = {"date": "date", "datetime": "datetime-local", "choice": "select", "text": "text"}
-
-
-class Pages(Protocol):
-    """What the workbench uses of the web application (:class:`workflow.web.app.WebApp`): signing in,
-    pages in the reader's language, the security log, and the engine."""
-
-    engine: WorkflowEngine
-    templates: dict[str, Environment]
-
-    def read(self) -> Connection: ...
-    def signed_in(self, request: Request, conn: Connection) -> Person: ...
-    def page(self, request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse: ...
-    def lang(self, request: Request) -> str: ...
-    def tr(self, request: Request) -> Translator: ...
-    def stop(self, request: Request, status: int, title: str, message: str = "", **context: Any) -> Exception: ...
-    def _visible_item(
-        self, request: Request, conn: Connection, person: Person, ref: str
-    ) -> tuple[ItemRow, Definition]: ...
-    def log_security(
-        self, request: Request, event: str, *, user: str | None = None, subject: str | None = None,
-        detail: dict[str, Any] | None = None,
-    ) -> None: ...  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -165,7 +141,7 @@ class Control:
 class Workbench:
     """The create and edit pages over the web application (its sign-in, pages and engine)."""
 
-    def __init__(self, app: Pages) -> None:
+    def __init__(self, app: WebShell) -> None:
         self.app = app
 
     # ---- choosing what to create ---------------------------------------------------------------
@@ -288,7 +264,7 @@ class Workbench:
         """The item of the path, if this person may edit it now; else a 409 (state) or 403 (role) page."""
         with self.app.read() as conn:
             person = self.app.signed_in(request, conn)
-            row, definition = self.app._visible_item(request, conn, person, request.path_params["ref"])
+            row, definition = self.app.visible_item(request, conn, person, request.path_params["ref"])
         try:
             editing_role(ItemSnapshot(definition, row.state, row.fields, row.holders, row.acted), person)
         except (TransitionNotAllowed, NotPermitted) as refusal:
