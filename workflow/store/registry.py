@@ -36,25 +36,46 @@ class DefinitionRegistry:
         self._lock = threading.Lock()
         self._catalog: Catalog | None = None
         self._registered: set[tuple[str, str]] = set()
+        self._files: tuple[int, list[Path]] | None = None
+        self._current: dict[str, tuple[tuple[int, int], Definition]] = {}
+        """Name -> (the file's (mtime_ns, size) when read, its definition): every page asks, few change."""
 
     def current(self, name: str) -> Definition:
-        """The definition as its file says now (validated); raises NotFound or DefinitionError."""
-        for path in definition_files(self.directory):
+        """The definition as its file says now (validated); raises NotFound or DefinitionError.
+
+        The file is read again only when its modification time or size changed since it was last read."""
+        for path in self._definition_files():
             if path.stem == name:
                 try:
+                    stat = path.stat()
+                    stamp = (stat.st_mtime_ns, stat.st_size)
+                    seen = self._current.get(name)
+                    if seen is not None and seen[0] == stamp:
+                        return seen[1]
                     text = path.read_text(encoding="utf-8")
                 except (OSError, UnicodeDecodeError):
                     return load_definition_file(path)  # reports the problem as FILE:LINE
-                known = self._pinned.get((name, definition_version(text)))
-                if known is not None:
-                    return known  # this exact text was validated before: no need to parse it again
-                definition = load_definition_text(text, str(path))
-                self._remember(definition)
+                definition = self._pinned.get((name, definition_version(text)))
+                if definition is None:  # else this exact text was validated before: no need to parse it again
+                    definition = load_definition_text(text, str(path))
+                    self._remember(definition)
+                self._current[name] = (stamp, definition)
                 return definition
         raise NotFound("notfound.definition", name=name, available=", ".join(self.names()) or "-")
 
     def names(self) -> list[str]:
-        return [path.stem for path in definition_files(self.directory)]
+        return [path.stem for path in self._definition_files()]
+
+    def _definition_files(self) -> list[Path]:
+        """The folder's definition files, listed again only when the folder changed (a file added, removed,
+        or renamed into place)."""
+        try:
+            stamp = self.directory.stat().st_mtime_ns
+        except OSError:
+            return definition_files(self.directory)
+        if self._files is None or self._files[0] != stamp:
+            self._files = (stamp, definition_files(self.directory))
+        return self._files[1]
 
     def catalog(self) -> Catalog:
         if self._catalog is None:
