@@ -11,7 +11,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import cast
 
-from sqlalchemy import Connection, Table, and_, delete, insert, select, update
+from sqlalchemy import Connection, Table, and_, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from workflow.core.decisions import Person
@@ -98,12 +98,36 @@ def get_user(conn: Connection, name: str) -> UserInfo:
     raise NotFound("notfound.user", name=name)
 
 
+_USER_ROWS = (
+    select(users.c.id, users.c.email, users.c.active, user_roles.c.role)
+    .select_from(users.outerjoin(user_roles, user_roles.c.user_id == users.c.id))
+    .where(users.c.name == bindparam("name"))
+)
+"""A person with their roles; built once (every signed-in page asks it: building it cost more than running it)."""
+
+_principal = users.alias("principal")
+_PRINCIPALS_TODAY = (
+    select(_principal.c.name, user_roles.c.role)
+    .select_from(
+        delegations.join(_principal, _principal.c.id == delegations.c.principal_id).outerjoin(
+            user_roles, user_roles.c.user_id == _principal.c.id
+        )
+    )
+    .where(
+        and_(
+            delegations.c.substitute_id == bindparam("substitute"),
+            delegations.c.starts_on <= bindparam("today"),
+            delegations.c.ends_on >= bindparam("today"),
+            _principal.c.active.is_(True),
+        )
+    )
+    .order_by(_principal.c.name)
+)
+"""Whom a person stands in for today, with those people's roles."""
+
+
 def _user_rows(conn: Connection, name: str) -> list[UserInfo]:
-    rows = conn.execute(
-        select(users.c.id, users.c.email, users.c.active, user_roles.c.role)
-        .select_from(users.outerjoin(user_roles, user_roles.c.user_id == users.c.id))
-        .where(users.c.name == name)
-    ).all()
+    rows = conn.execute(_USER_ROWS, {"name": name}).all()
     if not rows:
         return []
     roles = tuple(row.role for row in rows if row.role)
@@ -117,24 +141,7 @@ def load_person(conn: Connection, name: str, today: dt.date, with_substitutions:
         raise NotFound("notfound.user", name=name)
     stands_in_for: tuple[Person, ...] = ()
     if with_substitutions:
-        principal = users.alias("principal")
-        rows = conn.execute(
-            select(principal.c.name, user_roles.c.role)
-            .select_from(
-                delegations.join(principal, principal.c.id == delegations.c.principal_id).outerjoin(
-                    user_roles, user_roles.c.user_id == principal.c.id
-                )
-            )
-            .where(
-                and_(
-                    delegations.c.substitute_id == info.id,
-                    delegations.c.starts_on <= today,
-                    delegations.c.ends_on >= today,
-                    principal.c.active.is_(True),
-                )
-            )
-            .order_by(principal.c.name)
-        ).all()
+        rows = conn.execute(_PRINCIPALS_TODAY, {"substitute": info.id, "today": today}).all()
         roles_of: dict[str, set[str]] = {}
         for row in rows:
             roles_of.setdefault(row.name, set()).update({row.role} if row.role else set())
