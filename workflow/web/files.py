@@ -256,33 +256,33 @@ class FilePages:
 
     def attach(self, request: Request, form: FormData) -> Response:
         """``POST /items/{ref}/attach``: add the chosen files; on a refusal the form again, the error beside it."""
-        web = self.web
-        with web.read() as conn:
-            person = web.signed_in(request, conn)
-            row, _ = web.visible_item(request, conn, person, request.path_params["ref"])
         uploads = uploads_in(form)
-        try:
+
+        def attach(row: ItemRow, person: Person) -> None:
             if not uploads:
                 raise InvalidInput("upload.none")
-            self._check_version(form, row)
-            web.engine.attach(row.id, person.name, uploads)
-        except Conflict:
-            return self._again(request, person, row.reference, web.tr(request)._(
-                "Someone changed the item meanwhile; nothing was saved. Check it and choose the files again."
-            ), status=409)  # fmt: skip
-        except GongkaiError as refusal:
-            return self._again(request, person, row.reference, render_error(refusal, web.lang(request)))
-        return RedirectResponse(f"/items/{row.reference}#attachments-h", status_code=303)
+            self.web.engine.attach(row.id, person.name, uploads)
+
+        return self._change(request, form, attach)
 
     def detach(self, request: Request, form: FormData) -> Response:
         """``POST /items/{ref}/detach``: remove one attachment (its hash in the form)."""
+
+        def detach(row: ItemRow, person: Person) -> None:
+            self.web.engine.detach(row.id, person.name, str(form.get("sha256") or ""))
+
+        return self._change(request, form, detach)
+
+    def _change(self, request: Request, form: FormData, change: Callable[[ItemRow, Person], None]) -> Response:
+        """One change of the attachments, for the version the form was drawn from; back to the item, or the
+        form again with the refusal beside the file input."""
         web = self.web
         with web.read() as conn:
             person = web.signed_in(request, conn)
             row, _ = web.visible_item(request, conn, person, request.path_params["ref"])
         try:
             self._check_version(form, row)
-            web.engine.detach(row.id, person.name, str(form.get("sha256") or ""))
+            change(row, person)
         except Conflict:
             return self._again(request, person, row.reference, web.tr(request)._(
                 "Someone changed the item meanwhile; nothing was saved. Check it and choose the files again."
