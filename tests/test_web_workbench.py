@@ -5,6 +5,7 @@ problem next to its field, keep what was typed, and save nothing until the input
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -12,8 +13,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from tests import sample_files
 from tests.conftest import FrozenClock
 from tests.web_support import Web, make_web
+from workflow.core.attachments import Upload
 from workflow.engine import WorkflowEngine
 from workflow.settings import Settings
 from workflow.store.models import Item, ItemRevision
@@ -234,6 +237,21 @@ def test_revise_by_form_makes_a_new_version_of_the_revision(web: Web, make_item:
     )
     assert stale.status_code == 409
     assert counts(web) == before and web.engine.show(item_id).body == "新正文"
+
+
+def test_revising_an_item_with_attachments_keeps_them(web: Web, make_item: Callable[..., int]) -> None:
+    """The form never carries the attachments: saving it must keep the item's files, not be refused for them."""
+    item_id = make_item(uploads=[Upload("预算表.pdf", io.BytesIO(sample_files.pdf()))])
+    view = web.engine.show(item_id)
+    web.sign_in("drafter_a")
+    saved = post(
+        web, f"/items/{view.reference}/edit",
+        {"version": str(view.version), "title": "新标题", "category": "03", "body": "新正文", "subjects": "财政"},
+    )  # fmt: skip
+    assert saved.status_code == 303, saved.text
+    after = web.engine.show(item_id)
+    assert (after.title, after.body, after.meta["subjects"]) == ("新标题", "新正文", ["财政"])
+    assert after.meta["attachments"] == view.meta["attachments"]
 
 
 def test_revise_only_in_editable_states_and_by_who_may(web: Web, make_item: Callable[..., int]) -> None:
