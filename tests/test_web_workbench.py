@@ -183,6 +183,7 @@ def test_the_registration_form_shows_the_statutory_due_date_after_saving(web: We
     assert "条例第三十一条" in form  # the art. 31 rules as help of the date received
     assert '<option value="natural_person" >自然人</option>' in form and '<option value="post" >信函</option>' in form
     assert 'type="date"' in form and 'aria-required="true"' in form
+    assert 'name="field_outcome"' not in form  # decided with the reply (draft_reply), not when the letter arrives
     saved = post(web, "/items/new/disclosure_request", {"title": "申请公开2025年预算", "body": "请公开。", **REQUEST})
     assert saved.status_code == 303
     reference = saved.headers["location"].rsplit("/", 1)[1]
@@ -280,6 +281,7 @@ def test_a_request_is_revised_with_its_received_date_kept(web: Web, make_item: C
     reference = web.engine.show(item_id).reference
     web.sign_in("office_b")
     form = web.client.get(f"/items/{reference}/edit").text
+    assert 'name="field_outcome"' in form  # while it is handled, the office may note the outcome
     date_input = re.search(r'<input[^>]*id="f-field-received_on"[^>]*>', form).group(0)  # type: ignore[union-attr]
     assert "readonly" in date_input
     version = str(web.engine.show(item_id).version)
