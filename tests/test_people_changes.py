@@ -105,6 +105,10 @@ def test_people_refusals_name_the_rule_and_change_nothing(engine: WorkflowEngine
             by=ROOT)  # fmt: skip
     refused(engine, InvalidInput, "input.user_exists", engine.add_person, "office_a", email="x@t.cn", roles=["office"],
             by=ROOT)  # fmt: skip
+    # An address is one person's (the sign-in link goes to whoever has it), whatever its case.
+    error = refused(engine, InvalidInput, "input.email_taken", engine.add_person, "x",
+                    email=" Office_A@Town.Example.gov.cn", roles=["office"], by=ROOT)  # fmt: skip
+    assert "office_a" in error.render("en") and "office_a@town.example.gov.cn" in error.render("en")
     error = refused(engine, NotPermitted, "refuse.self_grant", engine.change_roles, "admin_a", grant=["leader"],
                     by="admin_a")  # fmt: skip
     assert "another administrator" in error.render("en")
@@ -225,3 +229,11 @@ def test_a_chain_written_before_0009_verifies_after_it_and_stays_append_only(emp
         assert auditlog.verify(db, KEY) == chain.VerifyResult(4, None)
     finally:
         db.dispose()
+
+
+def test_an_address_is_kept_as_sign_in_looks_it_up(engine: WorkflowEngine, db: Engine) -> None:
+    """Sign-in lowercases the address typed; a person added as Lin.Fang@… must be found by it."""
+    engine.add_person("lin_fang", email=" Lin.Fang@Town.Example.gov.cn ", roles=["drafter"], by=ROOT)
+    with db.connect() as conn:
+        record = person_record(conn, "lin_fang")
+    assert record is not None and record.email == "lin.fang@town.example.gov.cn"

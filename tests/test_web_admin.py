@@ -181,6 +181,8 @@ def test_adding_a_person_keeps_what_was_typed_and_marks_the_field(web: Web, engi
         ({"name": "zhang wei", "email": "z@t.cn", "roles": ["drafter"]}, "add-name", "zhang wei"),
         ({"name": "office_a", "email": "z@t.cn", "roles": ["drafter"]}, "add-name", "已存在"),
         ({"name": "zhang_wei", "email": "z@", "roles": ["drafter"]}, "add-email", "z@"),
+        ({"name": "zhang_wei", "email": "Office_A@town.example.gov.cn", "roles": ["drafter"]}, "add-email",
+         "office_a"),
         ({"name": "zhang_wei", "email": "z@t.cn", "roles": []}, "add-roles", "至少"),
         ({"name": "zhang_wei", "email": "z@t.cn", "roles": ["drafter"], "display_name": "张\u202e伟"},
          "add-display_name", "U+202E"),

@@ -5,6 +5,7 @@ problem next to its field, keep what was typed, and save nothing until the input
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -12,8 +13,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from tests import sample_files
 from tests.conftest import FrozenClock
 from tests.web_support import Web, make_web
+from workflow.core.attachments import Upload
 from workflow.engine import WorkflowEngine
 from workflow.settings import Settings
 from workflow.store.models import Item, ItemRevision
@@ -180,6 +183,7 @@ def test_the_registration_form_shows_the_statutory_due_date_after_saving(web: We
     assert "条例第三十一条" in form  # the art. 31 rules as help of the date received
     assert '<option value="natural_person" >自然人</option>' in form and '<option value="post" >信函</option>' in form
     assert 'type="date"' in form and 'aria-required="true"' in form
+    assert 'name="field_outcome"' not in form  # decided with the reply (draft_reply), not when the letter arrives
     saved = post(web, "/items/new/disclosure_request", {"title": "申请公开2025年预算", "body": "请公开。", **REQUEST})
     assert saved.status_code == 303
     reference = saved.headers["location"].rsplit("/", 1)[1]
@@ -236,6 +240,21 @@ def test_revise_by_form_makes_a_new_version_of_the_revision(web: Web, make_item:
     assert counts(web) == before and web.engine.show(item_id).body == "新正文"
 
 
+def test_revising_an_item_with_attachments_keeps_them(web: Web, make_item: Callable[..., int]) -> None:
+    """The form never carries the attachments: saving it must keep the item's files, not be refused for them."""
+    item_id = make_item(uploads=[Upload("预算表.pdf", io.BytesIO(sample_files.pdf()))])
+    view = web.engine.show(item_id)
+    web.sign_in("drafter_a")
+    saved = post(
+        web, f"/items/{view.reference}/edit",
+        {"version": str(view.version), "title": "新标题", "category": "03", "body": "新正文", "subjects": "财政"},
+    )  # fmt: skip
+    assert saved.status_code == 303, saved.text
+    after = web.engine.show(item_id)
+    assert (after.title, after.body, after.meta["subjects"]) == ("新标题", "新正文", ["财政"])
+    assert after.meta["attachments"] == view.meta["attachments"]
+
+
 def test_revise_only_in_editable_states_and_by_who_may(web: Web, make_item: Callable[..., int]) -> None:
     item_id = make_item()
     reference = web.engine.show(item_id).reference
@@ -262,6 +281,7 @@ def test_a_request_is_revised_with_its_received_date_kept(web: Web, make_item: C
     reference = web.engine.show(item_id).reference
     web.sign_in("office_b")
     form = web.client.get(f"/items/{reference}/edit").text
+    assert 'name="field_outcome"' in form  # while it is handled, the office may note the outcome
     date_input = re.search(r'<input[^>]*id="f-field-received_on"[^>]*>', form).group(0)  # type: ignore[union-attr]
     assert "readonly" in date_input
     version = str(web.engine.show(item_id).version)

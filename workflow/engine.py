@@ -95,6 +95,7 @@ from workflow.store.people import (
     add_user,
     change_roles,
     delegate,
+    email_owner,
     find_person,
     load_person,
     person_record,
@@ -755,7 +756,9 @@ class WorkflowEngine:
         OS account."""
         return self._change_person(
             name, by,
-            lambda conn, op: decide_add(op, name, email, roles, person_record(conn, name) is not None, display_name),
+            lambda conn, op: decide_add(
+                op, name, email, roles, person_record(conn, name) is not None, display_name, email_owner(conn, email)
+            ),
         )  # fmt: skip
 
     def set_display_name(self, name: str, display_name: str, *, by: str | Account) -> PersonRecord:

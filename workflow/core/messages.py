@@ -133,6 +133,7 @@ TEXT_BY_KEY: dict[str, str | tuple[str, str]] = {
     "input.no_roles": N_("give at least one role (--role): %(allowed)s"),
     "input.unknown_role": N_("unknown role '%(role)s' (allowed: %(allowed)s)"),
     "input.user_exists": N_("user '%(name)s' already exists"),
+    "input.email_taken": N_("%(email)s is already the address of %(owner)s: each person signs in by their own address"),
     "input.delegate_self": N_("%(name)s cannot delegate to themself"),
     "input.delegate_period": N_("invalid period: %(starts)s is after %(ends)s"),
     "input.assignee_lacks_role": N_("%(person)s does not hold the role '%(role)s'"),

@@ -107,13 +107,18 @@ class DigestSet(PeopleChange):
     digest: bool = False
 
 
+def email_address(email: str) -> str:
+    """An address as it is kept and looked up: trimmed and in lower case (sign-in lowercases what is typed)."""
+    return email.strip().lower()
+
+
 def check_new_person(name: str, email: str, roles: Iterable[str]) -> tuple[str, ...]:
     """A new person's name, address and roles checked; their roles once each, in the order given."""
     if not USER_NAME.match(name):
         raise InvalidInput("input.bad_user_name", name=name)
     if name.lower() == SYSTEM_ACTOR:
         raise InvalidInput("input.reserved_user_name", name=name)
-    if not EMAIL.match(email):
+    if not EMAIL.match(email_address(email)):
         raise InvalidInput("input.bad_email", email=email)
     unique = tuple(dict.fromkeys(roles))
     if not unique:
@@ -144,14 +149,19 @@ def check_period(principal: str, substitute: str, starts_on: dt.date, ends_on: d
 
 
 def decide_add(
-    operator: Operator, name: str, email: str, roles: Iterable[str], existing: bool, display_name: str | None = None
-) -> PersonAdded:
-    """Only an administrator (or the account) adds people; a display name (张伟) is optional."""
+    operator: Operator, name: str, email: str, roles: Iterable[str], existing: bool, display_name: str | None = None,
+    email_owner: str | None = None,
+) -> PersonAdded:  # fmt: skip
+    """Only an administrator (or the account) adds people; a display name (张伟) is optional. ``email_owner``
+    is who already has this address, if anyone: a sign-in link goes to the address, so it is one person's."""
     actor, capacity = _administrator(operator, name)
     unique = check_new_person(name, email, roles)
+    email = email_address(email)
     shown = None if display_name is None else check_display_name(display_name)
     if existing:
         raise InvalidInput("input.user_exists", name=name)
+    if email_owner is not None:
+        raise InvalidInput("input.email_taken", email=email, owner=email_owner)
     details: dict[str, Any] = {"email": email, "roles": list(unique)}
     if shown is not None:
         details["display_name"] = shown

@@ -11,7 +11,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import cast
 
-from sqlalchemy import Connection, Table, and_, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, Table, and_, bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from workflow.core.decisions import Person
@@ -194,6 +194,12 @@ def set_digest(conn: Connection, name: str, digest: bool) -> None:
     """A person's choice: one daily digest, or single notices and reminders."""
     info = get_user(conn, name)
     conn.execute(update(users).where(users.c.id == info.id).values(digest=digest))
+
+
+def email_owner(conn: Connection, address: str) -> str | None:
+    """Who has this address (in any case), active or not: the login name, or None."""
+    found = conn.execute(select(users.c.name).where(func.lower(users.c.email) == address.strip().lower())).first()
+    return None if found is None else str(found.name)
 
 
 def person_record(conn: Connection, name: str) -> PersonRecord | None:

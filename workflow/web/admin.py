@@ -50,6 +50,7 @@ FIELD_OF_ERROR = {
     "input.reserved_user_name": "name",
     "input.user_exists": "name",
     "input.bad_email": "email",
+    "input.email_taken": "email",
     "input.display_name_empty": "display_name",
     "input.display_name_long": "display_name",
     "input.display_name_control": "display_name",

@@ -19,7 +19,7 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from workflow.core.attachments import Upload
+from workflow.core.attachments import ATTACHMENTS, Upload
 from workflow.core.authoring import CheckedInput, check_item_input, creatable, editing_role, frozen_fields
 from workflow.core.decisions import ItemSnapshot, Person, field_moment
 from workflow.core.definition import Catalog, Definition, FieldSpec
@@ -100,8 +100,9 @@ class ItemForm:
         }
 
     def meta(self, current: Mapping[str, Any]) -> dict[str, Any]:
-        """The item's metadata with the 文号 and 主题词 typed (kept as they are when not on the form)."""
-        meta = dict(current)
+        """The item's metadata with the 文号 and 主题词 typed (kept as they are when not on the form);
+        without its attachments, which change only by upload and removal (the engine keeps them)."""
+        meta = {key: value for key, value in current.items() if key != ATTACHMENTS}
         for key in META_INPUTS:
             if key in self.values:
                 meta[key] = self.values[key]
