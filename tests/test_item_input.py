@@ -3,6 +3,7 @@ form keyed by its field, edits of fields and category in editable states; a refu
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 
 import pytest
@@ -213,3 +214,15 @@ def test_edit_of_a_request_keeps_its_received_date(engine: WorkflowEngine, make_
     with pytest.raises(NotPermitted):
         engine.edit(item_id, "drafter_a", body="申请内容", fields=dict(REQUEST))
     assert counts(engine) == before
+
+
+def test_the_engine_refuses_a_clock_start_after_today(engine: WorkflowEngine) -> None:
+    """The same rule for scripts: ``item create`` with a received date after today writes nothing."""
+    with pytest.raises(InvalidInput) as refused:
+        engine.create(
+            "disclosure_request", title="申请", actor="office_a", body="请公开。",
+            fields={"requester": "张三", "requester_type": "natural_person", "channel": "post",
+                    "received_on": (engine.today() + dt.timedelta(days=1)).isoformat()},
+        )  # fmt: skip
+    assert refused.value.key == "input.field_in_future"
+    assert engine.list_items() == []

@@ -299,3 +299,19 @@ def test_a_request_is_revised_with_its_received_date_kept(web: Web, make_item: C
     )  # fmt: skip
     assert moved.status_code == 400 and error_of(moved.text, "f-field-received_on")
     assert counts(web) == before
+
+
+def test_a_received_date_after_today_is_refused_beside_it(web: Web) -> None:
+    """The statutory reply period counts from the day received: a day not yet come (the clock says
+    2026-03-02) would give the office more time than the law does."""
+    web.sign_in("office_a")
+    before = counts(web)
+    answer = post(
+        web, "/items/new/disclosure_request",
+        {**REQUEST, "title": "申请公开预算", "body": "请公开。", "field_received_on": "2026-03-03"},
+    )  # fmt: skip
+    assert answer.status_code == 400
+    assert "2026-03-03" in error_of(answer.text, "f-field-received_on")
+    assert counts(web) == before
+    today = post(web, "/items/new/disclosure_request", {**REQUEST, "title": "申请公开预算", "body": "请公开。"})
+    assert today.status_code == 303

@@ -345,8 +345,9 @@ class WorkflowEngine:
         # Input mistakes are reported before the database is touched (the core checks them first).
         refuse_attachments_in(meta)
         check_item_input(
-            definition, catalog, title=title, category=category, fields=asked["fields"], meta=asked["meta"]
-        ).raise_first()
+            definition, catalog, title=title, category=category, fields=asked["fields"], meta=asked["meta"],
+            today=self.today(),
+        ).raise_first()  # fmt: skip
         stored = self._store_uploads(uploads)
         asked["meta"] = with_added(meta, [attachment for attachment, _ in stored]) if stored else dict(meta or {})
         now = self.clock()

@@ -6,6 +6,7 @@ refusal naming the rule. No database, no clock.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -160,6 +161,7 @@ def check_item_input(
     fields: Mapping[str, Any],
     meta: Mapping[str, Any] | None = None,
     current: Mapping[str, Any] | None = None,
+    today: dt.date | None = None,
 ) -> CheckedInput:
     """Every problem with a new item's input, or with an edit's when ``current`` holds the item's fields.
 
@@ -177,6 +179,8 @@ def check_item_input(
     except GongkaiError as problem:
         problems["category"] = problem
     given = _checked_fields(definition, fields, current, problems)
+    if today is not None:
+        _refuse_future_starts(definition, given, today, problems)
     checked_meta = _checked_meta(meta, problems)
     return CheckedInput(title, code, given, checked_meta, problems)
 
@@ -312,6 +316,17 @@ def decide_edit(
         fields=new_fields,
         changed_fields=changed,
     )
+
+
+def _refuse_future_starts(definition: Definition, given: Mapping[str, Any], today: dt.date, problems: Problems) -> None:
+    """A date a deadline or late mark counts from (the day an application was received) cannot be after
+    ``today``: a clock that starts on a day not yet come would promise more time than the law gives."""
+    for name in frozen_fields(definition):
+        value = given.get(name)
+        if definition.fields[name].type == "date" and value and dt.date.fromisoformat(str(value)) > today:
+            problems[f"field:{name}"] = InvalidInput(
+                "input.field_in_future", field=name, value=value, today=today.isoformat()
+            )
 
 
 def _checked_fields(

@@ -95,6 +95,10 @@ TEXT_BY_KEY: dict[str, str | tuple[str, str]] = {
     "input.field_frozen": N_(
         "field '%(field)s' cannot be changed after the item is created: a deadline or a late mark counts from it"
     ),
+    "input.field_in_future": N_(
+        "field '%(field)s' is %(value)s, after today (%(today)s): a deadline counts from it, so it cannot be a"
+        " day that has not come yet"
+    ),
     "input.doc_number_too_long": N_("the document number has %(length)s characters; at most %(maximum)s"),
     "input.doc_number_control": N_("the document number cannot contain control characters (tabs, line breaks)"),
     "input.subject_too_long": N_("the subject word '%(word)s' is too long: at most %(maximum)s characters"),

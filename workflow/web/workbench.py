@@ -108,7 +108,9 @@ class ItemForm:
                 meta[key] = self.values[key]
         return meta
 
-    def check(self, definition: Definition, catalog: Catalog, row: ItemRow | None = None) -> CheckedInput:
+    def check(
+        self, definition: Definition, catalog: Catalog, today: dt.date, row: ItemRow | None = None
+    ) -> CheckedInput:
         """Every problem of this input (for an edit: against the item as it stands)."""
         category = self.category
         if category is None and row is not None:
@@ -116,6 +118,7 @@ class ItemForm:
         return check_item_input(
             definition, catalog, title=self.title, category=category, fields=self.fields(),
             meta=self.meta(row.meta if row is not None else {}), current=row.fields if row is not None else None,
+            today=today,
         )  # fmt: skip
 
 
@@ -172,7 +175,7 @@ class Workbench:
             person = self.app.signed_in(request, conn)
         definition = self._creatable(request, person)
         typed = ItemForm.posted(form, definition)
-        checked = typed.check(definition, self.app.engine.registry.catalog())
+        checked = typed.check(definition, self.app.engine.registry.catalog(), self.app.engine.today())
         uploads = uploads_in(form)
         checked.problems.update(self._upload_problems(uploads))
         if checked.problems:
@@ -219,7 +222,7 @@ class Workbench:
     def save_edit(self, request: Request, form: FormData) -> Response:
         row, definition, person = self._editable(request)
         typed = ItemForm.posted(form, definition)
-        checked = typed.check(definition, self.app.engine.registry.catalog(), row)
+        checked = typed.check(definition, self.app.engine.registry.catalog(), self.app.engine.today(), row)
         uploads = uploads_in(form)
         checked.problems.update(self._upload_problems(uploads))
         version_text = str(form.get("version") or "")
