@@ -315,3 +315,11 @@ def test_a_received_date_after_today_is_refused_beside_it(web: Web) -> None:
     assert counts(web) == before
     today = post(web, "/items/new/disclosure_request", {**REQUEST, "title": "申请公开预算", "body": "请公开。"})
     assert today.status_code == 303
+
+
+def test_dates_and_times_of_fields_read_as_people_write_them(web: Web, make_item: Callable[..., int]) -> None:
+    item_id = make_item(fields={"formed_on": "2026-03-02", "publish_at": "2026-03-20T09:00"})
+    web.sign_in("drafter_a")
+    page = web.client.get(f"/items/{web.engine.show(item_id).reference}").text
+    assert "2026年3月2日" in page and "09:00" in page
+    assert "2026-03-20T09:00" not in page and ">2026-03-02<" not in page

@@ -43,7 +43,7 @@ from notifications.settings import MailSettings
 from workflow.clock import utc_now
 from workflow.core.authoring import may_edit
 from workflow.core.deadlines import working_days_left
-from workflow.core.decisions import ItemSnapshot, Person, available_triggers, decide
+from workflow.core.decisions import ItemSnapshot, Person, available_triggers, decide, field_moment
 from workflow.core.definition import Definition, FieldSpec, Transition, action_label
 from workflow.core.errors import (
     Conflict,
@@ -311,6 +311,19 @@ class WebApp:
                 CSRF_COOKIE, cookie, httponly=True, samesite="strict", secure=self.secure_cookies, path="/"
             )
         return response
+
+    def _field_shown(self, spec: FieldSpec, value: Any, request: Request) -> str:
+        """A field's value as people read it: a choice by its label, a date and a time in office time."""
+        lang = self.lang(request)
+        if spec.type == "choice":
+            return spec.choice_label(str(value), lang)
+        if spec.type == "datetime":
+            moment = field_moment(value, self.engine.zone)
+            if moment is not None:
+                return self.tr(request).datetime(moment.astimezone(self.engine.zone), "short")
+        if spec.type == "date":
+            return self.tr(request).date(dt.date.fromisoformat(str(value)))
+        return str(value)
 
     def _moment(self, value: dt.datetime | None) -> str:
         if value is None:
@@ -642,7 +655,7 @@ class WebApp:
             "diff": diff,
             "diff_basis": basis,
             "fields": [
-                (spec.label.in_lang(lang), _shown(spec, row.fields.get(name), lang))
+                (spec.label.in_lang(lang), self._field_shown(spec, row.fields.get(name), request))
                 for name, spec in definition.fields.items()
                 if row.fields.get(name) not in (None, "")
             ],
@@ -858,10 +871,6 @@ class WebApp:
             )  # fmt: skip
         log.info("outbox: message %d queued again by %s", message_id, person.name)
         return RedirectResponse(f"/outbox?requeued={message_id}", status_code=303)
-
-
-def _shown(spec: FieldSpec, value: Any, lang: str) -> str:
-    return spec.choice_label(str(value), lang) if spec.type == "choice" else str(value)
 
 
 def _with_diffs(revisions: list[Any]) -> list[dict[str, Any]]:
