@@ -158,15 +158,18 @@ class AdminPages:
         self, request: Request, status: int = 200, errors: dict[str, str] | None = None,
         typed: Mapping[str, Any] | None = None,
     ) -> Response:  # fmt: skip
-        today = self.web.engine.today()
-        with self.web.read() as conn:
-            self._administrator(request, conn)
-            people = list_users(conn)
-            delegations = list_delegations(conn)
+        people, delegations = self._office(request)
+        substitutes = _current_delegations(delegations, self.web.engine.today())
         return self.web.page(
             request, "admin_people.html", status=status, people=people, roles=ROLES, errors=errors or {},
-            typed=typed or {}, substitutes=_current_delegations(delegations, today),
+            typed=typed or {}, substitutes=substitutes,
         )  # fmt: skip
+
+    def _office(self, request: Request) -> tuple[list[UserInfo], list[DelegationInfo]]:
+        """Everyone and every delegation, for an administrator (anyone else: refused)."""
+        with self.web.read() as conn:
+            self._administrator(request, conn)
+            return list_users(conn), list_delegations(conn)
 
     def add_person(self, request: Request, form: FormData) -> Response:
         with self.web.read() as conn:
@@ -191,10 +194,7 @@ class AdminPages:
         typed: Mapping[str, Any] | None = None,
     ) -> Response:  # fmt: skip
         today = self.web.engine.today()
-        with self.web.read() as conn:
-            self._administrator(request, conn)
-            people = list_users(conn)
-            delegations = list_delegations(conn)
+        people, delegations = self._office(request)
         person = _by_id(people, person_id)
         return self.web.page(
             request, "admin_person.html", status=status, person=person, roles=ROLES, errors=errors or {},
