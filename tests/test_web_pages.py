@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
 import io
 import json
@@ -77,6 +78,21 @@ def test_sign_in_requests_are_rate_limited(web: Web) -> None:
     ]
     assert codes == [200, 200, 200, 429, 429]
     assert web.security_events().count("signin_throttled") == 2
+
+
+def test_sign_in_requests_from_one_client_address_are_limited_by_the_setting(
+    engine: WorkflowEngine, settings: Settings, tmp_path: Path, clock: FrozenClock
+) -> None:
+    """Several people behind one router share a client address: the office sets how many may ask at once."""
+    web = make_web(engine, dataclasses.replace(settings, signin_per_client=2), tmp_path / "mail", clock)
+    csrf = web.csrf()
+    codes = [
+        web.client.post("/signin", data={"csrf": csrf, "email": f"{name}@town.example.gov.cn"}).status_code
+        for name in ("leader_a", "leader_b", "leader_c")
+    ]
+    assert codes == [200, 200, 429]
+    assert Settings.from_env({"GONGKAI_SIGNIN_PER_CLIENT": "50"}).signin_per_client == 50
+    assert Settings.from_env({}).signin_per_client == 30
 
 
 def test_a_forged_or_expired_session_is_no_session(web: Web) -> None:

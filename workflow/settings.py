@@ -35,6 +35,9 @@ class Settings:
     up and changes nothing (SQLite's busy timeout, PostgreSQL's ``lock_timeout``); the web then answers
     503 "busy, try again"."""
     worker_interval: int = 60
+    signin_per_client: int = 30
+    """``GONGKAI_SIGNIN_PER_CLIENT``: sign-in requests one client address may make in 15 minutes (an office
+    behind one router is one address: every clerk signing in at 8:30 counts against it)."""
     """``GONGKAI_WORKER_INTERVAL``: seconds between the worker's passes (``run_worker.py`` without ``--once``)."""
     database_named: bool = True
     files_dir: Path | None = None
@@ -71,6 +74,7 @@ class Settings:
             security_log_days=_security_log_days(env),
             db_busy_timeout_ms=_positive(env, "GONGKAI_DB_BUSY_TIMEOUT_MS", 10_000),
             worker_interval=_positive(env, "GONGKAI_WORKER_INTERVAL", 60),
+            signin_per_client=_positive(env, "GONGKAI_SIGNIN_PER_CLIENT", 30),
             database_named=named_url is not None,
             files_dir=Path(env["GONGKAI_FILES_DIR"].strip()) if (env.get("GONGKAI_FILES_DIR") or "").strip() else None,
             file_types=_file_types(env),

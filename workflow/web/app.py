@@ -403,7 +403,7 @@ class WebApp:
                 request, "signin.html", status=400, error=self.tr(request)._("Please enter a valid email address.")
             )
         now = self.clock()
-        if signin_throttled(self.engine.db, self.client(request), address, now):
+        if signin_throttled(self.engine.db, self.client(request), address, now, self.settings.signin_per_client):
             self.log_security(request, "signin_throttled", subject=address)
             return self.page(
                 request,

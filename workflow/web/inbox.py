@@ -135,7 +135,6 @@ class InboxPages:
         search = params.get("q", "").strip()
         if len(search) > SEARCH_LIMIT:
             errors["q"] = tr._("The search is too long: at most %(limit)s characters.", limit=SEARCH_LIMIT)
-            search = ""
         page_text = params.get("page") or "1"
         if not page_text.isdigit() or int(page_text) < 1:
             errors["page"] = tr._("“%(value)s” is not a page number.", value=page_text)

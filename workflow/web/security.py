@@ -50,7 +50,6 @@ SECURITY_EVENTS = {
 """The events the web application records, with what the administrator's page calls them."""
 
 SIGNIN_WINDOW = dt.timedelta(minutes=15)
-SIGNIN_PER_CLIENT = 10
 SIGNIN_PER_ADDRESS = 3
 
 
@@ -97,8 +96,9 @@ def record(
         )  # fmt: skip
 
 
-def signin_throttled(db: Engine, client: str | None, address: str, now: dt.datetime) -> bool:
-    """Too many sign-in requests from this client, or for this address, within the window."""
+def signin_throttled(db: Engine, client: str | None, address: str, now: dt.datetime, per_client: int) -> bool:
+    """Too many sign-in requests from this client (more than ``per_client``), or for this address, within the
+    window."""
     since = now - SIGNIN_WINDOW
     with reading(db) as conn:
         by_client, by_address = conn.execute(
@@ -111,7 +111,7 @@ def signin_throttled(db: Engine, client: str | None, address: str, now: dt.datet
                 or_(security_log.c.client == client, security_log.c.subject == address),
             )
         ).one()
-    return int(by_client) >= SIGNIN_PER_CLIENT or int(by_address) >= SIGNIN_PER_ADDRESS
+    return int(by_client) >= per_client or int(by_address) >= SIGNIN_PER_ADDRESS
 
 
 @dataclass(frozen=True)
