@@ -14,13 +14,14 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.conftest import DEFINITIONS
-from workflow.core.assignment import decide_assign
+from workflow.core.assignment import decide_assign, eligible_assignees
 from workflow.core.decisions import ItemSnapshot, Person
 from workflow.core.errors import DefinitionError, GongkaiError, InvalidInput, NotPermitted
 from workflow.core.loader import load_definition_text
 from workflow.engine import WorkflowEngine
 from workflow.store import audit_log as auditlog
 from workflow.store.models import AuditEntry
+from workflow.store.people import load_person
 
 MakeItem = Callable[..., int]
 PROACTIVE = (DEFINITIONS / "proactive_disclosure.yaml").read_text(encoding="utf-8")
@@ -131,3 +132,21 @@ def test_a_bad_assigned_by_is_named_with_file_and_line(value: str, message: str)
         load_definition_text(text, "bad.yaml")
     rendered = caught.value.render("en")
     assert f"bad.yaml:{line}: " in rendered and message in rendered, rendered
+
+
+def test_handing_a_role_to_its_holder_again_is_refused_and_not_offered(
+    engine: WorkflowEngine, make_item: MakeItem
+) -> None:
+    """Nothing would change: no audit row for it, and the item page does not offer it."""
+    item_id = make_item()
+    engine.assign(item_id, "leader", "leader_b", "leader_a")
+    refused_unchanged(engine, item_id, InvalidInput, "input.already_assigned", "leader", "leader_b", "leader_a")
+    with engine.db.connect() as conn:
+        row = engine.item_row(conn, item_id)
+        definition = engine.registry.pinned(conn, row.definition, row.definition_version)
+        leaders = [
+            load_person(conn, name, engine.today(), with_substitutions=False) for name in ("leader_b", "leader_c")
+        ]
+        assigner = load_person(conn, "leader_a", engine.today(), with_substitutions=False)
+    snapshot = ItemSnapshot(definition, row.state, row.fields, row.holders, row.acted)
+    assert eligible_assignees(snapshot, "leader", leaders, assigner) == ["leader_c"]

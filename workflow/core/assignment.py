@@ -62,6 +62,8 @@ def decide_assign(
         raise InvalidInput("input.assignee_lacks_role", person=assignee.name, role=role)
     holders = {key: list(names) for key, names in snapshot.holders.items()}
     previous = holders.get(role, [])
+    if previous == [assignee.name]:
+        raise InvalidInput("input.already_assigned", person=assignee.name, role=role)
     holders[role] = [assignee.name]
     _check_separation(snapshot, role, assignee.name, holders)
     return Assignment(

@@ -141,6 +141,7 @@ TEXT_BY_KEY: dict[str, str | tuple[str, str]] = {
     "input.delegate_self": N_("%(name)s cannot delegate to themself"),
     "input.delegate_period": N_("invalid period: %(starts)s is after %(ends)s"),
     "input.assignee_lacks_role": N_("%(person)s does not hold the role '%(role)s'"),
+    "input.already_assigned": N_("%(person)s already holds the role '%(role)s' on this item: nothing to change"),
     "input.bad_field_syntax": N_("a field is written KEY=VALUE: '%(value)s'"),
     "input.bad_date": N_("'%(value)s' is not a date (YYYY-MM-DD)"),
     "input.unreadable_file": N_("cannot read %(path)s: %(detail)s"),
