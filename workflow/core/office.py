@@ -25,6 +25,11 @@ INDEX_PLACEHOLDERS = ("org", "catalog", "year", "serial")
 CHANNELS = ("portal", "notice_board", "broadcast", "webhook")
 """The publication channels an office may declare, in the order they are performed."""
 
+PUBLISHED_STATE = "published"
+"""The state in which an item is public: the move into it gives the item its index number."""
+NO_CATALOG = "00"
+"""The ``{catalog}`` of an item published without a catalogue category."""
+
 _KEYS = {"organ", "index_number", "site", "villages", "channels"}
 
 
@@ -49,6 +54,11 @@ class Office:
 
     def channels_of(self, catalog: str | None) -> tuple[str, ...]:
         return self.channels.get(catalog or "", self.default_channels)
+
+
+def publishes(from_state: str, to_state: str) -> bool:
+    """True for a move that publishes an item (and so gives it, or renews, its index number)."""
+    return to_state == PUBLISHED_STATE and from_state != PUBLISHED_STATE
 
 
 class _Check:
