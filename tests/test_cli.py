@@ -381,6 +381,10 @@ def test_proactive_item_walks_the_chain_to_published(fresh: Office) -> None:
     assert data["content_hash"].startswith(edited.split()[1])
     assert data["holders"]["leader"] == ["leader2"]
     assert data["available_triggers"] == ["withdraw", "revise", "confirm_current"]
+    year = data["published_at"][:4]
+    assert data["index_number"] == f"01526086-8-03/{year}-00001"
+    assert data["published_at"].endswith("+08:00")  # office time
+    assert fresh.show(ref2)["index_number"] is None and fresh.show(ref2)["published_at"] is None
 
     published = json.loads(fresh.ok("item", "list", "--state", "published", "--json"))
     assert [i["reference"] for i in published] == [ref]
@@ -406,6 +410,7 @@ def test_proactive_item_walks_the_chain_to_published(fresh: Office) -> None:
     assert everyone[0]["prev_hash"] == "0" * 64
     assert all(later["prev_hash"] == earlier["hash"] for earlier, later in itertools.pairwise(everyone))
     assert entries[-1]["actor"] == "leader2" and entries[-1]["to_state"] == "published"
+    assert entries[-1]["details"] == {"index_number": data["index_number"], "published_at": data["published_at"]}
 
     own = fresh.audit("--item", ref)
     assert [e["trigger"] for e in own] == ["create", "edit", "assign", "submit", "clear", "sign_off"]

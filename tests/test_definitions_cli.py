@@ -79,6 +79,7 @@ def office_with_broken_files(tmp_path: Path) -> tuple[Path, list[Path]]:
     folder = tmp_path / "definitions"
     folder.mkdir()
     shutil.copy(DEFINITIONS / "catalog.yaml", folder / "catalog.yaml")
+    shutil.copy(DEFINITIONS / "office.yaml", folder / "office.yaml")
     shutil.copy(DEFINITIONS / "proactive_disclosure.yaml", folder / "proactive_disclosure.yaml")
     broken = folder / "broken.yaml"
     broken.write_text(BROKEN, encoding="utf-8")
@@ -166,6 +167,21 @@ def test_check_folder_without_catalog_reports_the_catalog(tmp_path: Path) -> Non
     lines = result.stderr.splitlines()
     assert len(lines) == 1
     assert lines[0].startswith(f"{tmp_path / 'catalog.yaml'}:1: cannot read the file: ")
+
+
+def test_check_folder_reports_a_broken_office_file_with_its_line(tmp_path: Path) -> None:
+    for name in ("catalog.yaml", "proactive_disclosure.yaml"):
+        shutil.copy(DEFINITIONS / name, tmp_path / name)
+    office = (DEFINITIONS / "office.yaml").read_text(encoding="utf-8")
+    office = office.replace('"06": [portal, webhook, notice_board, broadcast]', '"06": [portal, loudspeaker]')
+    (tmp_path / "office.yaml").write_text(office, encoding="utf-8")
+    line = next(n for n, text in enumerate(office.splitlines(), 1) if "loudspeaker" in text)
+    result = gongkai("check", cwd=tmp_path, definitions=tmp_path, lang="en")
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        f"{tmp_path / 'office.yaml'}:{line}: unknown channel 'loudspeaker' "
+        "(allowed: portal, notice_board, broadcast, webhook)"
+    ]
 
 
 # ---- show ----------------------------------------------------------------------------------

@@ -941,11 +941,12 @@ def test_normative_document_quorum_and_filing() -> None:
 # ---- the catalogue -------------------------------------------------------------------------
 
 
-def test_catalog_has_eleven_categories_in_order() -> None:
+def test_catalog_has_twelve_categories_in_order() -> None:
     catalog = load_catalog(DEFINITIONS)
-    assert [c.code for c in catalog.categories] == [f"{n:02d}" for n in range(1, 12)]
+    assert [c.code for c in catalog.categories] == [f"{n:02d}" for n in range(1, 13)]
     assert catalog.categories[0].label.zh == "镇情概况"
-    assert catalog.categories[-1].label.zh == "公众监督"
+    assert catalog.categories[-2].label.zh == "公众监督"
+    assert catalog.categories[-1].label.zh == "政府信息公开年度报告"
 
 
 @pytest.mark.parametrize("wanted", ["07", "应急管理", "Emergency management", " 07 "])
@@ -957,7 +958,7 @@ def test_catalog_find_accepts_code_or_name(wanted: str) -> None:
 
 def test_catalog_find_unknown_is_none() -> None:
     catalog = load_catalog(DEFINITIONS)
-    assert catalog.find("12") is None
+    assert catalog.find("13") is None
     assert catalog.find("7") is None
 
 

@@ -69,6 +69,7 @@ from workflow.core.errors import (
     NotPermitted,
     TransitionNotAllowed,
 )
+from workflow.core.office import NO_CATALOG, publishes
 from workflow.core.personnel import (
     SYSTEM_ACTOR,
     Account,
@@ -123,6 +124,8 @@ stored_files = cast(Table, StoredFile.__table__)
 log = logging.getLogger("gongkai.engine")
 
 RACE_RETRIES = 3
+INDEX_COUNTER = "索引号"
+"""The ``reference_counters`` prefix of the index numbers: one gapless sequence per year for the office."""
 
 Change = Decision | Creation | Edit | Assignment | PeopleChange
 """Every decision of the core the engine writes (see ``WorkflowEngine._apply``)."""
@@ -894,6 +897,7 @@ class WorkflowEngine:
         """The conditional update of one item decision; the item after it, its audit row, its deadline event."""
         if isinstance(change, Decision):
             revision = row.revision + (1 if change.transition.starts_revision else 0)
+            details = change.details
             digest = (
                 audit.content_hash(row.title, row.body, row.category, change.fields, row.meta)
                 if change.changed_fields
@@ -905,6 +909,8 @@ class WorkflowEngine:
             )  # fmt: skip
             if changed != 1:
                 raise self._conflict(conn, row)
+            if publishes(row.state, change.to_state):
+                details = {**details, **self._publish(conn, row, now)}
             if revision != row.revision:
                 conn.execute(
                     insert(revisions).values(
@@ -918,7 +924,7 @@ class WorkflowEngine:
             )  # fmt: skip
             entry = AuditRow(
                 change.transition.trigger, actor, change.principal, change.role, row.id, definition, row.state,
-                change.to_state, change.comment, change.changed_fields, change.details, digest,
+                change.to_state, change.comment, change.changed_fields, details, digest,
             )  # fmt: skip
             return moved, entry, Event(today, change.transition.trigger, row.state, change.to_state)
         if isinstance(change, Edit):
@@ -964,6 +970,30 @@ class WorkflowEngine:
             )
         moved = dataclasses.replace(row, **values, version=row.version + 1, updated_at=now)
         return moved, entry, None
+
+    def _publish(self, conn: Connection, row: ItemRow, now: dt.datetime) -> dict[str, str]:
+        """The index number (索引号) and moment of a publication, written on the item; for its audit row.
+
+        Called after the item's conditional update, so the item row is this transaction's: the
+        number is drawn from a counter row locked until commit (gapless, and a rollback gives it
+        back), and only the first publication draws one; a republished item keeps its number.
+        """
+        number = conn.execute(select(items.c.index_number).where(items.c.id == row.id)).scalar_one()
+        if number is None:
+            office = self.registry.office()
+            year = now.astimezone(self.zone).year
+            serial = next_counter(conn, INDEX_COUNTER, year)
+            number = office.index_number(row.category or NO_CATALOG, year, serial)
+        conn.execute(update(items).where(items.c.id == row.id).values(index_number=number, published_at=now))
+        return {"index_number": number, "published_at": now.astimezone(self.zone).isoformat()}
+
+    def publication(self, item_ref: str | int) -> tuple[str | None, dt.datetime | None]:
+        """An item's index number and when it was last published (office time); None before publication."""
+        with reading(self.db) as conn:
+            row = self._item_row(conn, item_ref)
+            found = conn.execute(select(items.c.index_number, items.c.published_at).where(items.c.id == row.id)).one()
+        published_at = found.published_at.astimezone(self.zone) if found.published_at is not None else None
+        return found.index_number, published_at
 
     def _insert_item(self, conn: Connection, creation: Creation, actor: str, now: dt.datetime) -> ItemRow:
         """A new item with its reference (a gapless counter per prefix and year) and first revision."""

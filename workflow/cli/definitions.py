@@ -12,6 +12,7 @@ from workflow.core.definition import Definition
 from workflow.core.diagram import mermaid
 from workflow.core.errors import DefinitionError
 from workflow.core.loader import check_definition_text, definition_files, load_catalog
+from workflow.core.office import load_office
 from workflow.core.roles import role_label
 
 
@@ -24,7 +25,8 @@ def definitions() -> None:
 @click.argument("files", nargs=-1, type=click.Path(dir_okay=False))
 @pass_shell
 def definitions_check(shell: Shell, files: tuple[str, ...]) -> None:
-    """Validate definition files (default: every file in definitions/); FILE:LINE: message per problem."""
+    """Validate definition files (default: every file in definitions/, with the catalogue and office.yaml);
+    FILE:LINE: message per problem."""
     paths = [Path(f) for f in files] or definition_files(shell.settings.definitions_dir)
     problems: list[object] = []
     for path in paths:
@@ -40,7 +42,7 @@ def definitions_check(shell: Shell, files: tuple[str, ...]) -> None:
         problems.extend(found)
     if not files:
         try:
-            load_catalog(shell.settings.definitions_dir)
+            load_office(shell.settings.definitions_dir, load_catalog(shell.settings.definitions_dir))
         except DefinitionError as error:
             click.echo(error.render(shell.lang), err=True)
             problems.extend(error.problems)

@@ -217,6 +217,9 @@ def item_show(shell: Shell, item_ref: str, viewer: str | None, as_json: bool) ->
     data = item_json(view, definition, shell.lang)
     data["due_date"] = iso(current_due(deadlines))
     data["deadlines"] = [deadline_json(d, shell.engine.today()) for d in deadlines]
+    index_number, published_at = shell.engine.publication(view.id)
+    data["index_number"] = index_number
+    data["published_at"] = published_at.isoformat() if published_at is not None else None
     if as_json:
         click.echo(json.dumps(data, ensure_ascii=False, indent=2))
         return

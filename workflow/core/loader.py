@@ -27,7 +27,7 @@ from workflow.core.validation import Problem, validate_definition_data
 from workflow.core.yamlsource import SourceMap, YamlSyntaxError, read_yaml
 
 CATALOG_FILE = "catalog.yaml"
-NOT_DEFINITIONS = {CATALOG_FILE, "calendar.yaml"}
+NOT_DEFINITIONS = {CATALOG_FILE, "calendar.yaml", "office.yaml"}
 
 
 def definition_version(text: str) -> str:
@@ -35,7 +35,7 @@ def definition_version(text: str) -> str:
 
 
 def definition_files(directory: Path) -> list[Path]:
-    """The definition files of a folder: every ``*.yaml`` but the catalogue and calendar."""
+    """The definition files of a folder: every ``*.yaml`` but the catalogue, calendar and office settings."""
     return sorted(p for p in directory.glob("*.yaml") if p.name not in NOT_DEFINITIONS)
 
 

@@ -105,6 +105,7 @@ class Item(Base):
     __table_args__ = (
         Index("ix_items_definition_state", "definition", "state"),
         Index("ix_items_created_by", "created_by", "id"),  # the inbox's "items I created"
+        Index("ux_items_index_number", "index_number", unique=True),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -130,6 +131,11 @@ class Item(Base):
     meta: Mapped[dict[str, Any] | None]
     """文号 ``doc_number``, 主题词 ``subjects`` and ``attachments`` ([{name, sha256, size, media_type}]),
     covered by ``content_hash``; empty keys are left out (and an item without any hashes as before)."""
+    index_number: Mapped[str | None] = mapped_column(String(64))
+    """索引号, given in the transaction of the item's first publication and kept through withdrawal and
+    revision (never reused: the counter behind it only goes up)."""
+    published_at: Mapped[dt.datetime | None]
+    """When the item was last published (its latest move into ``published``)."""
 
 
 class ItemRevision(Base):

@@ -23,6 +23,7 @@ from workflow.core.loader import (
     load_definition_text,
     with_labels_from,
 )
+from workflow.core.office import Office, load_office
 from workflow.store.models import DefinitionVersion
 from workflow.store.sql import insert_if_absent
 
@@ -35,6 +36,7 @@ class DefinitionRegistry:
         self._pinned: dict[tuple[str, str], Definition] = {}
         self._lock = threading.Lock()
         self._catalog: Catalog | None = None
+        self._office: Office | None = None
         self._registered: set[tuple[str, str]] = set()
         self._files: tuple[int, list[Path]] | None = None
         self._current: dict[str, tuple[tuple[int, int], Definition]] = {}
@@ -81,6 +83,12 @@ class DefinitionRegistry:
         if self._catalog is None:
             self._catalog = load_catalog(self.directory)
         return self._catalog
+
+    def office(self) -> Office:
+        """The office settings (office.yaml), read once: the organ, the index-number pattern, the site."""
+        if self._office is None:
+            self._office = load_office(self.directory, self.catalog())
+        return self._office
 
     def pinned(self, conn: Connection, name: str, version: str) -> Definition:
         """The exact version an item started on, from memory or from its stored source."""
