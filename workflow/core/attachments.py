@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
-from workflow.core.authoring import Edit, ItemText, decide_edit
+from workflow.core.authoring import Edit, ItemText, decide_edit, editing_role
 from workflow.core.decisions import ItemSnapshot, Person
 from workflow.core.definition import Catalog
 from workflow.core.errors import InvalidInput, NotFound
@@ -104,7 +104,7 @@ def decide_attach(
     ``meta`` None keeps the item's other metadata; a mapping replaces it, the attachments kept.
     """
     new_body = text.body if body is None else body
-    decide_edit(snapshot, text, person, body=new_body, title=title, meta=None)  # the state and the role first
+    editing_role(snapshot, person)  # the state and the role first
     refuse_attachments_in(meta)
     base = dict(text.meta) if meta is None else {**dict(meta), ATTACHMENTS: text.meta.get(ATTACHMENTS) or []}
     edit = decide_edit(
@@ -118,7 +118,7 @@ def decide_attach(
 
 def decide_detach(snapshot: ItemSnapshot, text: ItemText, person: Person, sha256: str, reference: str) -> Edit:
     """An edit that removes one attachment, named by its content hash."""
-    decide_edit(snapshot, text, person, body=text.body, title=None, meta=None)  # the state and the role first
+    editing_role(snapshot, person)  # the state and the role first
     meta, gone = without(text.meta, sha256, reference)
     edit = decide_edit(snapshot, text, person, body=text.body, title=None, meta=meta)
     edit.details["detached"] = named([gone])
