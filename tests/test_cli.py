@@ -410,7 +410,11 @@ def test_proactive_item_walks_the_chain_to_published(fresh: Office) -> None:
     assert everyone[0]["prev_hash"] == "0" * 64
     assert all(later["prev_hash"] == earlier["hash"] for earlier, later in itertools.pairwise(everyone))
     assert entries[-1]["actor"] == "leader2" and entries[-1]["to_state"] == "published"
-    assert entries[-1]["details"] == {"index_number": data["index_number"], "published_at": data["published_at"]}
+    assert entries[-1]["details"] == {
+        "index_number": data["index_number"],
+        "published_at": data["published_at"],
+        "channels": ["portal", "webhook", "notice_board"],
+    }
 
     own = fresh.audit("--item", ref)
     assert [e["trigger"] for e in own] == ["create", "edit", "assign", "submit", "clear", "sign_off"]

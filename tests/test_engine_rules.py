@@ -386,6 +386,7 @@ def test_normative_document_needs_two_distinct_leaders(engine: WorkflowEngine, m
         ("leader_b", "published", {
             "quorum": {"votes": 2, "needed": 2},
             "index_number": "01526086-8-03/2026-00001", "published_at": "2026-03-02T10:00:00+08:00",
+            "channels": ["portal", "webhook", "notice_board"],
         }),
     ]  # fmt: skip
     assert engine.fire(item_id, "file_record", "office_a").to_state == "filed"

@@ -59,7 +59,8 @@ def test_numbers_follow_the_pattern_one_after_another(
     number, at = engine.publication(first)
     assert at == clock.now and at is not None and at.utcoffset() == dt.timedelta(hours=8)
     details = publication_rows(engine, first)
-    assert details == [{"index_number": number, "published_at": at.isoformat()}]
+    channels = ["portal", "webhook", "notice_board"]  # office.yaml: sub-directory 03
+    assert details == [{"index_number": number, "published_at": at.isoformat(), "channels": channels}]
     assert auditlog.verify(engine.db, settings.require_audit_key()).fault is None
 
 

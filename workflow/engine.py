@@ -69,7 +69,7 @@ from workflow.core.errors import (
     NotPermitted,
     TransitionNotAllowed,
 )
-from workflow.core.office import NO_CATALOG, publishes
+from workflow.core.office import NO_CATALOG
 from workflow.core.personnel import (
     SYSTEM_ACTOR,
     Account,
@@ -89,6 +89,7 @@ from workflow.core.personnel import (
     decide_display_name,
     decide_roles,
 )
+from workflow.core.publication import PUBLISH, UNPUBLISH_AT, channels_for, expiry_of, public_event
 from workflow.core.uploads import UploadPolicy, check_upload
 from workflow.store.db import reading
 from workflow.store.files import FileStore
@@ -109,6 +110,7 @@ if TYPE_CHECKING:
     from notifications.notices import Notifier
 from workflow.store.hot import HotPath, ItemRow
 from workflow.store.models import AuditEntry, AuditHead, BodySnapshot, Deadline, Item, ItemRevision, StoredFile
+from workflow.store.publications import end_publication, enqueue_jobs, record_publication, set_expiry
 from workflow.store.queries import due_on_now, earliest_due
 from workflow.store.registry import DefinitionRegistry
 from workflow.store.sql import insert_if_absent, next_counter
@@ -909,8 +911,11 @@ class WorkflowEngine:
             )  # fmt: skip
             if changed != 1:
                 raise self._conflict(conn, row)
-            if publishes(row.state, change.to_state):
-                details = {**details, **self._publish(conn, row, now)}
+            public = public_event(row.state, change.to_state)
+            if public is not None:
+                details = {**details, **self._public_event(conn, row, change, public, revision, digest, now)}
+            elif row.state == change.to_state and UNPUBLISH_AT in change.changed_fields:
+                set_expiry(conn, row.id, expiry_of(change.fields, self.zone))
             if revision != row.revision:
                 conn.execute(
                     insert(revisions).values(
@@ -970,6 +975,40 @@ class WorkflowEngine:
             )
         moved = dataclasses.replace(row, **values, version=row.version + 1, updated_at=now)
         return moved, entry, None
+
+    def _public_event(
+        self,
+        conn: Connection,
+        row: ItemRow,
+        change: Decision,
+        public: tuple[str, str],
+        revision: int,
+        digest: str,
+        now: dt.datetime,
+    ) -> dict[str, Any]:
+        """What a move that the public sees writes besides the item: the publication row and the channels' jobs.
+
+        A publication draws the index number, records the content the public now sees and gives
+        every channel of its sub-directory a job; a withdrawal, expiry or repeal of a current
+        publication marks it so and tells the online channels. The details go into the audit row.
+        """
+        event, status = public
+        channels = self.registry.office().channels_of(row.category)
+        details: dict[str, Any] = {}
+        if event == PUBLISH:
+            details = self._publish(conn, row, now)
+            record_publication(
+                conn, item_id=row.id, reference=row.reference, index_number=details["index_number"],
+                category=row.category, title=row.title, body=row.body, fields=change.fields, meta=row.meta,
+                revision=revision, content_hash=digest, expires_at=expiry_of(change.fields, self.zone), now=now,
+            )  # fmt: skip
+        elif not end_publication(conn, row.id, status, now):
+            return details
+        channels = channels_for(event, channels)
+        enqueue_jobs(
+            conn, item_id=row.id, channels=channels, event=event, version=row.version + 1, revision=revision, now=now
+        )
+        return {**details, "channels": list(channels)}
 
     def _publish(self, conn: Connection, row: ItemRow, now: dt.datetime) -> dict[str, str]:
         """The index number (索引号) and moment of a publication, written on the item; for its audit row.

@@ -355,3 +355,67 @@ class BodySnapshot(Base):
     title: Mapped[str] = mapped_column(Text)
     body: Mapped[str] = mapped_column(Text)
     saved_at: Mapped[dt.datetime]
+
+
+class Publication(Base):
+    """What the public sees of an item: the content it was last published with, and whether it is current.
+
+    Written by the engine in the transaction that publishes (and rewritten on republication after a
+    revision), and updated in the one that withdraws or expires it; the site and the channels read
+    only this table, so a revision in progress never shows until it is published in its turn.
+    ``status`` is ``current``, ``expired`` (已失效, kept in the archive) or ``withdrawn`` (已撤回).
+    """
+
+    __tablename__ = "publications"
+    __table_args__ = (Index("ix_publications_category", "category", "status", "first_published_at"),)
+
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), primary_key=True)
+    reference: Mapped[str] = mapped_column(String(32))
+    index_number: Mapped[str] = mapped_column(String(64), unique=True)
+    category: Mapped[str | None] = mapped_column(String(16))
+    title: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)
+    fields: Mapped[dict[str, Any]]
+    meta: Mapped[dict[str, Any] | None]
+    revision: Mapped[int] = mapped_column(Integer)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    first_published_at: Mapped[dt.datetime]
+    published_at: Mapped[dt.datetime]
+    """The latest publication: later than ``first_published_at`` once a revision was republished (修订)."""
+    expires_at: Mapped[dt.datetime | None]
+    """有效期至 (the item's ``unpublish_at``): the worker expires it then."""
+    status: Mapped[str] = mapped_column(String(16))
+    status_at: Mapped[dt.datetime]
+    """When ``status`` was last set (the date a withdrawal or an expiry shows)."""
+
+
+class PublicationJob(Base):
+    """One channel's work for one public event of an item, written with the event and done by the worker.
+
+    ``event`` is ``publish``, ``withdraw`` or ``expire``; ``status`` is ``pending``, ``running``
+    (claimed under a lease), ``done`` or ``failed`` (given up after the last attempt; shown until
+    retried by hand). ``key`` is the idempotency key the channel carries (the webhook's header).
+    """
+
+    __tablename__ = "publication_jobs"
+    __table_args__ = (
+        Index("ix_publication_jobs_pending", "status", "next_attempt_at"),
+        Index("ix_publication_jobs_item", "item_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"))
+    channel: Mapped[str] = mapped_column(String(20))
+    event: Mapped[str] = mapped_column(String(16))
+    revision: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer)
+    next_attempt_at: Mapped[dt.datetime]
+    lease_owner: Mapped[str | None] = mapped_column(String(128))
+    lease_until: Mapped[dt.datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    result: Mapped[str | None] = mapped_column(Text)
+    """What the channel made or was told: the files written, the HTTP status."""
+    created_at: Mapped[dt.datetime]
+    done_at: Mapped[dt.datetime | None]
