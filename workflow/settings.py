@@ -35,19 +35,28 @@ class Settings:
     up and changes nothing (SQLite's busy timeout, PostgreSQL's ``lock_timeout``); the web then answers
     503 "busy, try again"."""
     worker_interval: int = 60
+    """``GONGKAI_WORKER_INTERVAL``: seconds between the worker's passes (``run_worker.py`` without ``--once``)."""
     signin_per_client: int = 30
     """``GONGKAI_SIGNIN_PER_CLIENT``: sign-in requests one client address may make in 15 minutes (an office
     behind one router is one address: every clerk signing in at 8:30 counts against it)."""
-    """``GONGKAI_WORKER_INTERVAL``: seconds between the worker's passes (``run_worker.py`` without ``--once``)."""
     database_named: bool = True
+    """False when ``GONGKAI_DATABASE_URL`` was not set and ``database_url`` is the default file (the demo then
+    uses its own folder)."""
     files_dir: Path | None = None
     """``GONGKAI_FILES_DIR``: where attachments are kept; None: :attr:`files_folder` chooses."""
     file_types: tuple[str, ...] = DEFAULT_TYPES
     """``GONGKAI_FILE_TYPES``: the extensions that may be attached (each one gongkai can check)."""
     file_max_mb: int = DEFAULT_MAX_MB
     """``GONGKAI_FILE_MAX_MB``: the largest attachment, in megabytes."""
-    """False when ``GONGKAI_DATABASE_URL`` was not set and ``database_url`` is the default file (the demo then
-    uses its own folder)."""
+    site_dir: Path = Path("site")
+    """``GONGKAI_SITE_DIR``: where the public catalogue site is built (a symlink swapped to each full build)."""
+    channels_dir: Path = Path("channels")
+    """``GONGKAI_CHANNELS_DIR``: where the notice-board PDFs and broadcast scripts are written."""
+    webhook_url: str | None = None
+    """``GONGKAI_WEBHOOK_URL``: the county platform's address for the webhook channel (unset: the channel fails
+    its jobs with that reason, shown in ``gongkai publication status``)."""
+    webhook_secret: str | None = None
+    """``GONGKAI_WEBHOOK_SECRET`` (or ``_FILE``): the key of the webhook's HMAC-SHA-256 signature."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -79,6 +88,10 @@ class Settings:
             files_dir=Path(env["GONGKAI_FILES_DIR"].strip()) if (env.get("GONGKAI_FILES_DIR") or "").strip() else None,
             file_types=_file_types(env),
             file_max_mb=_file_max_mb(env),
+            site_dir=_path(env, "GONGKAI_SITE_DIR", "site"),
+            channels_dir=_path(env, "GONGKAI_CHANNELS_DIR", "channels"),
+            webhook_url=(env.get("GONGKAI_WEBHOOK_URL") or "").strip() or None,
+            webhook_secret=_webhook_secret(env),
         )
 
     @property
@@ -121,6 +134,18 @@ class Settings:
         if len(key) < MIN_AUDIT_KEY_LENGTH:
             raise ConfigurationError("config.short_secret_key", minimum=MIN_AUDIT_KEY_LENGTH, length=len(key))
         return key
+
+
+def _path(env: Mapping[str, str], name: str, default: str) -> Path:
+    return Path((env.get(name) or "").strip() or default)
+
+
+def _webhook_secret(env: Mapping[str, str]) -> str | None:
+    secret = env.get("GONGKAI_WEBHOOK_SECRET") or None
+    key_file = env.get("GONGKAI_WEBHOOK_SECRET_FILE")
+    if secret is None and key_file:
+        secret = read_key_file(Path(key_file))
+    return secret
 
 
 def _positive(env: Mapping[str, str], name: str, default: int) -> int:
