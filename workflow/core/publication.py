@@ -126,3 +126,13 @@ class PublicItem:
 def expiry_of(fields: Mapping[str, Any], zone: dt.tzinfo) -> dt.datetime | None:
     """The 有效期至 moment of an item's fields (a value without an offset is office time), or None."""
     return field_moment(fields.get(UNPUBLISH_AT), zone)
+
+
+def item_path(reference: str) -> str:
+    """Where an item's page lives in the site, relative to its root (the webhook and the feed link to it)."""
+    return f"items/{reference}.html"
+
+
+def item_url(base_url: str, reference: str) -> str:
+    """The public address of an item's page under the site's base URL (office.yaml ``site.base_url``)."""
+    return f"{base_url.rstrip('/')}/{item_path(reference)}"
