@@ -71,6 +71,7 @@ from workflow.core.errors import (
 )
 from workflow.core.office import NO_CATALOG
 from workflow.core.personnel import (
+    AS_ACCOUNT,
     SYSTEM_ACTOR,
     Account,
     ActiveSet,
@@ -89,7 +90,15 @@ from workflow.core.personnel import (
     decide_display_name,
     decide_roles,
 )
-from workflow.core.publication import PUBLISH, UNPUBLISH_AT, channels_for, expiry_of, public_event
+from workflow.core.publication import (
+    CHANNEL_RETRY_TRIGGER,
+    PUBLISH,
+    UNPUBLISH_AT,
+    channel_retry_role,
+    channels_for,
+    expiry_of,
+    public_event,
+)
 from workflow.core.uploads import UploadPolicy, check_upload
 from workflow.store.db import reading
 from workflow.store.files import FileStore
@@ -110,6 +119,7 @@ if TYPE_CHECKING:
     from notifications.notices import Notifier
 from workflow.store.hot import HotPath, ItemRow
 from workflow.store.models import AuditEntry, AuditHead, BodySnapshot, Deadline, Item, ItemRevision, StoredFile
+from workflow.store.publication_jobs import requeue_failed
 from workflow.store.publications import end_publication, enqueue_jobs, record_publication, set_expiry
 from workflow.store.queries import due_on_now, earliest_due
 from workflow.store.registry import DefinitionRegistry
@@ -818,6 +828,51 @@ class WorkflowEngine:
             record = person_record(conn, change.person)
         assert record is not None
         return record
+
+    # ---- publication channels -------------------------------------------------------------
+
+    def record_channel(
+        self,
+        conn: Connection,
+        item_id: int,
+        trigger: str,
+        details: Mapping[str, Any],
+        now: dt.datetime,
+        *,
+        actor: str = SYSTEM_ACTOR,
+        role: str = SYSTEM_ACTOR,
+    ) -> int:
+        """An item-bound audit row about a publication channel, in the caller's transaction (which settles the job).
+
+        The item does not move: the row's states are both its present one, like an edit's.
+        """
+        row = self._item_row(conn, item_id)
+        definition = self.registry.pinned(conn, row.definition, row.definition_version)
+        entry = AuditRow(
+            trigger, actor, actor, role, row.id, definition, row.state, row.state, details=details,
+            content_hash=row.content_hash,
+        )  # fmt: skip
+        return self._append_audit(conn, entry, now)
+
+    def retry_channels(
+        self, item_ref: str | int, *, by: str | Account, channel: str | None = None
+    ) -> list[tuple[str, str, str]]:
+        """Put an item's failed channel jobs (of ``channel``, or all) back in the queue; who did it is chained."""
+        self._audit_key()
+        with self._transaction() as conn:
+            row = self._item_row(conn, item_ref)
+            now = self.clock()
+            if isinstance(by, Account):
+                actor, role = by.actor, AS_ACCOUNT
+            else:
+                person = load_person(conn, by, now.astimezone(self.zone).date(), with_substitutions=False)
+                actor, role = by, channel_retry_role(by, person.roles)
+            requeued = requeue_failed(conn, row.id, now, channel)
+            if not requeued:
+                raise TransitionNotAllowed("publication.nothing_failed", item=row.reference, channel=channel or "*")
+            details = {"jobs": [{"key": key, "channel": name, "event": event} for key, name, event in requeued]}
+            self.record_channel(conn, row.id, CHANNEL_RETRY_TRIGGER, details, now, actor=actor, role=role)
+        return requeued
 
     # ---- shared pieces -------------------------------------------------------------------
 

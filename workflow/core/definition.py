@@ -21,6 +21,9 @@ ENGINE_ACTIONS: dict[str, str] = {
     "person.activate": N_("Activate person"),
     "person.delegate": N_("Name a substitute"),
     "person.digest": N_("Choose digest"),
+    # publication channels: item-bound rows that do not move the item
+    "channel": N_("Publication channel"),
+    "channel.retry": N_("Retry publication channels"),
 }
 """Audit actions not declared in any YAML (the engine's and people changes); their text is in the catalogues."""
 

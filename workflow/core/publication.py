@@ -15,6 +15,7 @@ from typing import Any
 
 from workflow.core.attachments import Attachment, attachments_of
 from workflow.core.decisions import field_moment
+from workflow.core.errors import NotPermitted
 from workflow.core.office import publishes
 
 CURRENT = "current"
@@ -136,3 +137,21 @@ def item_path(reference: str) -> str:
 def item_url(base_url: str, reference: str) -> str:
     """The public address of an item's page under the site's base URL (office.yaml ``site.base_url``)."""
     return f"{base_url.rstrip('/')}/{item_path(reference)}"
+
+
+CHANNEL_TRIGGER = "channel"
+"""The audit trigger of one attempt of a channel's job (details: channel, event, key, attempt, outcome)."""
+CHANNEL_RETRY_TRIGGER = "channel.retry"
+"""The audit trigger of failed channel jobs put back in the queue by a person."""
+DELIVERED, RETRY, FAILED_OUTCOME = "delivered", "retry", "failed"
+"""The outcome of one attempt, as its audit row records it."""
+RETRY_ROLES = ("office", "admin")
+"""Who may put an item's failed channel jobs back in the queue (the operating-system account may too)."""
+
+
+def channel_retry_role(name: str, roles: frozenset[str]) -> str:
+    """The role in which ``name`` retries failed channel jobs; refused without one of :data:`RETRY_ROLES`."""
+    for role in RETRY_ROLES:
+        if role in roles:
+            return role
+    raise NotPermitted("publication.retry_role", person=name, roles=", ".join(RETRY_ROLES))
