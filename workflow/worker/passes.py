@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, cast
 
@@ -37,6 +37,7 @@ from workflow.core.latechain import HistoryStep, earlier_late_visits
 from workflow.core.names import Names
 from workflow.core.reminders import PlannedReminder, plan
 from workflow.engine import WorkflowEngine, audit_log, deadlines_table, items
+from workflow.publishing.channels.base import Channel
 from workflow.store.db import reading
 from workflow.store.models import (
     OutboxMessage,
@@ -50,6 +51,7 @@ from workflow.store.models import (
 from workflow.store.people import load_person, name_entries
 from workflow.store.queries import in_states, items_waiting, waiting_for
 from workflow.store.sql import insert_if_absent
+from workflow.worker.channels import perform_channels
 from workflow.worker.files_check import check_files
 from workflow.worker.links import EmailLinks
 from workflow.worker.timed import due_fires
@@ -83,6 +85,10 @@ class PassReport:
     retried: int = 0
     failed: int = 0
     skipped: int = 0
+    channels_delivered: int = 0
+    channels_retried: int = 0
+    channels_failed: int = 0
+    """Publication channel jobs performed in the pass, by outcome."""
     delivery_error: str | None = None
     """The last delivery error of the pass (e.g. the SMTP server could not be reached)."""
     would: list[str] = field(default_factory=list)
@@ -101,8 +107,11 @@ class Worker:
         batch: int = 50,
         security_log_days: int = 365,
         link_days: int = 7,
+        channels: Mapping[str, Channel] | None = None,
     ) -> None:
         self.engine = engine
+        self.channels: Mapping[str, Channel] = channels or {}
+        """The publication channels' performers (workflow.publishing.channels.registry); others' jobs wait."""
         self.notifier = notifier
         self.transport = transport
         self.owner = owner or new_owner()
@@ -155,6 +164,7 @@ class Worker:
             report.recomputed = len(changes)
             report.moved = sum(1 for c in changes if c.old_due != c.new_due)
         self.fire_timed(now, report)
+        perform_channels(self, self.channels, now, report)  # a publication just fired reaches the public now
         self.raise_reminders(now, report)
         self.raise_periodic_updates(now, report)
         self.raise_digests(now, report)

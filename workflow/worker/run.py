@@ -22,6 +22,7 @@ from notifications.notices import Notifier
 from notifications.settings import MailSettings, transport_for
 from workflow.clock import fixed, utc_now
 from workflow.core.errors import GongkaiError, render_error
+from workflow.publishing.channels.registry import channels
 from workflow.settings import Settings
 from workflow.wiring import link_signer, open_engine
 from workflow.worker.passes import Worker
@@ -84,6 +85,7 @@ def build_worker(
     return Worker(
         engine, notifier, lambda: transport_for(mail), dry_run=dry_run,
         security_log_days=settings.security_log_days, link_days=settings.action_link_days,
+        channels=channels(engine, settings),
     )  # fmt: skip
 
 
