@@ -13,6 +13,7 @@ from workflow.cli.definitions import definitions
 from workflow.cli.files import files, item_attach, item_detach
 from workflow.cli.items import item
 from workflow.cli.outbox import outbox
+from workflow.cli.publication import publication
 from workflow.cli.shell import Shell, handled, pass_shell
 from workflow.cli.users import users
 from workflow.cli.web import security_log_command, web
@@ -65,5 +66,6 @@ main.add_command(outbox)
 main.add_command(web)
 main.add_command(security_log_command)
 main.add_command(files)
+main.add_command(publication)
 item.add_command(item_attach)
 item.add_command(item_detach)

@@ -141,7 +141,9 @@ def note_unperformed(conn: Connection, performed: Collection[str], message: str)
 def requeue_failed(
     conn: Connection, item_id: int, now: dt.datetime, channel: str | None = None
 ) -> list[tuple[str, str, str]]:
-    """An item's failed jobs (of ``channel``, or all) back to pending, due now, attempts reset; (key, channel, event)."""
+    """An item's failed jobs (of ``channel``, or all) back to pending, due now, attempts reset.
+
+    Returns (key, channel, event) of each job put back."""
     where = [jobs.c.item_id == item_id, jobs.c.status == FAILED]
     if channel is not None:
         where.append(jobs.c.channel == channel)

@@ -64,6 +64,7 @@ from workflow.store.faults import DRIVER_ERRORS, Fault, classify, detail
 from workflow.store.hot import ItemRow
 from workflow.store.models import UsedToken, User
 from workflow.store.people import load_person
+from workflow.store.publication_jobs import item_jobs
 from workflow.tokens import ActionClaim, SigninClaim, TokenRefused, Tokens
 from workflow.web import queries
 from workflow.web.access import ADMIN_ROLES, AUDIT_ROLES, OUTBOX_ROLES, may_read_body, may_see
@@ -697,6 +698,7 @@ class WebApp:
             revisions = queries.item_revisions(conn, row.id)
             summary = self._item_summary(request, conn, row, definition, person)
             roles = self.assigning.choices(conn, row, definition, person, lang, assignment_error)
+            channel_jobs = item_jobs(conn, row.id)
         _, deadlines = self.engine.deadlines(row.id)  # its own transaction: not inside another one on SQLite
         snapshot = ItemSnapshot(definition, row.state, row.fields, row.holders, row.acted)
         read_only = bool(person.roles & AUDIT_ROLES) and not (person.roles - AUDIT_ROLES)
@@ -708,6 +710,7 @@ class WebApp:
             assigned=next((r for r in roles if r.role == assigned), None),
             chain=chain_svg(definition, row.state, lang, visited=visited),
             deadlines=deadlines, history=history, read_only=read_only, item_definition=definition,
+            channel_jobs=channel_jobs,
             may_edit=not read_only and may_edit(snapshot, person),
             attachments=attachment_section(person, row, definition, summary["readable"], self.engine.upload_policy),
             revisions=_with_diffs(revisions) if summary["readable"] else [],

@@ -69,9 +69,7 @@ def perform_due(
     wall = wall or utc_now()
     with engine.db.begin() as conn:
         note_unperformed(conn, list(performers), NO_PERFORMER)
-        batch = claim_jobs(
-            conn, owner, now, list(performers), limit, wall + dt.timedelta(seconds=lease_seconds), wall
-        )
+        batch = claim_jobs(conn, owner, now, list(performers), limit, wall + dt.timedelta(seconds=lease_seconds), wall)
     counts = {DELIVERED: 0, RETRY: 0, FAILED_OUTCOME: 0, "stale": 0}
     for job in batch:
         outcome, recorded = _attempt(engine, performers[job.channel], job, now, policy)
