@@ -178,3 +178,23 @@ def test_settings_make_the_registry(engine: WorkflowEngine, settings: Settings) 
     from workflow.publishing.channels.registry import channels
 
     assert sorted(channels(engine, settings)) == ["broadcast", "notice_board", "webhook"]
+
+
+def test_a_scheduled_publication_reaches_the_broadcast_in_the_same_pass(
+    engine: WorkflowEngine, make_item: Callable[..., int], clock: FrozenClock, tmp_path: Path
+) -> None:
+    item_id = make_item(title="定时发布的公告", category="06")
+    engine.fire(item_id, "submit", "drafter_a")
+    engine.fire(item_id, "clear", "reviewer_a")
+    engine.fire(item_id, "schedule", "leader_a", fields={"publish_at": "2026-03-03T09:00"})
+    folder = tmp_path / "channels"
+    pass_worker = worker(engine, tmp_path, channels_of(engine, folder, clock))
+    early = dt.datetime(2026, 3, 3, 8, 59, tzinfo=SHANGHAI)
+    clock.now = early
+    assert pass_worker.run_pass(early).channels_delivered == 0
+    assert not (folder / "broadcast").exists()
+    due = dt.datetime(2026, 3, 3, 9, 0, tzinfo=SHANGHAI)
+    clock.now = due
+    report = pass_worker.run_pass(due)
+    assert report.fired == 1 and report.channels_delivered == 2
+    assert len(list((folder / "broadcast" / "2026").glob("*.txt"))) == 1

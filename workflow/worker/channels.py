@@ -5,28 +5,31 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
 
+from workflow.engine import WorkflowEngine
 from workflow.publishing.channels.base import Channel
-from workflow.publishing.channels.runner import perform_due, would_perform
-
-if TYPE_CHECKING:
-    from workflow.worker.passes import PassReport, Worker
+from workflow.publishing.channels.runner import ChannelReport, perform_due, would_perform
 
 log = logging.getLogger("gongkai.worker")
 
 
-def perform_channels(worker: Worker, performers: Mapping[str, Channel], now: dt.datetime, report: PassReport) -> None:
-    """Perform the jobs due by ``now`` (in a dry run, list them); the pass report counts them."""
-    if worker.dry_run:
-        report.would += would_perform(worker.engine, now, worker.batch)
-        return
-    done = perform_due(worker.engine, performers, worker.owner, now, limit=worker.batch,
-                       lease_seconds=worker.lease_seconds)  # fmt: skip
-    report.channels_delivered, report.channels_retried = done.delivered, done.retried
-    report.channels_failed = done.failed
+def perform_channels(
+    engine: WorkflowEngine,
+    performers: Mapping[str, Channel],
+    owner: str,
+    now: dt.datetime,
+    *,
+    dry_run: bool,
+    batch: int,
+    lease_seconds: float,
+) -> tuple[ChannelReport, list[str]]:
+    """Perform the jobs due by ``now``; in a dry run nothing is done and the jobs it would perform are listed."""
+    if dry_run:
+        return ChannelReport(), would_perform(engine, now, batch)
+    done = perform_due(engine, performers, owner, now, limit=batch, lease_seconds=lease_seconds)
     if done.performed:
         log.info(
             "channels: %d delivered, %d to retry, %d failed (%d outcomes taken over by another worker)",
             done.delivered, done.retried, done.failed, done.stale,
         )  # fmt: skip
+    return done, []

@@ -164,7 +164,12 @@ class Worker:
             report.recomputed = len(changes)
             report.moved = sum(1 for c in changes if c.old_due != c.new_due)
         self.fire_timed(now, report)
-        perform_channels(self, self.channels, now, report)  # a publication just fired reaches the public now
+        # A publication just fired reaches the public in this same pass.
+        done, would = perform_channels(self.engine, self.channels, self.owner, now, dry_run=self.dry_run,
+                                       batch=self.batch, lease_seconds=self.lease_seconds)  # fmt: skip
+        report.channels_delivered, report.channels_retried = done.delivered, done.retried
+        report.channels_failed = done.failed
+        report.would += would
         self.raise_reminders(now, report)
         self.raise_periodic_updates(now, report)
         self.raise_digests(now, report)
