@@ -14,6 +14,7 @@ from workflow.cli.files import files, item_attach, item_detach
 from workflow.cli.items import item
 from workflow.cli.outbox import outbox
 from workflow.cli.shell import Shell, handled, pass_shell
+from workflow.cli.site import item_preview, site
 from workflow.cli.users import users
 from workflow.cli.web import security_log_command, web
 from workflow.cli.worker import worker
@@ -67,3 +68,5 @@ main.add_command(security_log_command)
 main.add_command(files)
 item.add_command(item_attach)
 item.add_command(item_detach)
+main.add_command(site)
+item.add_command(item_preview)

@@ -14,6 +14,7 @@ does not grow with the number of items. One builder at a time per site (an ``flo
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import fcntl
 import logging
@@ -122,10 +123,8 @@ class Writer:
         if target.exists():
             target.unlink()
             self.removed.append(path)
-            try:
+            with contextlib.suppress(OSError):
                 target.parent.rmdir()  # files/<sha256>/ once empty
-            except OSError:
-                pass
 
     def _done(self, path: str) -> None:
         self.written.append(path)
@@ -235,7 +234,8 @@ class SiteBuilder:
     def _full(self) -> BuildReport:
         now = self.clock()
         self.builds.mkdir(parents=True, exist_ok=True)
-        build = self.builds / f"{now.astimezone(dt.UTC).strftime('%Y%m%dT%H%M%SZ')}-{os.getpid()}-{secrets.token_hex(3)}"
+        stamp = now.astimezone(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+        build = self.builds / f"{stamp}-{os.getpid()}-{secrets.token_hex(3)}"
         build.mkdir()
         manifest = Manifest(self.manifest_path(build))
         writer = Writer(build, atomic=False, progress=self.progress)
@@ -360,9 +360,7 @@ class SiteBuilder:
                 writer.text(layout.SITEMAP_PAGES, self.renderer.sitemap_pages(listings, now))
             if chunks_after != chunks_before:
                 writer.text(layout.SITEMAP_INDEX, self.renderer.sitemap_index(chunks_after, now))
-            searched = searching.update(
-                live, [self._doc(i) for i in listed], [searching.doc_id(i) for i in gone]
-            )
+            searched = searching.update(live, [self._doc(i) for i in listed], [searching.doc_id(i) for i in gone])
             # A withdrawal: nothing links to the page any more when it changes to say 已撤回.
             for item in gone:
                 writer.pages(self.renderer.item_pages(item))

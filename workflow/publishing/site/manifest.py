@@ -12,9 +12,10 @@ from __future__ import annotations
 import datetime as dt
 import re
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from workflow.core.publication import PublicItem
 from workflow.publishing.site.layout import ARCHIVE, SITEMAP, listing_of
@@ -97,17 +98,17 @@ _COLUMNS = (
 )
 
 
-def _entry(row: sqlite3.Row | tuple[object, ...]) -> Entry:
-    values = tuple(row)
+def _entry(row: Sequence[Any]) -> Entry:
+    def at(text: Any) -> dt.datetime:
+        found = moment(str(text))
+        assert found is not None
+        return found
+
     return Entry(
-        item_id=int(values[0]), reference=str(values[1]), index_number=str(values[2]), title=str(values[3]),  # type: ignore[call-overload]
-        category=values[4] if values[4] is None else str(values[4]), status=str(values[5]),
-        status_at=moment(str(values[6])),  # type: ignore[arg-type]
-        first_published_at=moment(str(values[7])),  # type: ignore[arg-type]
-        published_at=moment(str(values[8])),  # type: ignore[arg-type]
-        expires_at=moment(values[9] if values[9] is None else str(values[9])),
-        revision=int(values[10]),  # type: ignore[call-overload]
-        listing=values[11] if values[11] is None else str(values[11]), summary=str(values[12]),
+        item_id=int(row[0]), reference=str(row[1]), index_number=str(row[2]), title=str(row[3]),
+        category=None if row[4] is None else str(row[4]), status=str(row[5]), status_at=at(row[6]),
+        first_published_at=at(row[7]), published_at=at(row[8]), expires_at=None if row[9] is None else at(row[9]),
+        revision=int(row[10]), listing=None if row[11] is None else str(row[11]), summary=str(row[12]),
     )  # fmt: skip
 
 

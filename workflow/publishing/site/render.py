@@ -149,6 +149,14 @@ class SiteRenderer:
 
     # ---- pages -------------------------------------------------------------------------------------
 
+    def _item_context(self, item: PublicItem, preview: bool, level: int) -> dict[str, Any]:
+        return {
+            "item": item, "index_number": item.index_number or self.tr._(PREVIEW_NUMBER), "preview": preview,
+            "body": Markup(render_body(item.body)) if item.status != WITHDRAWN else Markup(""),
+            "formed_on": item.fields.get("formed_on") or None, "withdrawn": item.status == WITHDRAWN,
+            "attachment_path": layout.attachment_path, "level": level,
+        }  # fmt: skip
+
     def item_page(
         self, item: PublicItem, spot: Spot, *, preview: bool = False, inline_css: bool = False,
         stylesheet: str | None = None,
@@ -157,14 +165,16 @@ class SiteRenderer:
         page says so with the date and shows nothing else. ``preview`` marks it as not yet public (the
         index number reads 发布时生成 until one is given); ``inline_css`` makes a standalone file;
         ``stylesheet`` is where the office's preview route serves the site's stylesheet."""
-        number = item.index_number or self.tr._(PREVIEW_NUMBER)
         return self._render(
-            "item.html", spot, item=item, index_number=number, preview=preview,
-            body=Markup(render_body(item.body)) if item.status != WITHDRAWN else Markup(""),
-            formed_on=item.fields.get("formed_on") or None, withdrawn=item.status == WITHDRAWN,
+            "item.html", spot, **self._item_context(item, preview, 1),
             inline_css=Markup(self.css) if inline_css else None, stylesheet=stylesheet,
-            attachment_path=layout.attachment_path,
         )  # fmt: skip
+
+    def item_article(self, item: PublicItem, *, level: int = 1) -> Markup:
+        """The part of :meth:`item_page` between the header and the footer, as a preview embeds it in the
+        office's pages (its headings start at ``level``)."""
+        spot = Spot(layout.item_page(item.reference))
+        return Markup(self._render("_article.html", spot, **self._item_context(item, True, level)))
 
     def item_pages(self, item: PublicItem) -> list[tuple[str, str]]:
         path = layout.item_page(item.reference)
@@ -222,9 +232,8 @@ class SiteRenderer:
 
     def sitemap_chunk(self, entries: Sequence[Entry]) -> str:
         base = self.config.office.base_url
-        return self._render(
-            "sitemap.xml", Spot(layout.SITEMAP_PAGES), urls=[(item_url(base, e.reference), e.published_at) for e in entries]
-        )
+        urls = [(item_url(base, e.reference), e.published_at) for e in entries]
+        return self._render("sitemap.xml", Spot(layout.SITEMAP_PAGES), urls=urls)
 
     def sitemap_pages(self, listings: Sequence[str], updated: dt.datetime) -> str:
         base = self.config.office.base_url.rstrip("/")
