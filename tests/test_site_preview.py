@@ -117,3 +117,25 @@ def test_no_preview_for_who_may_not_read_the_body(
     ref = engine.show(item_id).reference
     web.sign_in("drafter_b")
     assert web.client.get(f"/items/{ref}/preview").status_code == 404
+
+
+def test_site_build_builds_then_catches_up(
+    engine: WorkflowEngine, make_item: Callable[..., int], settings: Settings, tmp_path: Path, clock: FrozenClock
+) -> None:
+    publish(engine, make_item, title="第一条", category="08")
+    env = {
+        **base_env(settings.database_url), "GONGKAI_FILES_DIR": str(tmp_path / "files"),
+        "GONGKAI_SITE_DIR": str(tmp_path / "public" / "site"),
+    }  # fmt: skip
+    first = run(tmp_path, env, "site", "build")
+    assert first.returncode == 0, first.stderr
+    assert "完整构建：1 条公开信息" in first.stdout
+    assert (tmp_path / "public" / "site").is_symlink()
+    assert run(tmp_path, env, "site", "build").stdout.strip() == "网站已是最新"
+    clock.advance(hours=1)
+    later = publish(engine, make_item, title="第二条", category="08")
+    caught_up = run(tmp_path, env, "site", "build")
+    assert caught_up.returncode == 0 and "更新了 1 条过时的信息" in caught_up.stdout
+    assert engine.show(later).reference in (tmp_path / "public/site/catalog/08/index.html").read_text(encoding="utf-8")
+    full = run(tmp_path, env, "site", "build", "--full")
+    assert full.returncode == 0 and "完整构建：2 条公开信息" in full.stdout

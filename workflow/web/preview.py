@@ -7,6 +7,8 @@ stylesheet (served at ``/public-assets/``). All three come from the site's item 
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
@@ -33,10 +35,8 @@ class PreviewPages:
 
     def renderer(self, lang: str) -> SiteRenderer:
         if lang not in self._renderers:
-            config = site_config(self.settings, self.shell.engine)
-            self._renderers[lang] = SiteRenderer(
-                type(config)(**{**config.__dict__, "lang": lang})  # the reader's language, the office's facts
-            )
+            # The office's facts in the reader's language.
+            self._renderers[lang] = SiteRenderer(replace(site_config(self.settings, self.shell.engine), lang=lang))
         return self._renderers[lang]
 
     def section(

@@ -332,11 +332,11 @@ class SiteBuilder:
                 for entry in (before, after):
                     if entry is not None and entry.listing is not None:
                         self._touch(manifest, entry, pages, indexes, chunks)
-                old_files = manifest.files_of(item.item_id)
                 if after.listing is not None:
                     listed.append(item)
                 else:
                     gone.append(item)
+                    old_files = manifest.files_of(item.item_id)
                     manifest.set_files(item.item_id, ())
                     unused.extend(f for f in old_files if not manifest.file_used(*f))
             # A publication: the item's page (and its files) exist before any listing links to it.
