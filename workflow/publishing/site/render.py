@@ -35,6 +35,8 @@ TEMPLATES = HERE / "templates"
 STATIC = HERE / "static"
 GUIDE_FOLDER = "site"
 """The office's own templates under the definitions folder: ``site/guide.md.j2`` (and ``guide.en.md.j2``)."""
+HTML_LANG = {"zh": "zh-CN", "en": "en"}
+"""The ``lang`` of the pages (and ``xml:lang`` of the feed) for each language gongkai speaks."""
 PREVIEW_NUMBER = N_("Assigned on publication")
 """What the index number shows in a preview, before publication gives one."""
 
@@ -138,7 +140,7 @@ class SiteRenderer:
         context.setdefault("assets", spot.assets)
         context.setdefault("toggle", spot.toggle)
         return self.env.get_template(f"site/{template}").render(
-            spot=spot, lang=self.lang, html_lang="en" if self.lang == "en" else "zh-CN",
+            spot=spot, lang=self.lang, html_lang=HTML_LANG.get(self.lang, self.lang),
             site_title=office.site_title.in_lang(self.lang), organ=office.organ.in_lang(self.lang),
             category_name=self.category_name, validity=self.validity, layout=layout, **context,
         )  # fmt: skip
