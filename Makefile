@@ -34,20 +34,24 @@ messages:
 
 ## make run: install, initialise the embedded SQLite database with the bundled definitions
 ## and a demo office (in demo-office/), walk one item through the whole chain, then run the
-## web pages (http://127.0.0.1:8000/) beside the worker: reminders and emails are written as
-## .eml files into demo-office/mail (Ctrl-C stops both).
+## web pages (http://127.0.0.1:8000/) and the public catalogue site (built into demo-office/site,
+## served as static files by Python's http.server at http://127.0.0.1:8001/) beside the worker:
+## reminders and emails are written as .eml files into demo-office/mail (Ctrl-C stops all three).
 WEB_PORT ?= 8000
+SITE_PORT ?= 8001
 DEMO_ENV := GONGKAI_DATABASE_URL=sqlite:///demo-office/gongkai.db GONGKAI_MAIL_DIR=demo-office/mail \
-	GONGKAI_BASE_URL=http://127.0.0.1:$(WEB_PORT)
+	GONGKAI_BASE_URL=http://127.0.0.1:$(WEB_PORT) GONGKAI_SITE_DIR=demo-office/site
 # The demo writes the two key files; the web pages and the worker then read them.
 KEYS_ENV := GONGKAI_AUDIT_KEY_FILE=demo-office/audit.key GONGKAI_SECRET_KEY_FILE=demo-office/secret.key \
 	GONGKAI_WORKER_INTERVAL=20
 run: install
 	$(DEMO_ENV) $(BIN)/gongkai demo
+	$(DEMO_ENV) $(KEYS_ENV) $(BIN)/gongkai site build --full
 	@echo ""
-	@echo "web pages: http://127.0.0.1:$(WEB_PORT)/   emails: demo-office/mail/*.eml   Ctrl-C stops both"
+	@echo "web pages: http://127.0.0.1:$(WEB_PORT)/   public site: http://127.0.0.1:$(SITE_PORT)/   emails: demo-office/mail/*.eml   Ctrl-C stops all"
 	@$(DEMO_ENV) $(KEYS_ENV) sh -c '$(BIN)/gongkai web --port $(WEB_PORT) & web=$$!; \
-	  trap "kill $$web 2>/dev/null" EXIT INT TERM; $(BIN)/python run_worker.py'
+	  $(BIN)/python -m http.server $(SITE_PORT) --bind 127.0.0.1 --directory demo-office/site >/dev/null 2>&1 & site=$$!; \
+	  trap "kill $$web $$site 2>/dev/null" EXIT INT TERM; $(BIN)/python run_worker.py'
 
 ## make browser: Debian's chromium (driven by Playwright in the browser tests) and a CJK font so
 ## Chinese text renders in screenshots; apt-get runs only when one of them is missing. Playwright's

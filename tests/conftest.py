@@ -109,6 +109,15 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+@pytest.fixture(autouse=True)
+def _public_output_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A worker or command a test starts writes the site and the channels' files under the test's own folder,
+    never into the checkout (their defaults, ``site`` and ``channels``, are relative to the working directory)."""
+    for name, folder in (("GONGKAI_SITE_DIR", "public/site"), ("GONGKAI_CHANNELS_DIR", "public/channels")):
+        if name not in os.environ:
+            monkeypatch.setenv(name, str(tmp_path / folder))
+
+
 @pytest.fixture
 def settings(database_url: str) -> Settings:
     return Settings(database_url=database_url, definitions_dir=DEFINITIONS, audit_key=AUDIT_KEY)

@@ -15,6 +15,7 @@ from workflow.cli.items import item
 from workflow.cli.outbox import outbox
 from workflow.cli.publication import publication
 from workflow.cli.shell import Shell, handled, pass_shell
+from workflow.cli.site import item_preview, site
 from workflow.cli.users import users
 from workflow.cli.web import security_log_command, web
 from workflow.cli.worker import worker
@@ -69,3 +70,5 @@ main.add_command(files)
 main.add_command(publication)
 item.add_command(item_attach)
 item.add_command(item_detach)
+main.add_command(site)
+item.add_command(item_preview)

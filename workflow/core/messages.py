@@ -318,6 +318,13 @@ TEXT_BY_KEY: dict[str, str | tuple[str, str]] = {
     "upload.missing_content": N_("the file %(sha256)s is missing from the file store"),
     "config.no_file_store": N_("no file store is configured (GONGKAI_FILES_DIR): attachments cannot be written"),
     "config.files_dir_not_folder": N_("GONGKAI_FILES_DIR %(path)s exists and is not a folder"),
+    "config.site_dir_not_link": N_(
+        "GONGKAI_SITE_DIR %(path)s exists and is not the symlink gongkai builds the site behind: move it away"
+        " (gongkai site build --full then makes it)"
+    ),
+    "config.site_guide_missing": N_(
+        "the disclosure guide's template %(path)s is missing: the site's 公开指南 is written from it"
+    ),
     "config.unknown_file_type": N_(
         "GONGKAI_FILE_TYPES: '%(value)s' is not a file type gongkai can check (known: %(known)s)"
     ),

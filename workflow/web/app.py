@@ -75,6 +75,7 @@ from workflow.web.chain import chain_svg
 from workflow.web.files import FilePages, attachment_section
 from workflow.web.inbox import InboxPages
 from workflow.web.names import install_filters, request_names
+from workflow.web.preview import ASSETS_FOLDER, ASSETS_PATH, PreviewPages
 from workflow.web.security import SecurityHeaders, record, signin_throttled
 from workflow.web.shell import FormHandler
 from workflow.web.workbench import Workbench
@@ -130,6 +131,7 @@ class WebApp:
         self.templates = {lang: self._environment(lang) for lang in LANGUAGES}
         self.workbench = Workbench(self)
         self.assigning = Assigning(self)
+        self.previews = PreviewPages(self, settings)
 
     def _environment(self, lang: str) -> Environment:
         """The pages' templates in one language: one tree, its text translated by the catalogue
@@ -168,6 +170,7 @@ class WebApp:
             Route("/items/{ref}/edit", files.forms.posted(self, self.workbench.save_edit), methods=["POST"]),
             Route("/items/{ref}", self.item_page, methods=["GET"]),
             Route("/items/{ref}/fire", self.posted(self.item_fire), methods=["POST"]),
+            Route("/items/{ref}/preview", self.previews.page, methods=["GET"]),
             Route("/items/{ref}/assign", self.posted(self.assigning.assign), methods=["POST"]),
             Route("/items/{ref}/files/{sha256}", files.download, methods=["GET"]),
             Route("/act/{token}/files/{sha256}", files.download_by_link, methods=["GET"]),
@@ -185,6 +188,7 @@ class WebApp:
             Route("/admin/people/{id:int}/{change}", self.posted(admin.change_person), methods=["POST"]),
             Route("/admin/security", admin.security_page, methods=["GET"]),
             Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
+            Mount(ASSETS_PATH, StaticFiles(directory=ASSETS_FOLDER), name="public_assets"),
         ]
         app = Starlette(routes=routes, middleware=[Middleware(SecurityHeaders)])
         app.add_exception_handler(Page, self._page_exception)  # type: ignore[arg-type]
@@ -566,6 +570,8 @@ class WebApp:
         comment: str = "",
     ) -> Response:  # fmt: skip
         snapshot = ItemSnapshot(definition, row.state, row.fields, row.holders, row.acted)
+        readable = may_read_body(person, definition, row.holders, row.state)
+        preview = self.previews.section(request, row, definition, readable, dest=transition.dest, decision=True)
         if error is None and claim.trigger not in available_triggers(snapshot, person):
             error = self.tr(request)._(
                 "You may not do this now: %(reason)s", reason=self._why_not(request, snapshot, person, transition)
@@ -576,9 +582,9 @@ class WebApp:
             action=definition.trigger_label(claim.trigger, self.lang(request)), transition=transition,
             needs_comment=transition.guard("requires_comment") is not None,
             field_inputs=self._field_inputs(definition, transition, self.lang(request)), error=error,
-            comment=comment, acting_as=claim.user,
+            comment=comment, acting_as=claim.user, preview=preview,
             attachments=attachment_section(
-                person, row, definition, may_read_body(person, definition, row.holders, row.state),
+                person, row, definition, readable,
                 self.engine.upload_policy, downloads=f"/act/{request.path_params['token']}/files", offer_changes=False,
             ),
         )  # fmt: skip
@@ -700,6 +706,7 @@ class WebApp:
             roles = self.assigning.choices(conn, row, definition, person, lang, assignment_error)
             channel_jobs = item_jobs(conn, row.id)
         _, deadlines = self.engine.deadlines(row.id)  # its own transaction: not inside another one on SQLite
+        preview = self.previews.section(request, row, definition, summary["readable"])
         snapshot = ItemSnapshot(definition, row.state, row.fields, row.holders, row.acted)
         read_only = bool(person.roles & AUDIT_ROLES) and not (person.roles - AUDIT_ROLES)
         triggers = [] if read_only else available_triggers(snapshot, person)
@@ -708,7 +715,7 @@ class WebApp:
         return self.page(
             request, "item.html", status=status, item=summary, roles=roles, assignment_error=assignment_error,
             assigned=next((r for r in roles if r.role == assigned), None),
-            chain=chain_svg(definition, row.state, lang, visited=visited),
+            chain=chain_svg(definition, row.state, lang, visited=visited), preview=preview,
             deadlines=deadlines, history=history, read_only=read_only, item_definition=definition,
             channel_jobs=channel_jobs,
             may_edit=not read_only and may_edit(snapshot, person),
