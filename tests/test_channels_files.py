@@ -177,7 +177,7 @@ def test_a_withdrawn_item_is_not_printed_and_a_retry_overwrites(
 def test_settings_make_the_registry(engine: WorkflowEngine, settings: Settings) -> None:
     from workflow.publishing.channels.registry import channels
 
-    assert sorted(channels(engine, settings)) == ["broadcast", "notice_board", "webhook"]
+    assert sorted(channels(engine, settings)) == ["broadcast", "notice_board", "portal", "webhook"]
 
 
 def test_a_scheduled_publication_reaches_the_broadcast_in_the_same_pass(
