@@ -161,6 +161,9 @@ def test_set_expiry_by_a_leader_later_and_by_nobody_else(engine: WorkflowEngine,
     with pytest.raises(TransitionNotAllowed) as past:
         engine.fire(cleared, "set_expiry", "leader_b", fields={"unpublish_at": "2026-03-01T00:00"})
     assert past.value.key == "refuse.unpublish_passed"
+    with pytest.raises(TransitionNotAllowed) as sideways:  # only the fires that declare it set 有效期至
+        engine.fire(cleared, "confirm_current", "drafter_a", fields={"unpublish_at": "2026-04-01T00:00"})
+    assert sideways.value.key == "refuse.field_not_taken" and "confirm_current" in sideways.value.render("en")
     assert counts(engine) == before and public_row(engine, cleared).expires_at is None
 
     engine.fire(cleared, "set_expiry", "leader_b", fields={"unpublish_at": "2026-04-01T00:00"}, comment="试行一个月")

@@ -146,6 +146,14 @@ def checks_expiry(definition: Definition, from_state: str, to_state: str, change
     )
 
 
+def fields_taken(transition: Transition) -> tuple[str, ...]:
+    """The fields a fire declares: those its ``requires_field`` guard asks for, then its ``optional_fields``."""
+    guard = transition.guard("requires_field")
+    params = guard.params if guard is not None else None
+    required = (params,) if isinstance(params, str) else tuple(str(p) for p in params or ())
+    return required + tuple(name for name in transition.optional_fields if name not in required)
+
+
 def _timed_fields(definition: Definition) -> set[str]:
     return {t.fires_at for t in definition.timed_transitions if t.fires_at is not None}
 
@@ -225,6 +233,9 @@ def decide(
     if principal is None:
         raise NotPermitted("refuse.role", person=person.name, role=transition.role, trigger=trigger)
     given = check_given_fields(definition, given_fields or {})
+    for name in sorted(_timed_fields(definition) & set(given) - set(fields_taken(transition))):
+        # A moment the clock moves items at (publish_at, 有效期至) is set only by the fires that declare it.
+        raise TransitionNotAllowed("refuse.field_not_taken", field=name, trigger=trigger)
     ctx = _context(snapshot, transition, person.name, principal, comment, given)
     refusal = check_guards(ctx)
     if refusal is not None:

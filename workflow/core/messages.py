@@ -128,6 +128,10 @@ TEXT_BY_KEY: dict[str, str | tuple[str, str]] = {
         "field '%(field)s': '%(value)s' is not a date-time (YYYY-MM-DDTHH:MM; without an offset, office time)"
     ),
     "refuse.not_yet": N_("'%(trigger)s' is scheduled for %(at)s; that time has not come"),
+    "refuse.field_not_taken": N_(
+        "'%(trigger)s' does not set the field '%(field)s': the worker acts at that moment, so only the decisions"
+        " that declare it may set it"
+    ),
     "refuse.unpublish_passed": N_(
         "field '%(field)s' (valid until) is %(value)s, which is not after now (%(now)s): give a later time"
     ),

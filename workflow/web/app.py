@@ -43,7 +43,7 @@ from notifications.settings import MailSettings
 from workflow.clock import utc_now
 from workflow.core.authoring import may_edit
 from workflow.core.deadlines import working_days_left
-from workflow.core.decisions import ItemSnapshot, Person, available_triggers, decide, field_moment
+from workflow.core.decisions import ItemSnapshot, Person, available_triggers, decide, field_moment, fields_taken
 from workflow.core.definition import Definition, FieldSpec, Transition, action_label
 from workflow.core.errors import (
     Conflict,
@@ -900,8 +900,7 @@ def _required_fields(transition: Transition) -> list[str]:
 
 def _offered_fields(transition: Transition) -> list[str]:
     """The fields a fire's form offers: those its guard requires, then the optional ones it declares."""
-    required = _required_fields(transition)
-    return required + [name for name in transition.optional_fields if name not in required]
+    return list(fields_taken(transition))
 
 
 def _sample_value(definition: Definition, name: str) -> str:
