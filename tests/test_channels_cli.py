@@ -73,7 +73,9 @@ def test_status_shows_each_channel_exits_1_on_a_failure_and_retry_requeues_with_
 
     rows = [r for r in fresh.audit("--item", ref) if r["trigger"].startswith("channel")]
     assert sorted((r["trigger"], r["actor"]) for r in rows) == [
-        ("channel", "system"), ("channel", "system"), ("channel.retry", "office"),
+        ("channel", "system"),
+        ("channel", "system"),
+        ("channel.retry", "office"),
     ]
     outcomes = {r["details"]["channel"]: r["details"]["outcome"] for r in rows if r["trigger"] == "channel"}
     assert outcomes == {"webhook": "failed", "portal": "delivered"}

@@ -380,7 +380,7 @@ def test_proactive_item_walks_the_chain_to_published(fresh: Office) -> None:
     assert HEX64.match(data["content_hash"])
     assert data["content_hash"].startswith(edited.split()[1])
     assert data["holders"]["leader"] == ["leader2"]
-    assert data["available_triggers"] == ["withdraw", "revise", "confirm_current"]
+    assert data["available_triggers"] == ["withdraw", "revise", "confirm_current", "expire", "set_expiry"]
     year = data["published_at"][:4]
     assert data["index_number"] == f"01526086-8-03/{year}-00001"
     assert data["published_at"].endswith("+08:00")  # office time

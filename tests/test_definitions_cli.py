@@ -206,12 +206,14 @@ def test_show_lists_every_state_and_transition(tmp_path: Path) -> None:
         ["withhold", "confidentiality_review", "->", "withheld"],
         ["sign_off", "leadership_signoff", "->", "published"],
         ["send_back", "leadership_signoff", "->", "drafting"],
-        ["withdraw", "published", "->", "withdrawn"],
+        ["withdraw", "published|expired", "->", "withdrawn"],
         ["revise", "published", "->", "drafting"],
         ["schedule", "leadership_signoff", "->", "scheduled"],
         ["publish", "scheduled", "->", "published"],
         ["unschedule", "scheduled", "->", "leadership_signoff"],
         ["confirm_current", "published", "->", "(no"],
+        ["expire", "published", "->", "expired"],
+        ["set_expiry", "published", "->", "(no"],
     ]
     assert "requires_comment, not_same_actor_as" in lines[transitions_at + 4]
 

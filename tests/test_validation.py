@@ -260,7 +260,9 @@ def test_unknown_key_in_a_state_and_a_transition(tmp_path: Path) -> None:
         (line_of(text, "roles: [drafter]"), "definition.unknown_key"),
     ]
     assert english(problems[0]) == "unknown key 'colour' (allowed: deadline, editable, label, role, terminal)"
-    assert english(problems[1]).startswith("unknown key 'roles' (allowed: dest, fires_at, guards, late_after, role, ")
+    assert english(problems[1]).startswith(
+        "unknown key 'roles' (allowed: dest, fires_at, guards, late_after, optional_fields, role, "
+    )
 
 
 # ---- states --------------------------------------------------------------------------------
@@ -833,6 +835,8 @@ def test_proactive_disclosure_triggers() -> None:
         "publish",
         "unschedule",
         "confirm_current",
+        "expire",
+        "set_expiry",
     ]
     assert moves(definition) == {
         ("submit", "drafting", "confidentiality_review"),
@@ -842,15 +846,20 @@ def test_proactive_disclosure_triggers() -> None:
         ("sign_off", "leadership_signoff", "published"),
         ("send_back", "leadership_signoff", "drafting"),
         ("withdraw", "published", "withdrawn"),
+        ("withdraw", "expired", "withdrawn"),
         ("revise", "published", "drafting"),
         ("schedule", "leadership_signoff", "scheduled"),
         ("publish", "scheduled", "published"),
         ("unschedule", "scheduled", "leadership_signoff"),
         ("confirm_current", "published", None),
+        ("expire", "published", "expired"),
+        ("set_expiry", "published", None),
     }
     publish = definition.transitions_for("publish", "scheduled")
+    expire = definition.transitions_for("expire", "published")
     assert publish is not None and publish.fires_at == "publish_at"
-    assert definition.timed_transitions == (publish,)
+    assert expire is not None and expire.fires_at == "unpublish_at"
+    assert definition.timed_transitions == (publish, expire)
     assert definition.states["withheld"].terminal
     assert definition.states["withdrawn"].terminal
     assert not definition.states["published"].terminal

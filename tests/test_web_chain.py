@@ -71,9 +71,10 @@ EXPECTED = {
             "withheld",
             "scheduled",
             "published",
+            "expired",
             "withdrawn",
         ],
-        ["drafting", "confidentiality_review", "leadership_signoff", "published", "withdrawn"],
+        ["drafting", "confidentiality_review", "leadership_signoff", "published", "expired", "withdrawn"],
     ),
     "disclosure_request": (
         [
@@ -96,6 +97,7 @@ EXPECTED = {
             "published",
             "filed",
             "repealed",
+            "expired",
         ],
         [
             "drafting",
@@ -124,7 +126,8 @@ def test_order_follows_the_main_path(name: str) -> None:
 def test_proactive_disclosure_main_path_in_the_picture_description() -> None:
     svg = chain_svg(bundled("proactive_disclosure"), "drafting")
     description = (
-        "主动公开流程: 起草 → 保密审查 → 领导签发 → 已公开 → 已撤回；其他状态: 不予公开、待定时发布 (当前: 起草)"
+        "主动公开流程: 起草 → 保密审查 → 领导签发 → 已公开 → 已失效 → 已撤回；"
+        "其他状态: 不予公开、待定时发布 (当前: 起草)"
     )
     assert f'aria-label="{description}"' in svg
     assert f"<title>{description}</title>" in svg

@@ -94,6 +94,7 @@ from workflow.core.publication import (
     CHANNEL_RETRY_TRIGGER,
     PUBLISH,
     UNPUBLISH_AT,
+    PublicItem,
     channel_retry_role,
     channels_for,
     expiry_of,
@@ -120,7 +121,7 @@ if TYPE_CHECKING:
 from workflow.store.hot import HotPath, ItemRow
 from workflow.store.models import AuditEntry, AuditHead, BodySnapshot, Deadline, Item, ItemRevision, StoredFile
 from workflow.store.publication_jobs import requeue_failed
-from workflow.store.publications import end_publication, enqueue_jobs, record_publication, set_expiry
+from workflow.store.publications import end_publication, enqueue_jobs, public_item, record_publication, set_expiry
 from workflow.store.queries import due_on_now, earliest_due
 from workflow.store.registry import DefinitionRegistry
 from workflow.store.sql import insert_if_absent, next_counter
@@ -361,7 +362,7 @@ class WorkflowEngine:
         refuse_attachments_in(meta)
         check_item_input(
             definition, catalog, title=title, category=category, fields=asked["fields"], meta=asked["meta"],
-            today=self.today(),
+            today=self.today(), now=self.clock().astimezone(self.zone),
         ).raise_first()  # fmt: skip
         stored = self._store_uploads(uploads)
         asked["meta"] = with_added(meta, [attachment for attachment, _ in stored]) if stored else dict(meta or {})
@@ -469,7 +470,9 @@ class WorkflowEngine:
                 decision = self._decide_timed(snapshot, trigger, today, timed_as_of)
             else:
                 person = self._acting_person(conn, actor)
-                decision = self._decide(conn, row.id, snapshot, trigger, person, comment, fields, today)
+                decision = self._decide(
+                    conn, row.id, snapshot, trigger, person, comment, fields, today, now.astimezone(self.zone)
+                )
             applied = self._apply(conn, decision, actor=actor, now=now, today=today, row=row, definition=definition)
             if within is not None:
                 within(conn)
@@ -571,12 +574,14 @@ class WorkflowEngine:
         comment: str | None,
         fields: Mapping[str, Any] | None,
         today: dt.date,
+        now: dt.datetime | None = None,
     ) -> Decision:
         try:
             try:
                 return decide(
-                    snapshot, trigger, person, comment=comment, given_fields=fields, today=today, calendar=self.calendar
-                )
+                    snapshot, trigger, person, comment=comment, given_fields=fields, today=today,
+                    calendar=self.calendar, now=now,
+                )  # fmt: skip
             except NotPermitted as refusal:
                 if refusal.key != "refuse.role":
                     raise
@@ -585,8 +590,9 @@ class WorkflowEngine:
                 if not person.stands_in_for:
                     raise
                 return decide(
-                    snapshot, trigger, person, comment=comment, given_fields=fields, today=today, calendar=self.calendar
-                )
+                    snapshot, trigger, person, comment=comment, given_fields=fields, today=today,
+                    calendar=self.calendar, now=now,
+                )  # fmt: skip
         except (NotPermitted, TransitionNotAllowed) as refusal:
             if refusal.key == "refuse.wrong_state":
                 # Often the item just moved on: say who acted last.
@@ -1088,6 +1094,12 @@ class WorkflowEngine:
             found = conn.execute(select(items.c.index_number, items.c.published_at).where(items.c.id == row.id)).one()
         published_at = found.published_at.astimezone(self.zone) if found.published_at is not None else None
         return found.index_number, published_at
+
+    def public(self, item_ref: str | int) -> PublicItem | None:
+        """What the public sees of an item (its ``publications`` row, times in UTC); None before publication."""
+        with reading(self.db) as conn:
+            row = self._item_row(conn, item_ref)
+            return public_item(conn, row.id)
 
     def _insert_item(self, conn: Connection, creation: Creation, actor: str, now: dt.datetime) -> ItemRow:
         """A new item with its reference (a gapless counter per prefix and year) and first revision."""

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from notifications.settings import MailSettings
+from workflow.cli.demo_catalogue import publish_catalogue
 from workflow.clock import utc_now
 from workflow.core.attachments import Upload
 from workflow.core.errors import GongkaiError, render_error
@@ -178,6 +179,7 @@ def run_demo(base: Settings, mail: MailSettings, say: Callable[[str], None], fol
         body="一、村道硬化 12 公里。\n二、新建便民服务点 3 个。\n",
     )  # fmt: skip
     _fire(engine, third.id, "submit:zhang_wei", None, say, settings.lang)
+    publish_catalogue(engine, step, say, demo_pdf)
     say("")
     say(_("To use the CLI on this demo database:"))
     say(f"  export GONGKAI_DATABASE_URL={settings.database_url}")

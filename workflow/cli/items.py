@@ -18,6 +18,7 @@ from workflow.core.definition import Definition
 from workflow.core.errors import InvalidInput
 from workflow.core.loader import load_catalog
 from workflow.core.names import Names
+from workflow.core.publication import PublicItem
 from workflow.core.roles import ROLES, role_label
 from workflow.engine import ItemView
 from workflow.store.db import reading
@@ -220,6 +221,7 @@ def item_show(shell: Shell, item_ref: str, viewer: str | None, as_json: bool) ->
     index_number, published_at = shell.engine.publication(view.id)
     data["index_number"] = index_number
     data["published_at"] = published_at.isoformat() if published_at is not None else None
+    data["public"] = public_json(shell.engine.public(view.id), shell.engine.zone)
     if as_json:
         click.echo(json.dumps(data, ensure_ascii=False, indent=2))
         return
@@ -256,6 +258,21 @@ def item_show(shell: Shell, item_ref: str, viewer: str | None, as_json: bool) ->
     if view.body:
         click.echo("")
         click.echo(view.body)
+
+
+def public_json(public: PublicItem | None, zone: dt.tzinfo) -> dict[str, Any] | None:
+    """What the public sees of the item: status, and its moments in office time; None before publication."""
+    if public is None:
+        return None
+
+    def at(moment: dt.datetime | None) -> str | None:
+        return moment.astimezone(zone).isoformat() if moment is not None else None
+
+    return {
+        "status": public.status, "first_published_at": at(public.first_published_at),
+        "published_at": at(public.published_at), "revised_at": at(public.revised_at),
+        "expires_at": at(public.expires_at), "status_at": at(public.status_at),
+    }  # fmt: skip
 
 
 def deadline_json(deadline: ItemDeadline, today: dt.date) -> dict[str, Any]:

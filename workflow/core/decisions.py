@@ -8,7 +8,7 @@ No database, no clock: ``today`` is an argument.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +19,8 @@ from workflow.core.guards import GUARDS, FireContext, check_guards, quorum_reach
 from workflow.core.machine import compiled
 
 ActedMap = Mapping[str, Sequence[Sequence[str]]]
+UNPUBLISH_AT = "unpublish_at"
+"""The field that sets 有效期至: when it passes, the worker expires the item (a ``fires_at`` transition)."""
 CALLER_SUPPLIED = ("requires_comment", "requires_field")
 """Guards the caller satisfies by giving a comment or a field: not a reason to hide a trigger."""
 
@@ -108,6 +110,54 @@ def field_moment(value: Any, zone: dt.tzinfo) -> dt.datetime | None:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=zone)
 
 
+def expiry_refusal(definition: Definition, fields: Mapping[str, Any], now: dt.datetime) -> TransitionNotAllowed | None:
+    """有效期至 must come after the publication: after ``now`` and after any other moment the worker fires at
+    (a scheduled ``publish_at``). None when the item has no 有效期至 or it is in order.
+
+    ``now`` is aware, in office time: a moment stored without an offset is read in its zone.
+    """
+    zone = now.tzinfo
+    assert zone is not None
+    moment = field_moment(fields.get(UNPUBLISH_AT), zone)
+    if moment is None:
+        return None
+    value = str(fields[UNPUBLISH_AT])
+    for name in _timed_fields(definition) - {UNPUBLISH_AT}:
+        other = field_moment(fields.get(name), zone)
+        if other is not None and other > now and moment <= other:
+            return TransitionNotAllowed(
+                "refuse.unpublish_before_publication", field=UNPUBLISH_AT, value=value, publish_at=fields[name]
+            )
+    if moment <= now:
+        return TransitionNotAllowed(
+            "refuse.unpublish_passed", field=UNPUBLISH_AT, value=value, now=now.isoformat(timespec="minutes")
+        )
+    return None
+
+
+def checks_expiry(definition: Definition, from_state: str, to_state: str, changed: Collection[str]) -> bool:
+    """Whether a move must have its 有效期至 in order (:func:`expiry_refusal`): when it gives 有效期至 or another
+    timed moment, or enters a state the worker expires items from (a publication). Anything else (a
+    withdrawal, a revision) is allowed whatever the stored moment, and the worker's own fires are never held."""
+    if _timed_fields(definition) & set(changed) and UNPUBLISH_AT in _timed_fields(definition):
+        return True
+    return to_state != from_state and any(
+        t.fires_at == UNPUBLISH_AT and to_state in t.sources for t in definition.timed_transitions
+    )
+
+
+def fields_taken(transition: Transition) -> tuple[str, ...]:
+    """The fields a fire declares: those its ``requires_field`` guard asks for, then its ``optional_fields``."""
+    guard = transition.guard("requires_field")
+    params = guard.params if guard is not None else None
+    required = (params,) if isinstance(params, str) else tuple(str(p) for p in params or ())
+    return required + tuple(name for name in transition.optional_fields if name not in required)
+
+
+def _timed_fields(definition: Definition) -> set[str]:
+    return {t.fires_at for t in definition.timed_transitions if t.fires_at is not None}
+
+
 def check_field(definition: Definition, name: str, raw: Any) -> Any:
     """One given field: declared by the definition, and its value as its type allows."""
     spec = definition.fields.get(name)
@@ -167,8 +217,13 @@ def decide(
     given_fields: Mapping[str, Any] | None = None,
     today: dt.date,
     calendar: WorkingCalendar,
+    now: dt.datetime | None = None,
 ) -> Decision:
-    """Check every rule in order (state, role, fields, guards) and say what the fire does."""
+    """Check every rule in order (state, role, fields, guards, moments) and say what the fire does.
+
+    With ``now`` (aware, office time) a person's fire must leave 有效期至 in order (:func:`checks_expiry`);
+    the worker's timed fires are decided without it.
+    """
     definition = snapshot.definition
     machine = compiled(definition)
     to_state = machine.next_state(snapshot.state, trigger)
@@ -178,6 +233,9 @@ def decide(
     if principal is None:
         raise NotPermitted("refuse.role", person=person.name, role=transition.role, trigger=trigger)
     given = check_given_fields(definition, given_fields or {})
+    for name in sorted(_timed_fields(definition) & set(given) - set(fields_taken(transition))):
+        # A moment the clock moves items at (publish_at, 有效期至) is set only by the fires that declare it.
+        raise TransitionNotAllowed("refuse.field_not_taken", field=name, trigger=trigger)
     ctx = _context(snapshot, transition, person.name, principal, comment, given)
     refusal = check_guards(ctx)
     if refusal is not None:
@@ -203,6 +261,10 @@ def decide(
             details["late"] = late
     fields = {**snapshot.fields, **given}
     changed = {name: value for name, value in given.items() if snapshot.fields.get(name) != value}
+    if now is not None and checks_expiry(definition, snapshot.state, to_state, changed):
+        out_of_order = expiry_refusal(definition, fields, now)
+        if out_of_order is not None:
+            raise out_of_order
     return Decision(
         transition=transition,
         from_state=snapshot.state,

@@ -93,6 +93,8 @@ class Transition:
     late_after: LateMark | None = None
     fires_at: str | None = None
     """A datetime field: the worker fires this transition once that moment has come (scheduled publication)."""
+    optional_fields: tuple[str, ...] = ()
+    """Fields a person may give with this fire, offered on its pages beside the required ones (有效期至 at sign-off)."""
 
     def guard(self, name: str) -> GuardSpec | None:
         return next((guard for guard in self.guards if guard.name == name), None)

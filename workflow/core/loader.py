@@ -163,6 +163,7 @@ def _build(data: dict[str, Any], text: str, file: str) -> Definition:
                 starts_revision=spec.get("starts_revision", False),
                 late_after=LateMark(late["from_field"], late["working_days"]) if late else None,
                 fires_at=spec.get("fires_at"),
+                optional_fields=_tuple(spec.get("optional_fields") or ()),
             )
         )
     fields = {

@@ -63,6 +63,8 @@ TEXT_BY_KEY: dict[str, str | tuple[str, str]] = {
     "definition.fires_at_field": N_("fires_at '%(field)s' must be a declared datetime field"),
     "definition.fires_at_guards": N_("a timed transition (fires_at) is fired by the worker and cannot have guards"),
     "definition.fires_at_internal": N_("a timed transition (fires_at) needs a dest"),
+    "definition.optional_field_unknown": N_("optional_fields: '%(field)s' is not a declared field"),
+    "definition.optional_fields_timed": N_("a timed transition (fires_at) is fired by the worker and takes no fields"),
     "definition.late_after_field": N_("late_after's from_field '%(field)s' must be a declared date field"),
     "definition.duplicate_name": N_("definition name '%(name)s' is used by another file"),
     "guard.takes_no_params": N_("guard '%(guard)s' takes no parameters"),
@@ -126,6 +128,16 @@ TEXT_BY_KEY: dict[str, str | tuple[str, str]] = {
         "field '%(field)s': '%(value)s' is not a date-time (YYYY-MM-DDTHH:MM; without an offset, office time)"
     ),
     "refuse.not_yet": N_("'%(trigger)s' is scheduled for %(at)s; that time has not come"),
+    "refuse.field_not_taken": N_(
+        "'%(trigger)s' does not set the field '%(field)s': the worker acts at that moment, so only the decisions"
+        " that declare it may set it"
+    ),
+    "refuse.unpublish_passed": N_(
+        "field '%(field)s' (valid until) is %(value)s, which is not after now (%(now)s): give a later time"
+    ),
+    "refuse.unpublish_before_publication": N_(
+        "field '%(field)s' (valid until) is %(value)s, which is not after the publication at %(publish_at)s"
+    ),
     "refuse.not_timed": N_("'%(trigger)s' is not a timed transition; a person with the role must fire it"),
     "input.reserved_user_name": N_("the user name '%(name)s' is reserved for the system (the worker)"),
     "refuse.empty_field": N_("field '%(field)s' cannot be empty"),

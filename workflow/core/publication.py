@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from workflow.core.attachments import Attachment, attachments_of
+from workflow.core.decisions import UNPUBLISH_AT as UNPUBLISH_AT  # 有效期至: its rule lives with the fire's
 from workflow.core.decisions import field_moment
 from workflow.core.errors import NotPermitted
 from workflow.core.office import publishes
@@ -34,16 +35,19 @@ ENDING_EVENTS: Mapping[str, tuple[str, str]] = {
 }
 ONLINE_CHANNELS = ("portal", "webhook")
 """The channels told when an item stops being current (boards and the broadcast have moved on)."""
-
-UNPUBLISH_AT = "unpublish_at"
-"""The field that sets 有效期至: when it passes, the worker expires the item."""
+ENDS_FROM: Mapping[str, tuple[str, ...]] = {
+    # a status -> the public statuses it may follow: a withdrawal also takes an archived item off the site
+    WITHDRAWN: (CURRENT, EXPIRED, REPEALED),
+    EXPIRED: (CURRENT,),
+    REPEALED: (CURRENT,),
+}
 
 
 def public_event(from_state: str, to_state: str) -> tuple[str, str] | None:
     """The public event of a move, with the item's public status after it; None for a move the public never sees.
 
-    An ending event applies only to an item that is public and current (the engine's update of
-    the publication is conditional on that), so a draft moved to ``withdrawn`` causes nothing.
+    An ending event applies only to an item that is public in a status it may follow (:data:`ENDS_FROM`: the
+    engine's update of the publication is conditional on that), so a draft moved to ``withdrawn`` causes nothing.
     """
     if publishes(from_state, to_state):
         return PUBLISH, CURRENT

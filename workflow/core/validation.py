@@ -35,7 +35,17 @@ TOP_LEVEL_KEYS = {
     "triggers",
 }
 STATE_KEYS = {"label", "role", "terminal", "editable", "deadline"}
-TRANSITION_KEYS = {"trigger", "source", "dest", "role", "guards", "starts_revision", "late_after", "fires_at"}
+TRANSITION_KEYS = {
+    "trigger",
+    "source",
+    "dest",
+    "role",
+    "guards",
+    "starts_revision",
+    "late_after",
+    "fires_at",
+    "optional_fields",
+}
 FIELD_KEYS = {"type", "label", "choices", "required", "help"}
 TRIGGER_KEYS = {"label"}
 
@@ -395,6 +405,7 @@ def _check_transitions(
             out.add((*path, "starts_revision"), "definition.not_bool", key="starts_revision")
         _check_late_after(spec, path, field_types, out)
         _check_fires_at(spec, path, field_types, out)
+        _check_optional_fields(spec, path, field_types, out)
         guards = spec.get("guards", [])
         if not isinstance(guards, list):
             out.add((*path, "guards"), "definition.not_list", key="guards")
@@ -447,6 +458,21 @@ def _check_fires_at(spec: dict[str, Any], path: Path_, field_types: dict[str, st
         out.add((*path, "guards"), "definition.fires_at_guards")
     if spec.get("dest") is None:
         out.add((*path, "fires_at"), "definition.fires_at_internal")
+
+
+def _check_optional_fields(spec: dict[str, Any], path: Path_, field_types: dict[str, str], out: _Collector) -> None:
+    """Fields a person may give with the fire: declared ones, and not on a transition the worker fires."""
+    if "optional_fields" not in spec:
+        return
+    names = spec["optional_fields"]
+    if not isinstance(names, list):
+        out.add((*path, "optional_fields"), "definition.not_list", key="optional_fields")
+        return
+    for index, name in enumerate(names):
+        if not isinstance(name, str) or name not in field_types:
+            out.add((*path, "optional_fields", index), "definition.optional_field_unknown", field=name)
+    if "fires_at" in spec:
+        out.add((*path, "optional_fields"), "definition.optional_fields_timed")
 
 
 def _split_guard(guard: Any) -> tuple[str | None, Any]:

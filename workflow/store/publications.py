@@ -12,7 +12,7 @@ from typing import Any, cast
 
 from sqlalchemy import Connection, Table, select, update
 
-from workflow.core.publication import CURRENT, PublicItem, job_key
+from workflow.core.publication import CURRENT, ENDS_FROM, PublicItem, job_key
 from workflow.store.models import Publication, PublicationJob
 from workflow.store.sql import insert_if_absent
 
@@ -56,10 +56,11 @@ def record_publication(
 
 
 def end_publication(conn: Connection, item_id: int, status: str, now: dt.datetime) -> bool:
-    """Mark a current publication withdrawn, expired or repealed; False when the item was not public and current."""
+    """Mark a publication withdrawn, expired or repealed; False when the item was not public in a status that may
+    end so (a current one; for a withdrawal, an archived one too: :data:`ENDS_FROM`)."""
     changed = conn.execute(
         update(publications)
-        .where(publications.c.item_id == item_id, publications.c.status == CURRENT)
+        .where(publications.c.item_id == item_id, publications.c.status.in_(ENDS_FROM[status]))
         .values(status=status, status_at=now)
     ).rowcount
     return bool(changed)

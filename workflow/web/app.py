@@ -43,7 +43,7 @@ from notifications.settings import MailSettings
 from workflow.clock import utc_now
 from workflow.core.authoring import may_edit
 from workflow.core.deadlines import working_days_left
-from workflow.core.decisions import ItemSnapshot, Person, available_triggers, decide, field_moment
+from workflow.core.decisions import ItemSnapshot, Person, available_triggers, decide, field_moment, fields_taken
 from workflow.core.definition import Definition, FieldSpec, Transition, action_label
 from workflow.core.errors import (
     Conflict,
@@ -65,6 +65,7 @@ from workflow.store.hot import ItemRow
 from workflow.store.models import UsedToken, User
 from workflow.store.people import load_person
 from workflow.store.publication_jobs import item_jobs
+from workflow.store.publications import public_item
 from workflow.tokens import ActionClaim, SigninClaim, TokenRefused, Tokens
 from workflow.web import queries
 from workflow.web.access import ADMIN_ROLES, AUDIT_ROLES, OUTBOX_ROLES, may_read_body, may_see
@@ -76,6 +77,7 @@ from workflow.web.files import FilePages, attachment_section
 from workflow.web.inbox import InboxPages
 from workflow.web.names import install_filters, request_names
 from workflow.web.preview import ASSETS_FOLDER, ASSETS_PATH, PreviewPages
+from workflow.web.public_status import public_status
 from workflow.web.security import SecurityHeaders, record, signin_throttled
 from workflow.web.shell import FormHandler
 from workflow.web.workbench import Workbench
@@ -605,7 +607,7 @@ class WebApp:
         comment = str(form.get("comment") or "")
         with self.read() as conn:
             row, definition, person, transition = self.action_context(request, conn, claim)
-        fields = {name: str(form.get(f"field_{name}") or "") for name in _required_fields(transition)}
+        fields = {name: str(form.get(f"field_{name}") or "") for name in _offered_fields(transition)}
         fields = {name: value for name, value in fields.items() if value}
 
         def mark_used(conn: Connection) -> None:
@@ -654,6 +656,7 @@ class WebApp:
             diff, basis = self._changes(request, conn, row, revisions)
         return {
             "row": row,
+            "public": public_status(public_item(conn, row.id)),
             "definition_label": definition.label.in_lang(lang),
             "state_label": definition.states[row.state].label.in_lang(lang),
             "due": due,
@@ -757,7 +760,7 @@ class WebApp:
             person = self.signed_in(request, conn)
             row, definition = self.visible_item(request, conn, person, request.path_params["ref"])
         transition = definition.transitions_for(trigger, row.state)
-        names = _required_fields(transition) if transition else []
+        names = _offered_fields(transition) if transition else []
         fields = {n: str(form.get(f"field_{n}") or "") for n in names}
         try:
             self.engine.fire(
@@ -779,7 +782,8 @@ class WebApp:
         if transition is None:
             return []
         inputs = []
-        for name in _required_fields(transition):
+        required = _required_fields(transition)
+        for name in _offered_fields(transition):
             spec = definition.fields.get(name)
             if spec is None:
                 continue
@@ -787,6 +791,7 @@ class WebApp:
                 {
                     "name": name, "label": spec.label.in_lang(lang), "type": spec.type,
                     "choices": [(c, spec.choice_label(c, lang)) for c in spec.choices],
+                    "required": name in required, "help": spec.help.in_lang(lang) if spec.help else "",
                 }
             )  # fmt: skip
         return inputs
@@ -901,6 +906,11 @@ def _required_fields(transition: Transition) -> list[str]:
         return []
     params = guard.params
     return [params] if isinstance(params, str) else [str(p) for p in params or ()]
+
+
+def _offered_fields(transition: Transition) -> list[str]:
+    """The fields a fire's form offers: those its guard requires, then the optional ones it declares."""
+    return list(fields_taken(transition))
 
 
 def _sample_value(definition: Definition, name: str) -> str:

@@ -109,7 +109,12 @@ class ItemForm:
         return meta
 
     def check(
-        self, definition: Definition, catalog: Catalog, today: dt.date, row: ItemRow | None = None
+        self,
+        definition: Definition,
+        catalog: Catalog,
+        today: dt.date,
+        row: ItemRow | None = None,
+        now: dt.datetime | None = None,
     ) -> CheckedInput:
         """Every problem of this input (for an edit: against the item as it stands)."""
         category = self.category
@@ -118,7 +123,7 @@ class ItemForm:
         return check_item_input(
             definition, catalog, title=self.title, category=category, fields=self.fields(),
             meta=self.meta(row.meta if row is not None else {}), current=row.fields if row is not None else None,
-            today=today,
+            today=today, now=now,
         )  # fmt: skip
 
 
@@ -175,7 +180,10 @@ class Workbench:
             person = self.app.signed_in(request, conn)
         definition = self._creatable(request, person)
         typed = ItemForm.posted(form, definition)
-        checked = typed.check(definition, self.app.engine.registry.catalog(), self.app.engine.today())
+        engine = self.app.engine
+        checked = typed.check(
+            definition, engine.registry.catalog(), engine.today(), now=engine.clock().astimezone(engine.zone)
+        )
         uploads = uploads_in(form)
         checked.problems.update(self._upload_problems(uploads))
         if checked.problems:
@@ -222,7 +230,10 @@ class Workbench:
     def save_edit(self, request: Request, form: FormData) -> Response:
         row, definition, person = self._editable(request)
         typed = ItemForm.posted(form, definition)
-        checked = typed.check(definition, self.app.engine.registry.catalog(), self.app.engine.today(), row)
+        engine = self.app.engine
+        checked = typed.check(
+            definition, engine.registry.catalog(), engine.today(), row, now=engine.clock().astimezone(engine.zone)
+        )
         uploads = uploads_in(form)
         checked.problems.update(self._upload_problems(uploads))
         version_text = str(form.get("version") or "")
