@@ -32,6 +32,8 @@ from typing import Any
 import psycopg
 import pytest
 
+from tests.env import outside_env
+
 ROOT = Path(__file__).resolve().parent.parent
 DEFINITIONS = ROOT / "definitions"
 AUDIT_KEY = "cli-test-audit-key-0123456789-abcdefghijklmnop"
@@ -102,7 +104,7 @@ HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
 def base_env(database_url: str) -> dict[str, str]:
     """The caller's environment without any GONGKAI_* setting, plus ours."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GONGKAI_")}
+    env = outside_env()
     env.update(
         PYTHONUTF8="1",
         PYTHONIOENCODING="utf-8",

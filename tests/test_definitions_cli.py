@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
@@ -13,6 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.env import outside_env
 from workflow.core.loader import check_definition_text
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -49,7 +49,7 @@ triggers:
 def gongkai(
     *args: str, cwd: Path, definitions: Path = DEFINITIONS, lang: str | None = None
 ) -> subprocess.CompletedProcess[str]:
-    env = {key: value for key, value in os.environ.items() if not key.startswith("GONGKAI_")}
+    env = outside_env()
     env["GONGKAI_DEFINITIONS_DIR"] = str(definitions)
     env["GONGKAI_DATABASE_URL"] = f"sqlite:///{cwd / 'unused.db'}"
     if lang is not None:
@@ -102,7 +102,7 @@ def test_check_bundled_folder_passes(tmp_path: Path, lang: str | None, summary: 
 
 
 def test_check_default_folder_is_definitions_in_the_working_directory(tmp_path: Path) -> None:
-    env = {key: value for key, value in os.environ.items() if not key.startswith("GONGKAI_")}
+    env = outside_env()
     result = subprocess.run(
         [*COMMAND, "definitions", "check"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=30
     )

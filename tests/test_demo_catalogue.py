@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +11,7 @@ from sqlalchemy import Engine, select
 
 from notifications.settings import MailSettings
 from tests.conftest import AUDIT_KEY, DEFINITIONS, ROOT
+from tests.env import outside_env
 from workflow.cli.demo import run_demo
 from workflow.core.publication import PublicItem
 from workflow.settings import Settings
@@ -61,7 +61,7 @@ def test_the_demo_publishes_across_sub_directories_and_the_worker_expires_its_no
 
 def worker_at(settings: Settings, folder: Path, at: dt.datetime) -> subprocess.CompletedProcess[str]:
     env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("GONGKAI_")},
+        **outside_env(),
         "GONGKAI_DATABASE_URL": settings.database_url, "GONGKAI_AUDIT_KEY": AUDIT_KEY,
         "GONGKAI_DEFINITIONS_DIR": str(DEFINITIONS), "GONGKAI_MAIL_DIR": str(folder / "mail"),
     }  # fmt: skip

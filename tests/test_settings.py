@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +11,7 @@ import pytest
 
 from notifications.settings import MailSettings
 from tests.conftest import AUDIT_KEY, DEFINITIONS, ROOT
+from tests.env import outside_env
 from workflow.cli.demo import demo_settings
 from workflow.clock import fixed, utc_now
 from workflow.core.errors import ConfigurationError
@@ -32,7 +32,7 @@ def test_the_worker_interval_is_a_positive_number_of_seconds() -> None:
 
 def test_a_bad_interval_stops_the_worker_at_start_with_one_clear_line(tmp_path: Path) -> None:
     env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("GONGKAI_")},
+        **outside_env(),
         "GONGKAI_DATABASE_URL": f"sqlite:///{tmp_path / 'never.db'}", "GONGKAI_WORKER_INTERVAL": "0",
         "GONGKAI_LANG": "en",
     }  # fmt: skip

@@ -16,6 +16,7 @@ from sqlalchemy import select, update
 
 from notifications.outbox import outbox
 from tests.conftest import FrozenClock
+from tests.env import outside_env
 from tests.web_support import BASE_URL, Web, make_web
 from workflow.core.errors import ConfigurationError
 from workflow.core.personnel import Account
@@ -337,7 +338,6 @@ def test_link_and_session_lifetimes_are_settings(monkeypatch: pytest.MonkeyPatch
 
 @pytest.mark.parametrize("workers", ["1", "2"])
 def test_gongkai_web_serves_and_refuses_to_start_without_a_secret(tmp_path: Path, workers: str) -> None:
-    import os
     import socket
     import subprocess
     import sys
@@ -348,7 +348,7 @@ def test_gongkai_web_serves_and_refuses_to_start_without_a_secret(tmp_path: Path
 
     gongkai = Path(sys.executable).parent / "gongkai"
     env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("GONGKAI_")},
+        **outside_env(),
         "GONGKAI_DATABASE_URL": f"sqlite:///{tmp_path / 'web.db'}", "GONGKAI_AUDIT_KEY": AUDIT_KEY,
         "GONGKAI_DEFINITIONS_DIR": str(DEFINITIONS),
     }  # fmt: skip

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 import signal
 import subprocess
 import sys
@@ -16,6 +15,7 @@ import pytest
 from notifications.outbox import enqueue
 from notifications.render import RenderedMessage
 from tests.conftest import AUDIT_KEY, DEFINITIONS, ROOT
+from tests.env import outside_env
 from tests.smtp_server import RecordingHandler, smtp_server
 from workflow.settings import Settings
 from workflow.store.db import make_engine
@@ -54,7 +54,7 @@ def test_sigkill_mid_batch_then_restart_loses_nothing(
                     message=message, now=now)  # fmt: skip
     db.dispose()
     env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("GONGKAI_")},
+        **outside_env(),
         "GONGKAI_DATABASE_URL": url, "GONGKAI_AUDIT_KEY": AUDIT_KEY, "GONGKAI_DEFINITIONS_DIR": str(DEFINITIONS),
         "GONGKAI_SMTP_URL": f"smtp://127.0.0.1:{port}", "GONGKAI_MAIL_FROM": "gongkai@town.example.gov.cn",
     }  # fmt: skip

@@ -4,7 +4,6 @@ fails the delivery of the messages (retried later), never the pass (``run_worker
 from __future__ import annotations
 
 import datetime as dt
-import os
 import socket
 import subprocess
 import sys
@@ -15,6 +14,7 @@ from sqlalchemy import insert, select
 from notifications.outbox import PENDING, SENT, enqueue, outbox
 from notifications.render import RenderedMessage
 from tests.conftest import ROOT
+from tests.env import outside_env
 from tests.smtp_server import connections_to, free_port, smtp_server
 from workflow.engine import WorkflowEngine
 from workflow.settings import Settings
@@ -30,7 +30,7 @@ def run_worker(settings: Settings, smtp_port: int, *args: str) -> subprocess.Com
 
 def environment(settings: Settings, smtp_port: int) -> dict[str, str]:
     return {
-        **{k: v for k, v in os.environ.items() if not k.startswith("GONGKAI_")},
+        **outside_env(),
         "GONGKAI_DATABASE_URL": settings.database_url,
         "GONGKAI_AUDIT_KEY": settings.audit_key or "",
         "GONGKAI_DEFINITIONS_DIR": str(settings.definitions_dir),
