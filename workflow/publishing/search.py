@@ -308,7 +308,7 @@ class SearchIndex:
             loaded: dict[int, _Bucket] = {}
             new_buckets: set[int] = set()
             for doc in docs:
-                found = self._locate(doc.id, loaded, capacity, shards)
+                found = self._locate(doc.id, loaded, manifest)
                 if found is None:
                     number = buckets - 1
                     if number < 0 or len(self._load(number, loaded, capacity, shards).days) >= capacity:
@@ -337,7 +337,7 @@ class SearchIndex:
             loaded: dict[int, _Bucket] = {}
             gone: list[str] = []
             for doc_id in dict.fromkeys(ids):
-                found = self._locate(doc_id, loaded, capacity, shards)
+                found = self._locate(doc_id, loaded, manifest)
                 if found is not None:
                     bucket, slot = found
                     bucket.drop(slot)
@@ -420,13 +420,12 @@ class SearchIndex:
     def _put_location(self, doc_id: str, bucket: int, slot: int) -> None:
         self._put(self._location_path(doc_id), _json({"id": doc_id, "b": bucket, "s": slot}))
 
-    def _locate(
-        self, doc_id: str, loaded: dict[int, _Bucket], capacity: int, shards: int
-    ) -> tuple[_Bucket, int] | None:
-        """The bucket and slot of ``doc_id``, when its location file names a slot that holds it."""
+    def _locate(self, doc_id: str, loaded: dict[int, _Bucket], manifest: dict[str, Any]) -> tuple[_Bucket, int] | None:
+        """The bucket and slot of ``doc_id``, when its location file names a visible slot that holds it."""
         where = _read_json(self._location_path(doc_id))
-        if not where or where.get("id") != doc_id:
-            return None
+        if not where or where.get("id") != doc_id or where["b"] >= manifest["buckets"]:
+            return None  # never indexed, or a crash left it in a bucket the manifest does not list yet
+        capacity, shards = manifest["capacity"], manifest["shards"]
         bucket = self._load(where["b"], loaded, capacity, shards)
         slot = where["s"]
         chunk = bucket.chunks.get(slot // CHUNK, [])
