@@ -217,8 +217,10 @@ class _Bucket:
             if not slots:
                 del self.postings[token]
 
-    def put(self, slot: int, doc: SearchDoc) -> None:
-        self.clear(slot)
+    def put(self, slot: int, doc: SearchDoc, *, fresh: bool = False) -> None:
+        """Index ``doc`` in ``slot``; ``fresh``: the slot was never used (a full write), nothing to clear."""
+        if not fresh:
+            self.clear(slot)
         title = index_tokens(doc.title)
         for token in title | index_tokens(doc.text):
             slots, titles = self.postings.setdefault(token, (set(), set()))
@@ -273,6 +275,7 @@ class SearchIndex:
         self._files = 0
         self._bytes = 0
         self._deleted = 0
+        self._folders: set[Path] = set()
 
     # -- the public operations
 
@@ -291,7 +294,7 @@ class SearchIndex:
                 bucket = _Bucket(buckets, chunks={c: [] for c in range(capacity // CHUNK)})
                 for slot, doc in enumerate(listed[start : start + capacity]):
                     self._put_location(doc.id, bucket.number, slot)
-                    bucket.put(slot, doc)
+                    bucket.put(slot, doc, fresh=True)
                 self._write_bucket(bucket, shards, capacity)
                 buckets += 1
             manifest = {"format": FORMAT, "version": 1, "buckets": buckets, "capacity": capacity}
@@ -352,7 +355,9 @@ class SearchIndex:
 
     def _put(self, path: Path, data: bytes) -> None:
         """Write ``data`` to ``path`` through a temporary file and a rename: never half a file."""
-        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.parent not in self._folders:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._folders.add(path.parent)
         temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         temporary.write_bytes(data)
         os.replace(temporary, path)
@@ -367,6 +372,7 @@ class SearchIndex:
     @contextlib.contextmanager
     def _writing(self) -> Iterator[None]:
         self._files = self._bytes = self._deleted = 0
+        self._folders = set()
         with (self.root / _LOCK).open("a") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             try:
