@@ -9,6 +9,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from workflow.core.errors import InvalidInput
 from workflow.publishing.search import (
@@ -409,3 +411,68 @@ def test_upserts_in_sequence_match_a_full_write(tmp_path: Path) -> None:
     # the same documents in the same slots give the same public files (only the version differs)
     public = {name: data for name, data in snapshot(full).items() if name.startswith("b/")}
     assert {name: data for name, data in snapshot(incremental).items() if name.startswith("b/")} == public
+
+
+# --- against a model ----------------------------------------------------------------------------
+
+WORDS = ["低保", "防汛", "抗旱", "名单", "公示", "值班", "2026", "GK", "〔2026〕3号", "村", "保障"]
+MODEL_QUERIES = ["低保", "低", "保", "防汛抗旱", "2026", "gk", "公示 名单", "村", "号", "障", "不存在"]
+
+
+def model_hits(docs: dict[str, SearchDoc], text: str) -> list[tuple[int, str, str]]:
+    """(title hits, date, id) of every document holding every query token: the definition, by brute force."""
+    tokens = query_tokens(text)
+    found = []
+    for one in docs.values():
+        title = index_tokens(one.title)
+        if tokens and set(tokens) <= title | index_tokens(one.text):
+            found.append((sum(token in title for token in tokens), one.date, one.id))
+    return found
+
+
+@st.composite
+def operations(draw: st.DrawFn) -> list[SearchDoc | str]:
+    names = [f"m{i}" for i in range(40)]
+    steps: list[SearchDoc | str] = []  # a document to upsert, or an id to remove
+    for _ in range(draw(st.integers(1, 40))):
+        name = draw(st.sampled_from(names))
+        if draw(st.integers(0, 4)) == 0:
+            steps.append(name)  # remove it
+        else:
+            title = " ".join(draw(st.lists(st.sampled_from(WORDS), max_size=2)))
+            text = " ".join(draw(st.lists(st.sampled_from(WORDS), max_size=4)))
+            day = draw(st.integers(1, 28))
+            steps.append(doc(name, title, text, f"2026-02-{day:02d}"))
+    return steps
+
+
+@pytest.mark.slow
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(first=st.integers(0, 40), steps=operations())
+def test_any_sequence_of_updates_answers_as_the_definition(
+    tmp_path_factory: pytest.TempPathFactory, first: int, steps: list[SearchDoc | str]
+) -> None:
+    root = tmp_path_factory.mktemp("model") / "search"
+    start = [
+        doc(f"m{i}", WORDS[i % len(WORDS)], WORDS[(i * 3) % len(WORDS)], f"2026-01-{i % 28 + 1:02d}")
+        for i in range(first)
+    ]
+    index = SearchIndex(root)
+    index.write_full(start, shards=4, capacity=16)
+    model = {one.id: one for one in start}
+    for value in steps:
+        if isinstance(value, SearchDoc):
+            index.upsert([value])
+            model[value.id] = value
+        else:
+            index.remove([value])
+            model.pop(value, None)
+    for text in MODEL_QUERIES:
+        expected = model_hits(model, text)
+        result = search(root, text, limit=100)
+        assert result.total == len(expected), text
+        assert sorted(hit.id for hit in result.hits) == sorted(hit[2] for hit in expected), text
+        ranks = [(hit.title_hits, hit.date) for hit in result.hits]
+        assert ranks == sorted(ranks, reverse=True), text  # title hits first, then the newest
+        for hit in result.hits:
+            assert (hit.title, hit.date) == (model[hit.id].title, model[hit.id].date)
