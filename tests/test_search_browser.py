@@ -6,6 +6,8 @@ links the same items, document text with HTML stays text, and search.js matches 
 from __future__ import annotations
 
 import functools
+import json
+import re
 import shutil
 import threading
 from collections.abc import Iterator
@@ -86,6 +88,9 @@ def site(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     (folder / "elder" / "search.html").write_text(
         PAGE.format(assets="../assets/", index="../search/", extra=""), encoding="utf-8"
     )
+    (folder / "elder" / "items.html").write_text(
+        PAGE.format(assets="../assets/", index="../search/", extra='data-site="./"'), encoding="utf-8"
+    )
     english = 'data-label-none="Nothing found" data-label-found="{n} found"'
     (folder / "en.html").write_text(PAGE.format(assets="assets/", index="search/", extra=english), encoding="utf-8")
     for doc in DOCS:
@@ -157,6 +162,10 @@ def test_a_page_in_a_sub_folder_links_results_from_the_site_root(page: Page, sit
     expect(page.locator("#search-status")).to_have_text("找到 1 条")
     assert page.locator("#search-results a").get_attribute("href") == f"{base}/items/flood.html"
     save_screenshot(page, "search_elder_folder")
+    # data-site: where result URLs are resolved, when the sub-folder has its own copies of the pages
+    page.goto(f"{base}/elder/items.html?q=防汛")
+    expect(page.locator("#search-status")).to_have_text("找到 1 条")
+    assert page.locator("#search-results a").get_attribute("href") == f"{base}/elder/items/flood.html"
 
 
 def test_document_text_with_html_stays_text(page: Page, site: tuple[str, Path]) -> None:
@@ -234,3 +243,14 @@ def test_search_js_matches_search_py(page: Page, site: tuple[str, Path], tmp_pat
         expected = search(folder / "parity", text, 30)
         assert found == [expected.total, [[hit.id, hit.title_hits, hit.snippet] for hit in expected.hits]], text
     assert search(folder / "parity", "低保", 30).total > 10  # the queries do find things
+
+    # what the benchmark counts as fetched is what search.js fetches: one file per bucket and shard, then chunks
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url.split("/parity/", 1)[-1].split("?")[0]))
+    page.evaluate("async () => { await window.gongkaiSearch.search(new URL('parity/', document.baseURI), '低保', 5); }")
+    buckets = json.loads((folder / "parity" / "manifest.json").read_text())["buckets"]
+    shard = shard_of("低保", 8)
+    listed = ["manifest.json"] + [name for b in range(buckets) for name in (f"b/{b}/m.json", f"b/{b}/s{shard}.json")]
+    assert buckets == 5 and sorted(requested[: len(listed)]) == sorted(listed)
+    chunks = requested[len(listed) :]
+    assert 1 <= len(chunks) <= 5 and all(re.fullmatch(r"b/\d/d\d\.json", name) for name in chunks)
