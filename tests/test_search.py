@@ -17,7 +17,9 @@ from workflow.publishing.search import (
     MANIFEST,
     SearchDoc,
     SearchIndex,
+    decode_days,
     decode_slots,
+    encode_days,
     encode_slots,
     index_tokens,
     query,
@@ -223,6 +225,8 @@ def test_a_full_bucket_sends_new_documents_to_a_new_one(tmp_path: Path) -> None:
         (doc("", "低保", "x"), "search.bad_id"),
         (doc("x", "低保", "x", date="2026-13-01"), "search.bad_date"),
         (doc("x", "低保", "x", date="1.3.2026"), "search.bad_date"),
+        (doc("x", "低保", "x", date="1969-12-31"), "search.bad_date"),
+        (doc("x", "低保", "x", date="2688-01-01"), "search.bad_date"),
         (doc("x", "低保", "x", url="javascript:alert(1)"), "search.bad_url"),
         (doc("x", "低保", "x", url="/items/x.html"), "search.bad_url"),
         (doc("dibao", "低保", "重复"), "search.duplicate_id"),
@@ -476,3 +480,9 @@ def test_any_sequence_of_updates_answers_as_the_definition(
         assert ranks == sorted(ranks, reverse=True), text  # title hits first, then the newest
         for hit in result.hits:
             assert (hit.title, hit.date) == (model[hit.id].title, model[hit.id].date)
+
+
+def test_dates_survive_their_encoding() -> None:
+    days = [0, None, 20_555, 262_143, None]
+    assert decode_days(encode_days(days)) == days
+    assert len(encode_days(days)) == 15

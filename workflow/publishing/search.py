@@ -11,7 +11,7 @@ every query token (in its title or its text); title hits rank first, then the ne
 Layout under ``root`` (``<site>/search/``), all JSON::
 
     manifest.json          format, version, bucket count, capacity, shard count, chunk size
-    b/<B>/m.json           bucket B: slot count and each slot's date (days since 1970; null = removed)
+    b/<B>/m.json           bucket B: slot count and each slot's date (3 characters, days since 1970; ~~~ removed)
     b/<B>/s<K>.json        bucket B's postings of the tokens whose FNV-1a hash is K mod shards
     b/<B>/d<C>.json        bucket B's documents (title, url, date, category, snippet), CHUNK slots a file
     ids/<xx>/<sha256>.json where a document id lives (bucket, slot): read by the writer, never by a browser
@@ -177,6 +177,24 @@ def _day(date: str) -> int:
     return (dt.date.fromisoformat(date) - _EPOCH).days
 
 
+_NO_DAY = "~~~"
+
+
+def encode_days(days: Sequence[int | None]) -> str:
+    """Three base64url characters a slot (days since 1970, up to the year 2687), ``~~~`` for an empty slot."""
+    return "".join(
+        _NO_DAY if day is None else _ALPHABET[day >> 12] + _ALPHABET[day >> 6 & 63] + _ALPHABET[day & 63]
+        for day in days
+    )
+
+
+def decode_days(text: str) -> list[int | None]:
+    return [
+        None if text[i : i + 3] == _NO_DAY else _CODE[text[i]] << 12 | _CODE[text[i + 1]] << 6 | _CODE[text[i + 2]]
+        for i in range(0, len(text), 3)
+    ]
+
+
 def _snippet(text: str) -> str:
     return _SPACE.sub(" ", text).strip()[:SNIPPET_CHARS]
 
@@ -260,7 +278,7 @@ class _Bucket:
         return {k: _json(value) for k, value in grouped.items()}
 
     def meta(self) -> bytes:
-        return _json({"n": len(self.days), "d": self.days})
+        return _json({"n": len(self.days), "d": encode_days(self.days)})
 
 
 class SearchIndex:
@@ -393,8 +411,8 @@ class SearchIndex:
         if number in loaded:
             return loaded[number]
         folder = self._bucket_dir(number)
-        meta = _read_json(folder / "m.json") or {"d": []}
-        bucket = _Bucket(number, days=list(meta["d"]))
+        meta = _read_json(folder / "m.json") or {"d": ""}
+        bucket = _Bucket(number, days=decode_days(meta["d"]))
         for k in range(shards):
             path = folder / f"s{k}.json"
             try:
@@ -451,7 +469,7 @@ def _check(docs: Sequence[SearchDoc]) -> None:
             raise InvalidInput("search.duplicate_id", id=doc.id)
         seen.add(doc.id)
         try:
-            valid_date = bool(_DATE.fullmatch(doc.date)) and dt.date.fromisoformat(doc.date) >= _EPOCH
+            valid_date = bool(_DATE.fullmatch(doc.date)) and 0 <= _day(doc.date) < 1 << 18  # 1970 to 2687
         except ValueError:
             valid_date = False
         if not valid_date:
@@ -490,10 +508,11 @@ def search(root: Path, text: str, limit: int = 20) -> SearchResult:
             slots, in_title = (value, "") if isinstance(value, str) else value
             found = decode_slots(slots) if found is None else found & decode_slots(slots)
             titles.append(decode_slots(in_title))
-        days = meta["d"]
+        days = decode_days(meta["d"])
         for slot in found or ():
-            if slot < min(meta["n"], capacity, len(days)) and days[slot] is not None:
-                matches.append((sum(slot in t for t in titles), days[slot], number, slot))
+            day = days[slot] if slot < min(meta["n"], capacity, len(days)) else None
+            if day is not None:  # beyond the count: not committed yet; None: removed
+                matches.append((sum(slot in t for t in titles), day, number, slot))
     matches.sort(reverse=True)
     hits: list[SearchHit] = []
     chunks: dict[tuple[int, int], list[Any]] = {}

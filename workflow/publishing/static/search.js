@@ -16,6 +16,7 @@
   const HAN = "\u3007\u3400-\u4DBF\u4E00-\u9FFF\uF900-\uFAFF\u{20000}-\u{3134F}";
   const ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
   const FORMAT = 1;
+  const NO_DAY = "~~~";
 
   const normalise = (text) => text.normalize("NFKC").toLowerCase();
 
@@ -62,6 +63,12 @@
     return slots;
   }
 
+  /* Slot `slot`'s date in a bucket's m.json: days since 1970 in three base64url characters (as search.encode_days). */
+  function dayOf(days, slot) {
+    const code = (k) => ALPHABET.indexOf(days[3 * slot + k]);
+    return (code(0) << 12) | (code(1) << 6) | code(2);
+  }
+
   /* A missing file is an empty one (a bucket being written); any other failure is an error. */
   async function getJSON(url, options) {
     const response = await fetch(url, options);
@@ -96,10 +103,10 @@
           found = found === null ? decoded : new Set([...found].filter((slot) => decoded.has(slot)));
           titles.push(decodeSlots(inTitle));
         }
-        const visible = Math.min(meta.n, manifest.capacity, meta.d.length);
+        const visible = Math.min(meta.n, manifest.capacity, meta.d.length / 3);
         return [...(found || [])]
-          .filter((slot) => slot < visible && meta.d[slot] !== null)
-          .map((slot) => [titles.filter((set) => set.has(slot)).length, meta.d[slot], bucket, slot]);
+          .filter((slot) => slot < visible && meta.d.slice(3 * slot, 3 * slot + 3) !== NO_DAY)
+          .map((slot) => [titles.filter((set) => set.has(slot)).length, dayOf(meta.d, slot), bucket, slot]);
       }),
     );
     const matches = perBucket.flat();
