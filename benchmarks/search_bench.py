@@ -39,7 +39,6 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from workflow.publishing.search import (  # noqa: E402
-    CHUNK,
     MANIFEST,
     SearchDoc,
     SearchIndex,
@@ -103,7 +102,7 @@ def fetched(root: Path, text: str, limit: int = 20) -> tuple[int, int, int]:
         location = root / "ids"
         digest = hashlib.sha256(hit.id.encode("utf-8")).hexdigest()
         where = json.loads((location / digest[:2] / f"{digest}.json").read_bytes())
-        chunks.add(root / "b" / str(where["b"]) / f"d{where['s'] // CHUNK}.json")
+        chunks.add(root / "b" / str(where["b"]) / f"d{where['s'] // manifest['chunk']}.json")
     files.extend(sorted(chunks))
     data = [path.read_bytes() for path in files]
     return len(files), sum(map(len, data)), sum(len(gzip.compress(item)) for item in data)

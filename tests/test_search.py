@@ -462,7 +462,7 @@ def test_any_sequence_of_updates_answers_as_the_definition(
         for i in range(first)
     ]
     index = SearchIndex(root)
-    index.write_full(start, shards=4, capacity=16)
+    index.write_full(start, shards=4, capacity=16, chunk=4)
     model = {one.id: one for one in start}
     for value in steps:
         if isinstance(value, SearchDoc):

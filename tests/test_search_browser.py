@@ -221,7 +221,7 @@ def test_search_js_matches_search_py(page: Page, site: tuple[str, Path], tmp_pat
         for i in range(150)
     ]
     index = SearchIndex(folder / "parity")
-    index.write_full(docs[:120], shards=8, capacity=32)
+    index.write_full(docs[:120], shards=8, capacity=32, chunk=8)
     index.upsert(docs[120:])
     index.remove([f"p{i}" for i in range(0, 150, 7)])
     index.upsert([SearchDoc("p3", "items/p3.html", "公告3 修订", "低保 值班", "2026-12-31", "测试")])

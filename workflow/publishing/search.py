@@ -13,7 +13,7 @@ Layout under ``root`` (``<site>/search/``), all JSON::
     manifest.json          format, version, bucket count, capacity, shard count, chunk size
     b/<B>/m.json           bucket B: slot count and each slot's date (3 characters, days since 1970; ~~~ removed)
     b/<B>/s<K>.json        bucket B's postings of the tokens whose FNV-1a hash is K mod shards
-    b/<B>/d<C>.json        bucket B's documents (title, url, date, category, snippet), CHUNK slots a file
+    b/<B>/d<C>.json        bucket B's documents (title, url, date, category, snippet), a chunk of slots a file
     ids/<xx>/<sha256>.json where a document id lives (bucket, slot): read by the writer, never by a browser
 
 Documents fill fixed-capacity buckets in the order they arrive; a new one goes into the last bucket,
@@ -214,18 +214,42 @@ def _read_json(path: Path) -> Any:
 # --- the index ----------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Layout:
+    """How an index is cut into files: chosen when it is written in full, then read from its manifest."""
+
+    capacity: int = BUCKET_CAPACITY
+    """Documents a bucket: what one update rewrites at most."""
+    shards: int = SHARDS
+    """Postings files a bucket: a query fetches about 1/shards of each bucket's postings."""
+    chunk: int = CHUNK
+    """Documents a document file: a result fetches its chunk."""
+
+    def __post_init__(self) -> None:
+        if not (1 <= self.chunk <= self.capacity <= 4096 and self.capacity % self.chunk == 0 and self.shards >= 1):
+            raise ValueError(f"{self}: capacity up to 4096, a multiple of chunk; shards at least 1")
+
+    @classmethod
+    def of(cls, manifest: dict[str, Any]) -> Layout:
+        return cls(manifest["capacity"], manifest["shards"], manifest["chunk"])
+
+
 @dataclass
 class _Bucket:
     """One bucket in memory while it is changed."""
 
     number: int
+    layout: Layout
     postings: dict[str, tuple[set[int], set[int]]] = field(default_factory=dict)
     """token -> (slots holding it, slots holding it in the title)"""
     days: list[int | None] = field(default_factory=list)
-    chunks: dict[int, list[dict[str, str] | None]] = field(default_factory=dict)
+    chunks: dict[int, list[dict[str, str] | None]] = field(init=False)
     shard_text: dict[int, bytes] = field(default_factory=dict)
     """Each shard file as read, so that only the changed ones are written."""
     changed_chunks: set[int] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        self.chunks = {c: [] for c in range(self.layout.capacity // self.layout.chunk)}
 
     def clear(self, slot: int) -> None:
         for token in [token for token, (slots, _) in self.postings.items() if slot in slots]:
@@ -264,12 +288,19 @@ class _Bucket:
         self._set_entry(slot, None)
 
     def _set_entry(self, slot: int, entry: dict[str, str] | None) -> None:
-        chunk = self.chunks[slot // CHUNK]
-        chunk.extend([None] * (slot % CHUNK + 1 - len(chunk)))
-        chunk[slot % CHUNK] = entry
-        self.changed_chunks.add(slot // CHUNK)
+        number, at = divmod(slot, self.layout.chunk)
+        chunk = self.chunks[number]
+        chunk.extend([None] * (at + 1 - len(chunk)))
+        chunk[at] = entry
+        self.changed_chunks.add(number)
 
-    def shard_files(self, shards: int, capacity: int) -> dict[int, bytes]:
+    def entry(self, slot: int) -> dict[str, str] | None:
+        number, at = divmod(slot, self.layout.chunk)
+        chunk = self.chunks.get(number, [])
+        return chunk[at] if at < len(chunk) else None
+
+    def shard_files(self) -> dict[int, bytes]:
+        shards, capacity = self.layout.shards, self.layout.capacity
         grouped: dict[int, dict[str, Any]] = {k: {} for k in range(shards)}
         for token in sorted(self.postings):
             slots, titles = self.postings[token]
@@ -297,10 +328,16 @@ class SearchIndex:
 
     # -- the public operations
 
-    def write_full(self, docs: Iterable[SearchDoc], *, shards: int = SHARDS, capacity: int = BUCKET_CAPACITY) -> None:
+    def write_full(
+        self,
+        docs: Iterable[SearchDoc],
+        *,
+        capacity: int = BUCKET_CAPACITY,
+        shards: int = SHARDS,
+        chunk: int = CHUNK,
+    ) -> None:
         """A fresh index of ``docs`` (in their order) into an empty or missing ``root``."""
-        if not 1 <= capacity <= 4096 or capacity % CHUNK or shards < 1:
-            raise ValueError(f"capacity must be a multiple of {CHUNK} up to 4096 and shards at least 1")
+        layout = Layout(capacity, shards, chunk)
         listed = list(docs)
         _check(listed)
         if self.root.exists() and any(self.root.iterdir()):
@@ -309,14 +346,14 @@ class SearchIndex:
         with self._writing():
             buckets = 0
             for start in range(0, len(listed), capacity):
-                bucket = _Bucket(buckets, chunks={c: [] for c in range(capacity // CHUNK)})
+                bucket = _Bucket(buckets, layout)
                 for slot, doc in enumerate(listed[start : start + capacity]):
                     self._put_location(doc.id, bucket.number, slot)
                     bucket.put(slot, doc, fresh=True)
-                self._write_bucket(bucket, shards, capacity)
+                self._write_bucket(bucket)
                 buckets += 1
             manifest = {"format": FORMAT, "version": 1, "buckets": buckets, "capacity": capacity}
-            self._put(self.root / MANIFEST, _json({**manifest, "shards": shards, "chunk": CHUNK}))
+            self._put(self.root / MANIFEST, _json({**manifest, "shards": shards, "chunk": chunk}))
 
     def upsert(self, docs: Sequence[SearchDoc]) -> None:
         """Add or replace ``docs`` (by id): reads and rewrites only the buckets that hold them."""
@@ -324,7 +361,7 @@ class SearchIndex:
         self._manifest()  # no index: refused before anything is touched
         with self._writing():
             manifest = self._manifest()
-            capacity, shards = manifest["capacity"], manifest["shards"]
+            layout = Layout.of(manifest)
             buckets = manifest["buckets"]
             loaded: dict[int, _Bucket] = {}
             new_buckets: set[int] = set()
@@ -332,9 +369,9 @@ class SearchIndex:
                 found = self._locate(doc.id, loaded, manifest)
                 if found is None:
                     number = buckets - 1
-                    if number < 0 or len(self._load(number, loaded, capacity, shards).days) >= capacity:
+                    if number < 0 or len(self._load(number, loaded, layout).days) >= layout.capacity:
                         number = buckets
-                    bucket = self._load(number, loaded, capacity, shards)
+                    bucket = self._load(number, loaded, layout)
                     if number >= manifest["buckets"] and number not in new_buckets:
                         bucket.days = []  # not in the manifest: what a crash left there is nobody's
                         new_buckets.add(number)
@@ -346,7 +383,7 @@ class SearchIndex:
                     bucket, slot = found
                 bucket.put(slot, doc)
             for number in sorted(loaded):
-                self._write_bucket(loaded[number], shards, capacity)
+                self._write_bucket(loaded[number])
             self._put(self.root / MANIFEST, _json({**manifest, "version": manifest["version"] + 1, "buckets": buckets}))
 
     def remove(self, ids: Sequence[str]) -> None:
@@ -354,7 +391,6 @@ class SearchIndex:
         self._manifest()
         with self._writing():
             manifest = self._manifest()
-            capacity, shards = manifest["capacity"], manifest["shards"]
             loaded: dict[int, _Bucket] = {}
             gone: list[str] = []
             for doc_id in dict.fromkeys(ids):
@@ -364,7 +400,7 @@ class SearchIndex:
                     bucket.drop(slot)
                 gone.append(doc_id)
             for number in sorted(loaded):
-                self._write_bucket(loaded[number], shards, capacity)
+                self._write_bucket(loaded[number])
             self._put(self.root / MANIFEST, _json({**manifest, "version": manifest["version"] + 1}))
             for doc_id in gone:  # last: until the slot is cleared, its location must stay known
                 self._delete(self._location_path(doc_id))
@@ -407,13 +443,13 @@ class SearchIndex:
     def _bucket_dir(self, number: int) -> Path:
         return self.root / "b" / str(number)
 
-    def _load(self, number: int, loaded: dict[int, _Bucket], capacity: int, shards: int) -> _Bucket:
+    def _load(self, number: int, loaded: dict[int, _Bucket], layout: Layout) -> _Bucket:
         if number in loaded:
             return loaded[number]
         folder = self._bucket_dir(number)
         meta = _read_json(folder / "m.json") or {"d": ""}
-        bucket = _Bucket(number, days=decode_days(meta["d"]))
-        for k in range(shards):
+        bucket = _Bucket(number, layout, days=decode_days(meta["d"]))
+        for k in range(layout.shards):
             path = folder / f"s{k}.json"
             try:
                 bucket.shard_text[k] = path.read_bytes()
@@ -422,17 +458,17 @@ class SearchIndex:
             for token, value in json.loads(bucket.shard_text[k]).items():
                 slots, titles = (value, "") if isinstance(value, str) else value
                 bucket.postings[token] = (decode_slots(slots), decode_slots(titles))
-        for c in range(capacity // CHUNK):
+        for c in bucket.chunks:
             bucket.chunks[c] = list(_read_json(folder / f"d{c}.json") or [])
         loaded[number] = bucket
         return bucket
 
-    def _write_bucket(self, bucket: _Bucket, shards: int, capacity: int) -> None:
+    def _write_bucket(self, bucket: _Bucket) -> None:
         """Documents first, then postings, then the slot count and dates (what makes new slots visible)."""
         folder = self._bucket_dir(bucket.number)
         for c in sorted(bucket.changed_chunks):
             self._put(folder / f"d{c}.json", _json(bucket.chunks[c]))
-        for k, data in bucket.shard_files(shards, capacity).items():
+        for k, data in bucket.shard_files().items():
             if bucket.shard_text.get(k) != data:
                 self._put(folder / f"s{k}.json", data)
         self._put(folder / "m.json", bucket.meta())
@@ -449,11 +485,9 @@ class SearchIndex:
         where = _read_json(self._location_path(doc_id))
         if not where or where.get("id") != doc_id or where["b"] >= manifest["buckets"]:
             return None  # never indexed, or a crash left it in a bucket the manifest does not list yet
-        capacity, shards = manifest["capacity"], manifest["shards"]
-        bucket = self._load(where["b"], loaded, capacity, shards)
+        bucket = self._load(where["b"], loaded, Layout.of(manifest))
         slot = where["s"]
-        chunk = bucket.chunks.get(slot // CHUNK, [])
-        entry = chunk[slot % CHUNK] if slot % CHUNK < len(chunk) else None
+        entry = bucket.entry(slot)
         if entry is None or entry["id"] != doc_id or slot >= len(bucket.days):
             return None  # a crash left the location written but not the slot, or another took the slot since
         return bucket, slot
@@ -487,7 +521,8 @@ def search(root: Path, text: str, limit: int = 20) -> SearchResult:
     manifest = _read_json(root / MANIFEST)
     if not tokens or not isinstance(manifest, dict):
         return SearchResult(0, [])
-    shards, capacity = manifest["shards"], manifest["capacity"]
+    layout = Layout.of(manifest)
+    shards, capacity = layout.shards, layout.capacity
     needed = {shard_of(token, shards) for token in tokens}
     matches: list[tuple[int, int, int, int]] = []  # (title hits, day, bucket, slot)
     for number in range(manifest["buckets"]):
@@ -517,11 +552,11 @@ def search(root: Path, text: str, limit: int = 20) -> SearchResult:
     hits: list[SearchHit] = []
     chunks: dict[tuple[int, int], list[Any]] = {}
     for title_hits, _, number, slot in matches[:limit]:
-        key = (number, slot // CHUNK)
+        key = (number, slot // layout.chunk)
         if key not in chunks:
-            chunks[key] = _read_json(root / "b" / str(number) / f"d{slot // CHUNK}.json") or []
+            chunks[key] = _read_json(root / "b" / str(number) / f"d{key[1]}.json") or []
         chunk = chunks[key]
-        entry = chunk[slot % CHUNK] if slot % CHUNK < len(chunk) else None
+        entry = chunk[slot % layout.chunk] if slot % layout.chunk < len(chunk) else None
         if entry is not None:
             fields = {name: entry[name] for name in ("id", "url", "title", "date", "category", "snippet")}
             hits.append(SearchHit(**fields, title_hits=title_hits))
