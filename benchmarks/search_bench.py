@@ -3,6 +3,7 @@
 Usage::
 
     python benchmarks/search_bench.py [--docs N] [--small M] [--repeat R] [--dir DIR]
+                                      [--capacity C] [--shards S] [--chunk K]
 
 Documents are generated deterministically (seeded): a Chinese title and ~800 characters of body text
 made of two- to four-character words drawn (Zipf-like) from a vocabulary over ~600 common characters,
@@ -39,7 +40,10 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from workflow.publishing.search import (  # noqa: E402
+    BUCKET_CAPACITY,
+    CHUNK,
     MANIFEST,
+    SHARDS,
     SearchDoc,
     SearchIndex,
     query_tokens,
@@ -142,6 +146,9 @@ def main() -> int:
     parser.add_argument("--docs", type=int, default=10_000)
     parser.add_argument("--small", type=int, default=1_000)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--capacity", type=int, default=BUCKET_CAPACITY, help="documents a bucket")
+    parser.add_argument("--shards", type=int, default=SHARDS, help="postings files a bucket")
+    parser.add_argument("--chunk", type=int, default=CHUNK, help="documents a document file")
     parser.add_argument("--dir", type=Path, default=None, help="where the indexes are written (a temporary folder)")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="search-bench-", dir=args.dir))
@@ -150,17 +157,19 @@ def main() -> int:
         extra, docs = docs[args.docs :], docs[: args.docs]
         print(f"documents: {args.docs:,}, body {statistics.mean(len(d.text) for d in docs):.0f} characters on average")
 
+        layout = {"capacity": args.capacity, "shards": args.shards, "chunk": args.chunk}
+        print(f"layout: {layout}")
         large_root = workdir / "large"
         large = SearchIndex(large_root)
         started = time.perf_counter()
-        large.write_full(docs)
+        large.write_full(docs, **layout)
         elapsed = time.perf_counter() - started
         files, size = tree_size(large_root)
         print(f"write_full {args.docs:,}: {elapsed:.1f} s, {files:,} files, {size / 1e6:.1f} MB")
 
         small_root = workdir / "small"
         small = SearchIndex(small_root)
-        small.write_full(docs[: args.small])
+        small.write_full(docs[: args.small], **layout)
 
         common, rare = two_character_queries(docs, large_root)
         for label, root, count in (("small", small_root, args.small), ("large", large_root, args.docs)):

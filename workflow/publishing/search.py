@@ -51,7 +51,7 @@ from workflow.core.errors import InvalidInput
 FORMAT = 1
 BUCKET_CAPACITY = 256
 SHARDS = 256
-CHUNK = 16
+CHUNK = 4
 SNIPPET_CHARS = 160
 
 MANIFEST = "manifest.json"
