@@ -202,6 +202,7 @@ PARITY_QUERIES = [
     "不存在的词",
     "gk",
     "𠀀字",
+    "constructor __proto__ tostring",  # words that are also names on every JavaScript object
 ]
 
 
