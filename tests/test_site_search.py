@@ -21,19 +21,19 @@ def index_text(site: Path) -> str:
     return "\n".join(p.read_text(encoding="utf-8", errors="replace") for p in folder.rglob("*") if p.is_file())
 
 
-def test_without_the_search_module_the_build_says_so(
+def test_a_build_writes_the_search_page_and_index(
     engine: WorkflowEngine, make_item: Callable[..., int], tmp_path: Path
 ) -> None:
     publish(engine, make_item)
     report = builder_for(engine, tmp_path / "site").full()
-    assert report.searched is searching.AVAILABLE
+    assert report.searched
+    assert (tmp_path / "site" / searching.SCRIPT).is_file() and (tmp_path / "site" / searching.INDEX_FOLDER).is_dir()
     assert (tmp_path / "site" / "search.html").is_file()
 
 
 def test_search_entries_follow_publication_and_withdrawal(
     engine: WorkflowEngine, make_item: Callable[..., int], tmp_path: Path, clock: FrozenClock
 ) -> None:
-    pytest.importorskip("workflow.publishing.search")
     kept = publish(engine, make_item, title="防汛物资储备", category="07")
     builder = builder_for(engine, tmp_path / "site")
     builder.full()

@@ -278,9 +278,7 @@ class SiteBuilder:
 
     def _assets(self, writer: Writer) -> None:
         writer.copy(layout.STYLESHEET, STATIC / "site.css")
-        script = searching.script_source()
-        if script is not None:
-            writer.copy(searching.SCRIPT, script)
+        writer.copy(searching.SCRIPT, searching.SCRIPT_SOURCE)
 
     def _swap(self, build: Path) -> None:
         """Point ``site_dir`` at ``build``: a new symlink renamed over the old one (atomic)."""
