@@ -40,7 +40,7 @@ messages:
 WEB_PORT ?= 8000
 SITE_PORT ?= 8001
 DEMO_ENV := GONGKAI_DATABASE_URL=sqlite:///demo-office/gongkai.db GONGKAI_MAIL_DIR=demo-office/mail \
-	GONGKAI_BASE_URL=http://127.0.0.1:$(WEB_PORT) GONGKAI_SITE_DIR=demo-office/site
+	GONGKAI_BASE_URL=http://127.0.0.1:$(WEB_PORT) GONGKAI_SITE_DIR=demo-office/site GONGKAI_CHANNELS_DIR=demo-office/channels
 # The demo writes the two key files; the web pages and the worker then read them.
 KEYS_ENV := GONGKAI_AUDIT_KEY_FILE=demo-office/audit.key GONGKAI_SECRET_KEY_FILE=demo-office/secret.key \
 	GONGKAI_WORKER_INTERVAL=20

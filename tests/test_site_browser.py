@@ -1,11 +1,16 @@
-"""The generated site in Debian's chromium, opened from its files (no server): home, a sub-directory, an
-item; the elderly-friendly mode switched on without JavaScript (the computed font size grows) and kept
-while the reader moves on. Screenshots go to test-artifacts/screenshots/."""
+"""The generated site in Debian's chromium: home, a sub-directory, an item; a search for a Chinese word
+(the site served over HTTP, as search needs); the elderly-friendly mode switched on without JavaScript (the
+computed font size grows) and kept while the reader moves on. Screenshots go to test-artifacts/screenshots/."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import functools
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 from playwright.sync_api import Page
@@ -46,3 +51,47 @@ def test_home_to_sub_directory_to_item_and_the_elderly_mode(
     assert page.url.endswith("/elder/index.html") and page.locator("html").get_attribute("class") == "elder"
     page.get_by_role("link", name="退出适老化模式").click()
     assert "/elder/" not in page.url and page.url.endswith("/index.html")
+
+
+class QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@contextmanager
+def served(folder: Path) -> Iterator[str]:
+    """The built site on a loopback port, as any static web server would serve it (search needs HTTP)."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(folder.resolve())))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+def test_a_chinese_word_of_the_body_is_found_from_the_home_page_and_in_the_elderly_mode(
+    engine: WorkflowEngine, make_item: Callable[..., int], tmp_path: Path, page: Page
+) -> None:
+    publish(engine, make_item, title="第三季度防汛工作安排", category="07", body="汛期请村民远离河道。")
+    publish(engine, make_item, title="春耕补贴发放公告", category="06", body="补贴按亩发放。")
+    site = tmp_path / "site"
+    builder_for(engine, site).full()
+    with served(site) as base:
+        page.goto(base + "index.html")
+        page.get_by_role("link", name="搜索").first.click()
+        page.fill("#search-input", "河道")  # a word of the body only
+        page.press("#search-input", "Enter")
+        result = page.locator("#search-results a")
+        result.first.wait_for()
+        assert result.count() == 1 and result.first.inner_text() == "第三季度防汛工作安排"
+        save_screenshot(page, "site-search")
+        result.first.click()
+        assert page.get_by_role("heading", level=1).inner_text() == "第三季度防汛工作安排"
+        page.goto(base + "elder/search.html?q=" + "补贴")
+        result.first.wait_for()
+        assert result.count() == 1 and result.first.inner_text() == "春耕补贴发放公告"
+        result.first.click()
+        assert "/elder/items/" in page.url and page.locator("html").get_attribute("class") == "elder"
