@@ -322,3 +322,15 @@ def test_claims_skip_jobs_another_worker_holds(
     with engine.db.begin() as conn:
         second = claim_jobs(conn, "b:2:y", clock.now, ["webhook"], 10, lease_until, clock.now)
     assert len(first) == 1 and first[0].attempts == 1 and second == []
+
+
+def test_a_channel_attempt_is_not_the_items_latest_action(
+    engine: WorkflowEngine, make_item: Callable[..., int], clock: FrozenClock, county: County
+) -> None:
+    """Pages and skipped notices say who moved an item on: the leader who signed it off, not the worker's delivery."""
+    item_id = published(engine, make_item)
+    perform_due(engine, {"webhook": webhook(engine, county.url, clock)}, OWNER, clock.now, wall=clock.now)
+    with engine.db.connect() as conn:
+        assert webhook_job(engine, item_id).status == "done"
+        latest = engine.latest_action(conn, item_id)
+    assert latest is not None and latest["trigger"] == "sign_off"

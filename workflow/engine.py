@@ -92,6 +92,7 @@ from workflow.core.personnel import (
 )
 from workflow.core.publication import (
     CHANNEL_RETRY_TRIGGER,
+    CHANNEL_TRIGGER,
     PUBLISH,
     UNPUBLISH_AT,
     PublicItem,
@@ -610,10 +611,13 @@ class WorkflowEngine:
         return {"actor": latest["actor"], "trigger": latest["trigger"], "at": at}
 
     def latest_action(self, conn: Connection, item_id: int) -> dict[str, Any] | None:
-        """Who last acted on the item and when (``at_time``, aware), for pages that say it moved on."""
+        """Who last acted on the item and when (``at_time``, aware), for pages that say it moved on.
+
+        A channel's attempt or retry is not an action on the item: it never explains why a decision moved on.
+        """
         latest = conn.execute(
             select(audit_log.c.actor, audit_log.c.trigger, audit_log.c.at)
-            .where(audit_log.c.item_id == item_id)
+            .where(audit_log.c.item_id == item_id, audit_log.c.trigger.not_in([CHANNEL_TRIGGER, CHANNEL_RETRY_TRIGGER]))
             .order_by(audit_log.c.seq.desc())
             .limit(1)
         ).first()
