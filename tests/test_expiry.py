@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Callable
@@ -20,6 +21,7 @@ from sqlalchemy import func, select
 from tests.conftest import AUDIT_KEY, ROOT, FrozenClock
 from tests.env import outside_env
 from workflow.core.errors import NotPermitted, TransitionNotAllowed
+from workflow.core.publication import item_path
 from workflow.engine import WorkflowEngine, audit_log
 from workflow.settings import Settings
 from workflow.store.audit_log import verify
@@ -209,9 +211,14 @@ def test_the_worker_publishes_at_publish_at_and_expires_at_valid_until_not_befor
     )
     mail = tmp_path / "mail"
 
+    site = Path(os.environ["GONGKAI_SITE_DIR"])  # the worker's portal channel builds it (tests/conftest.py)
+    page = site / item_path(engine.show(cleared).reference)
+    title = "春耕补贴发放公告"
+
     run_worker(settings, mail, "2026-03-05T08:59+08:00")
     assert engine.show(cleared).state == "scheduled"
     assert public_row(engine, cleared) is None and jobs(engine, cleared) == []
+    assert not page.exists()
 
     run_worker(settings, mail, "2026-03-05T09:00+08:00")
     assert engine.show(cleared).state == "published"
@@ -220,6 +227,8 @@ def test_the_worker_publishes_at_publish_at_and_expires_at_valid_until_not_befor
         "current", office_time("2026-03-05T09:00"), office_time("2026-03-10T09:00"),
     )  # fmt: skip
     assert jobs(engine, cleared) == PUBLISH_CHANNELS
+    assert title in page.read_text(encoding="utf-8") and title in (site / "index.html").read_text(encoding="utf-8")
+    assert title not in (site / "archive" / "index.html").read_text(encoding="utf-8")
 
     run_worker(settings, mail, "2026-03-10T08:59+08:00")
     assert engine.show(cleared).state == "published" and public_row(engine, cleared).status == "current"
@@ -231,6 +240,9 @@ def test_the_worker_publishes_at_publish_at_and_expires_at_valid_until_not_befor
     assert (row.status, row.status_at) == ("expired", office_time("2026-03-10T09:00"))
     assert row.title == "春耕补贴发放公告" and row.index_number  # kept for the archive
     assert jobs(engine, cleared) == [*PUBLISH_CHANNELS, ("expire", "portal", 1), ("expire", "webhook", 1)]
+    assert "No longer in force" in page.read_text(encoding="utf-8")  # 已失效: the page stays, marked (GONGKAI_LANG=en)
+    assert title in (site / "archive" / "index.html").read_text(encoding="utf-8")
+    assert title not in (site / "index.html").read_text(encoding="utf-8")
 
     run_worker(settings, mail, "2026-03-11T09:00+08:00")  # nothing left to fire
     assert len(jobs(engine, cleared)) == 5
