@@ -235,8 +235,18 @@ def test_a_lawsuit_without_its_route_is_named_not_guessed(engine: WorkflowEngine
     assert len(counted.problems) == 1 and counted.problems[0].startswith(h.refs["L9"])
 
 
-def test_the_check_fails_when_an_answer_precedes_its_receipt(engine: WorkflowEngine, clock: FrozenClock) -> None:
-    """An application answered in 2024 whose receipt date says 2025 (an impossible record) breaks the check."""
+def command_env(settings: Any) -> dict[str, str]:
+    return outside_env() | {
+        "PYTHONUTF8": "1", "GONGKAI_DATABASE_URL": settings.database_url, "GONGKAI_AUDIT_KEY": AUDIT_KEY,
+        "GONGKAI_DEFINITIONS_DIR": str(DEFINITIONS), "GONGKAI_LANG": "en",
+    }  # fmt: skip
+
+
+def test_the_check_fails_when_an_answer_precedes_its_receipt(
+    engine: WorkflowEngine, clock: FrozenClock, settings: Any, tmp_path: Path
+) -> None:
+    """An application answered in 2024 whose receipt date says 2025 (an impossible record) breaks the check,
+    and the command says so and exits 1."""
     h = History(engine, clock)
     h.application("X", "2024-12-30", "business")
     h.answer("X", "2024-12-31", "disclosed")
@@ -249,15 +259,18 @@ def test_the_check_fails_when_an_answer_precedes_its_receipt(engine: WorkflowEng
     check = figures(engine, 2025).check()
     assert check == (1, 0, 0, 0)
     assert not check.holds
+    shown = run(tmp_path, command_env(settings), "report", "annual", "--year", "2025", "--json")
+    assert shown.returncode == 1
+    assert json.loads(shown.stdout)["check"]["holds"] is False
+    assert shown.stderr.splitlines() == [
+        "The check of table 3 fails: received 1 + carried over 0 != handled 0 + carried forward 0"
+    ]
 
 
 def test_report_annual_command_prints_the_json_and_the_items_behind_each_figure(
     history: History, settings: Any, tmp_path: Path
 ) -> None:
-    env = outside_env() | {
-        "PYTHONUTF8": "1", "GONGKAI_DATABASE_URL": settings.database_url, "GONGKAI_AUDIT_KEY": AUDIT_KEY,
-        "GONGKAI_DEFINITIONS_DIR": str(DEFINITIONS),
-    }  # fmt: skip
+    env = command_env(settings)
     shown = run(tmp_path, env, "report", "annual", "--year", "2025", "--json")
     assert shown.returncode == 0, shown.stderr
     document = json.loads(shown.stdout)

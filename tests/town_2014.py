@@ -19,6 +19,7 @@ import datetime as dt
 import shutil
 from pathlib import Path
 
+from tests.conftest import FrozenClock
 from workflow.core.calendar import WorkingCalendar
 from workflow.engine import WorkflowEngine
 
@@ -72,10 +73,10 @@ def working_days_2014(calendar: WorkingCalendar, count: int) -> list[dt.date]:
     return chosen
 
 
-def rebuild_2014(engine: WorkflowEngine, clock: object) -> dict[str, list[str]]:
+def rebuild_2014(engine: WorkflowEngine, clock: FrozenClock) -> dict[str, list[str]]:
     """Move the town's 56 publications of 2014 through their chains; returns the references by kind.
 
-    ``clock`` is the engine's FrozenClock (``clock.now`` is set before each step). The office's people are
+    ``clock`` is the engine's clock, set before each step. The office's people are
     those of tests/conftest.py (drafter_a, reviewer_a, leader_a, leader_b, legal_a, office_a).
     """
     plan: list[tuple[str, str, tuple[str, ...]]] = []  # (definition, category, subjects)
@@ -89,7 +90,7 @@ def rebuild_2014(engine: WorkflowEngine, clock: object) -> dict[str, list[str]]:
     for number, ((definition, category, subjects), day) in enumerate(zip(plan, days, strict=True), start=1):
 
         def step(hour: int, day: dt.date = day) -> None:
-            clock.now = dt.datetime(day.year, day.month, day.day, hour, tzinfo=dt.UTC)  # type: ignore[attr-defined]
+            clock.now = dt.datetime(day.year, day.month, day.day, hour, tzinfo=dt.UTC)
 
         step(1)  # 09:00 in the office
         view = engine.create(
