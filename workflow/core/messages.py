@@ -175,6 +175,8 @@ TEXT_BY_KEY: dict[str, str | tuple[str, str]] = {
     "report.period_backwards": N_("the period ends (%(end)s) before it starts (%(start)s): give --from before --to"),
     "report.period_too_long": N_("the period %(start)s to %(end)s is longer than ten years"),
     "report.bad_format": N_("unknown format '%(value)s' (allowed: %(allowed)s)"),
+    "report.xlsx_needs_out": N_("an XLSX file is not for the terminal: give --out FILE"),
+    "input.unwritable_file": N_("cannot write %(path)s: %(detail)s"),
     "input.unreadable_file": N_("cannot read %(path)s: %(detail)s"),
     "search.bad_id": N_("search document %(position)s has an empty id"),
     "search.duplicate_id": N_("search document '%(id)s' is given twice"),
