@@ -123,6 +123,7 @@ def bars(
     else:
         top = max([b.value for b in bars] + [b.second or 0 for b in bars] + [b.mark or 0 for b in bars] + [1])
         axes.set_xlim(0, top * 1.15)
+        axes.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))  # whole days
     axes.spines[["top", "right"]].set_visible(False)
     axes.grid(axis="x", color="#e0e0e0", linewidth=0.6)
     axes.set_axisbelow(True)

@@ -110,7 +110,7 @@ def sections(report: TimelinessReport, lang: str, catalog: Catalog | None = None
         ),
         Section(
             "categories", tr._("By catalogue sub-directory"),
-            (Column(tr._("Sub-directory")), Column(tr._("Limit")), *figures),
+            (Column(tr._("Sub-directory")), Column(tr._("Stage or limit")), *figures),
             tuple(
                 (category_name(g.category, catalog, tr), stage_name(g, lang), *numbers(g)) for g in report.categories
             ),
