@@ -7,6 +7,7 @@ import sys
 
 import click
 
+from workflow.cli.report_timeliness import timeliness
 from workflow.cli.shell import Shell, handled, pass_shell
 from workflow.reports.annual import AnnualFigures, read_year
 from workflow.store.db import reading
@@ -14,7 +15,10 @@ from workflow.store.db import reading
 
 @click.group()
 def report() -> None:
-    """Reports: the annual report on government information disclosure."""
+    """Reports: timeliness statistics and the annual report on government information disclosure."""
+
+
+report.add_command(timeliness)
 
 
 @report.command("annual")
