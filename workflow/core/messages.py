@@ -172,6 +172,7 @@ TEXT_BY_KEY: dict[str, str | tuple[str, str]] = {
     "input.already_assigned": N_("%(person)s already holds the role '%(role)s' on this item: nothing to change"),
     "input.bad_field_syntax": N_("a field is written KEY=VALUE: '%(value)s'"),
     "input.bad_date": N_("'%(value)s' is not a date (YYYY-MM-DD)"),
+    "input.bad_range": N_("--to %(end)s is before --from %(start)s"),
     "input.unreadable_file": N_("cannot read %(path)s: %(detail)s"),
     "search.bad_id": N_("search document %(position)s has an empty id"),
     "search.duplicate_id": N_("search document '%(id)s' is given twice"),
