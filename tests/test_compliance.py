@@ -75,7 +75,9 @@ def sql_step(engine: WorkflowEngine, item_id: int, trigger: str, from_state: str
             "fields": fields, "content_hash": content_hash or item.content_hash, "prev": "0" * 64, "hash": "f" * 64,
         })  # fmt: skip
         # Whoever writes around the engine moves the head too, or the engine's next row would collide.
-        conn.execute(text("UPDATE audit_head SET seq = :seq, hash = :hash WHERE id = 1"), {"seq": seq, "hash": "f" * 64})
+        conn.execute(
+            text("UPDATE audit_head SET seq = :seq, hash = :hash WHERE id = 1"), {"seq": seq, "hash": "f" * 64}
+        )
     return int(seq)
 
 
@@ -89,6 +91,10 @@ def reviewed(engine: WorkflowEngine, drafter: str = "drafter_a", reviewer: str =
     engine.fire(item, "submit", drafter)
     engine.fire(item, "clear", reviewer)
     return item
+
+
+def application(requester: str, requester_type: str, channel: str) -> dict[str, str]:
+    return {"requester": requester, "requester_type": requester_type, "channel": channel, "received_on": "2026-03-02"}
 
 
 def reference(engine: WorkflowEngine, item_id: int) -> str:
@@ -113,8 +119,9 @@ def test_a_clean_chain_gives_no_finding(office: WorkflowEngine, clock: FrozenClo
     withheld = engine.create("proactive_disclosure", title="内部", actor="drafter_a", body="三", category="03").id
     engine.fire(withheld, "submit", "drafter_a")
     engine.fire(withheld, "withhold", "reviewer_b", comment="涉及国家秘密")
-    request = engine.create("disclosure_request", title="申请", actor="office_a", fields={
-        "requester": "张三", "requester_type": "natural_person", "channel": "online", "received_on": "2026-03-02"}).id  # fmt: skip
+    request = engine.create(
+        "disclosure_request", title="申请", actor="office_a", fields=application("张三", "natural_person", "online")
+    ).id
     engine.fire(request, "register", "office_a")
     engine.fire(request, "draft_reply", "office_a", fields={"outcome": "refused_third_party"},
                 comment="涉及第三方商业秘密，第三方不同意公开（条例第三十二条）")  # fmt: skip
@@ -244,8 +251,9 @@ def test_a_missed_deadline_with_working_days_late(office: WorkflowEngine) -> Non
 
 def test_an_open_deadline_past_due(office: WorkflowEngine) -> None:
     engine = office
-    request = engine.create("disclosure_request", title="申请", actor="office_a", fields={
-        "requester": "张三", "requester_type": "business", "channel": "post", "received_on": "2026-03-02"}).id  # fmt: skip
+    request = engine.create(
+        "disclosure_request", title="申请", actor="office_a", fields=application("张三", "business", "post")
+    ).id
     engine.fire(request, "register", "office_a")
     # 20 working days from 2 March: due 30 March; as of 31 March it is one working day late.
     late = [f for f in findings(engine, end=dt.date(2026, 3, 31)) if f.code == "deadline_missed"]
@@ -261,8 +269,9 @@ def test_a_refusal_without_its_reason(office: WorkflowEngine) -> None:
     engine.fire(item, "submit", "drafter_a")
     withheld = sql_step(engine, item, "withhold", "confidentiality_review", "withheld", "reviewer_a",
                         "confidentiality_reviewer")  # fmt: skip
-    request = engine.create("disclosure_request", title="申请", actor="office_a", fields={
-        "requester": "李四", "requester_type": "natural_person", "channel": "online", "received_on": "2026-03-02"}).id  # fmt: skip
+    request = engine.create(
+        "disclosure_request", title="申请", actor="office_a", fields=application("李四", "natural_person", "online")
+    ).id
     engine.fire(request, "register", "office_a")
     drafted = sql_step(engine, request, "draft_reply", "processing", "reply_review", "office_a", "office",
                        fields='{"outcome":"refused_process_info"}')  # fmt: skip
@@ -292,7 +301,7 @@ def test_from_and_to_select_findings_by_day(office: WorkflowEngine) -> None:
     engine.fire(item, "submit", "drafter_a")
     march = sql_step(engine, item, "clear", "confidentiality_review", "leadership_signoff", "leader_a",
                      "confidentiality_reviewer", at=dt.datetime(2026, 3, 3, 2, tzinfo=dt.UTC))  # fmt: skip
-    april = sql_step(engine, item, "sign_off", "leadership_signoff", "published", "leader_a", "confidentiality_reviewer",
+    april = sql_step(engine, item, "sign_off", "leadership_signoff", "published", "leader_a", "reviewer",
                      at=dt.datetime(2026, 4, 1, 2, tzinfo=dt.UTC))  # fmt: skip
     sql(engine, "UPDATE items SET state = 'published', version = version + 2 WHERE id = :id", id=item)
     end = dt.date(2026, 4, 30)
@@ -340,9 +349,11 @@ def test_the_command_exits_0_when_clean_and_1_with_findings(
     document = json.loads(as_json.stdout)
     assert document["from"] == "2026-01-01" and document["to"] == "2026-12-31" and document["count"] == 1
     [entry] = document["findings"]
-    assert entry["item"] == ref and entry["rule"] == "state_unexplained" and entry["entries"] == [
-        _last_seq(engine, item, "sign_off")
-    ]
+    assert (
+        entry["item"] == ref
+        and entry["rule"] == "state_unexplained"
+        and entry["entries"] == [_last_seq(engine, item, "sign_off")]
+    )
     assert set(entry) >= {"item_id", "rule_text", "message", "on", "key", "details"}
     assert set(entry["message"]) == {"zh", "en"} and "withdrawn" in entry["message"]["en"]
 

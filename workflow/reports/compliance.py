@@ -16,6 +16,7 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 import hashlib
+import itertools
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -76,9 +77,7 @@ TEXTS: dict[str, str | tuple[str, str]] = {
     "no_create": N_("the audit log has no creation entry for the item"),
     "missing": N_("the audit log names this item, but the items table no longer holds it"),
     "pinned": N_("the item is pinned to definition version %(stored)s, but entry #%(seq)s records %(logged)s"),
-    "not_cleared": N_(
-        "published at entry #%(seq)s with content %(hash)s, which no confidentiality review cleared"
-    ),
+    "not_cleared": N_("published at entry #%(seq)s with content %(hash)s, which no confidentiality review cleared"),
     "same_person": N_("%(person)s cleared it (entry #%(cleared)s) and signed it off (entry #%(signed)s)"),
     "drafter_cleared": N_("%(person)s cleared it (entry #%(cleared)s) after drafting it (entry #%(drafted)s)"),
     "role_not_held": N_("%(person)s did not hold the role %(role)s at entry #%(seq)s (%(trigger)s)"),
@@ -151,7 +150,7 @@ class Finding:
                   for key, value in self.params.items()}  # fmt: skip
         text = TEXTS[self.variant]
         if isinstance(text, tuple):
-            return t.ngettext(text[0], text[1], int(params.get("num", 0)), **params)
+            return t.ngettext(text[0], text[1], int(params.get("num") or 0), **params)
         return t._(text, **params)
 
     def rule(self, lang: str) -> str:
@@ -245,9 +244,9 @@ class PeopleTimeline:
 
     def stands_in(self, substitute: str, principal: str, seq: int, day: dt.date) -> Substitution | None:
         for sub in self.substitutions:
-            if sub.seq < seq and sub.principal == principal and sub.substitute == substitute:
-                if sub.starts_on <= day <= sub.ends_on:
-                    return sub
+            ours = sub.seq < seq and sub.principal == principal and sub.substitute == substitute
+            if ours and sub.starts_on <= day <= sub.ends_on:
+                return sub
         return None
 
     def names(self) -> list[str]:
@@ -295,14 +294,15 @@ def state_unexplained(history: ItemHistory, ctx: Context) -> Iterator[Finding]:
         return
     if steps[0].trigger != CREATE_TRIGGER:
         yield _finding(history, STATE_UNEXPLAINED, "no_create", steps[:1], ctx, identity="no_create")
-    for before, step in zip(steps, steps[1:], strict=False):
+    for before, step in itertools.pairwise(steps):
         if step.from_state != before.to_state:
             yield _finding(history, STATE_UNEXPLAINED, "gap", (before, step), ctx,
                            seq=step.seq, stored=step.from_state or "-", logged=before.to_state or "-")  # fmt: skip
     for step in steps:
         if step.definition_version != item.definition_version:
+            logged = (step.definition_version or "-")[:12]
             yield _finding(history, STATE_UNEXPLAINED, "pinned", (step,), ctx, identity="pinned", seq=step.seq,
-                           stored=item.definition_version[:12], logged=(step.definition_version or "-")[:12])  # fmt: skip
+                           stored=item.definition_version[:12], logged=logged)  # fmt: skip
             break
     last = steps[-1]
     if item.state != last.to_state:
@@ -339,11 +339,12 @@ def publication_not_cleared(history: ItemHistory, ctx: Context) -> Iterator[Find
             cleared_hash = step.content_hash if declared and previous_hash == cleared_hash else None
         if definition is not None and step.from_state != step.to_state and step.to_state == definition.initial:
             cleared, cleared_hash = None, None
-        if step.from_state is not None and step.to_state is not None and publishes(step.from_state, step.to_state):
-            if cleared_hash is None or cleared_hash != step.content_hash:
-                involved = (cleared, step) if cleared is not None else (step,)
-                yield _finding(history, NOT_CLEARED, "not_cleared", involved, ctx, identity=str(step.seq),
-                               seq=step.seq, hash=(step.content_hash or "-")[:12])  # fmt: skip
+        publishing = step.from_state is not None and step.to_state is not None and \
+            publishes(step.from_state, step.to_state)  # fmt: skip
+        if publishing and (cleared_hash is None or cleared_hash != step.content_hash):
+            involved = (cleared, step) if cleared is not None else (step,)
+            yield _finding(history, NOT_CLEARED, "not_cleared", involved, ctx, identity=str(step.seq),
+                           seq=step.seq, hash=(step.content_hash or "-")[:12])  # fmt: skip
         previous_hash = step.content_hash
 
 
@@ -370,10 +371,9 @@ def separation_of_duties(history: ItemHistory, ctx: Context) -> Iterator[Finding
                     yield _finding(history, DRAFTER_CLEARED, "drafter_cleared", (earlier, step), ctx,
                                    person=person, cleared=step.seq, drafted=earlier.seq)  # fmt: skip
                     break
-        elif step.trigger in SIGN_OFF_TRIGGERS and cleared is not None:
-            if same := _persons(cleared) & _persons(step):
-                yield _finding(history, SAME_PERSON, "same_person", (cleared, step), ctx,
-                               person=sorted(same)[0], cleared=cleared.seq, signed=step.seq)  # fmt: skip
+        elif step.trigger in SIGN_OFF_TRIGGERS and cleared is not None and (same := _persons(cleared) & _persons(step)):
+            yield _finding(history, SAME_PERSON, "same_person", (cleared, step), ctx,
+                           person=sorted(same)[0], cleared=cleared.seq, signed=step.seq)  # fmt: skip
 
 
 def role_not_held(history: ItemHistory, ctx: Context) -> Iterator[Finding]:
@@ -382,7 +382,7 @@ def role_not_held(history: ItemHistory, ctx: Context) -> Iterator[Finding]:
         if step.trigger in UNVERSIONED:
             continue
         definition = ctx.definitions.get((step.definition or "", step.definition_version or ""))
-        params = {"seq": step.seq, "trigger": step.trigger}
+        params: dict[str, Any] = {"seq": step.seq, "trigger": step.trigger}
         if step.actor == SYSTEM_ACTOR:
             transition = definition.transitions_for(step.trigger, step.from_state or "") if definition else None
             if transition is not None and transition.fires_at is None:
@@ -442,7 +442,7 @@ def _allowed(definition: Definition, step: Step) -> bool:
     if step.trigger in STAYS:
         if step.from_state != step.to_state:
             return False
-        return step.trigger != EDIT_TRIGGER or definition.states[step.to_state].editable
+        return step.trigger != EDIT_TRIGGER or definition.states[step.to_state or ""].editable
     transition = definition.transitions_for(step.trigger, step.from_state or "")
     if transition is None or transition.role != step.role:
         return False
@@ -533,7 +533,9 @@ def refusal_without_reason(history: ItemHistory, ctx: Context) -> Iterator[Findi
                            seq=step.seq, trigger=step.trigger)  # fmt: skip
         if "outcome" in step.fields:
             outcome = step
-            reasoned = bool((step.comment or "").strip()) or any(str(fields.get(f) or "").strip() for f in REASON_FIELDS)
+            reasoned = bool((step.comment or "").strip()) or any(
+                str(fields.get(f) or "").strip() for f in REASON_FIELDS
+            )
         elif outcome is not None and any(str(step.fields.get(f) or "").strip() for f in REASON_FIELDS):
             reasoned = True
         definition = ctx.definitions.get((step.definition or "", step.definition_version or ""))
