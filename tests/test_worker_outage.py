@@ -37,6 +37,9 @@ def environment(settings: Settings, smtp_port: int) -> dict[str, str]:
         "GONGKAI_SMTP_URL": f"smtp://127.0.0.1:{smtp_port}",
         "GONGKAI_MAIL_FROM": "gongkai@town.example.gov.cn",
         "GONGKAI_LANG": "en",
+        # The office here is inserted around the chain, which the daily compliance check rightly reports to
+        # the auditor by email: these tests count the SMTP connections of reminders alone.
+        "GONGKAI_COMPLIANCE_CHECK": "0",
     }
 
 

@@ -56,6 +56,9 @@ class Settings:
     """``GONGKAI_WEBHOOK_URL``: the county platform's address for the webhook channel (unset: the channel fails
     its jobs with that reason, shown in ``gongkai publication status``)."""
     webhook_secret: str | None = None
+    compliance_check: bool = True
+    """``GONGKAI_COMPLIANCE_CHECK`` (``0`` turns it off): the worker runs the compliance check daily and emails the
+    auditors what is new."""
     """``GONGKAI_WEBHOOK_SECRET`` (or ``_FILE``): the key of the webhook's HMAC-SHA-256 signature."""
 
     @classmethod
@@ -92,6 +95,8 @@ class Settings:
             channels_dir=_path(env, "GONGKAI_CHANNELS_DIR", "channels"),
             webhook_url=(env.get("GONGKAI_WEBHOOK_URL") or "").strip() or None,
             webhook_secret=_webhook_secret(env),
+            compliance_check=(env.get("GONGKAI_COMPLIANCE_CHECK") or "1").strip().lower()
+            not in ("0", "false", "no", "off"),
         )
 
     @property

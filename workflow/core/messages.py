@@ -177,6 +177,7 @@ TEXT_BY_KEY: dict[str, str | tuple[str, str]] = {
     "report.bad_format": N_("unknown format '%(value)s' (allowed: %(allowed)s)"),
     "report.xlsx_needs_out": N_("an XLSX file is not for the terminal: give --out FILE"),
     "input.unwritable_file": N_("cannot write %(path)s: %(detail)s"),
+    "input.bad_range": N_("--to %(end)s is before --from %(start)s"),
     "input.unreadable_file": N_("cannot read %(path)s: %(detail)s"),
     "search.bad_id": N_("search document %(position)s has an empty id"),
     "search.duplicate_id": N_("search document '%(id)s' is given twice"),

@@ -52,6 +52,7 @@ from workflow.store.people import load_person, name_entries
 from workflow.store.queries import in_states, items_waiting, waiting_for
 from workflow.store.sql import insert_if_absent
 from workflow.worker.channels import perform_channels
+from workflow.worker.compliance_check import check_compliance
 from workflow.worker.files_check import check_files
 from workflow.worker.links import EmailLinks
 from workflow.worker.timed import due_fires
@@ -108,8 +109,11 @@ class Worker:
         security_log_days: int = 365,
         link_days: int = 7,
         channels: Mapping[str, Channel] | None = None,
+        compliance_check: bool = False,
     ) -> None:
         self.engine = engine
+        self.compliance_check = compliance_check
+        """Run the daily compliance check and email the auditors what is new (``run_worker.py`` turns it on)."""
         self.channels: Mapping[str, Channel] = channels or {}
         """The publication channels' performers (workflow.publishing.channels.registry); others' jobs wait."""
         self.notifier = notifier
@@ -174,6 +178,8 @@ class Worker:
         self.raise_periodic_updates(now, report)
         self.raise_digests(now, report)
         report.messages += check_files(self.engine, self.notifier, now, dry_run=self.dry_run)
+        if self.compliance_check:
+            report.messages += check_compliance(self.engine, self.notifier, now, dry_run=self.dry_run)
         if self.dry_run:
             self._would_send(report)
         else:
