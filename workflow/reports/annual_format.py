@@ -86,9 +86,7 @@ NARRATIVE_SECTIONS = ("overall", "problems", "other")
 """Sections written by the office (its template); the other three are generated tables."""
 
 REPORT_TITLE = N_("%(organ)s %(year)s annual report on government information disclosure work")
-CHECK_LINE = N_(
-    "Check (I + II = III total + IV): %(received)s + %(carried_over)s = %(handled)s + %(carried_forward)s"
-)
+CHECK_LINE = N_("Check (I + II = III total + IV): %(received)s + %(carried_over)s = %(handled)s + %(carried_forward)s")
 
 CHANNEL_LABELS = {
     "portal": N_("Portal site"),
@@ -242,9 +240,7 @@ def figures_from_json(data: Any) -> Figures:
             raise _bad(f"applications.by_requester.{key}", f"unknown requester type (allowed: {', '.join(REQUESTERS)})")
     if not by_requester and (total.received or total.carried_over or total.handled or total.carried_forward):
         raise _bad("applications.by_requester", "the per-requester figures of table 三 are missing")
-    columns = {
-        key: _column(by_requester.get(key, {}), f"applications.by_requester.{key}") for key in REQUESTERS
-    }
+    columns = {key: _column(by_requester.get(key, {}), f"applications.by_requester.{key}") for key in REQUESTERS}
     columns[TOTAL] = total
     _columns_add_up(columns, received)
     lawsuits = _mapping(root.get("lawsuits"), "lawsuits", required=False)
@@ -256,8 +252,8 @@ def figures_from_json(data: Any) -> Figures:
         ),
     }
     consultations = root.get("consultations", 0)
-    if isinstance(consultations, Mapping):  # a richer shape ({"total": n, ...}) is welcome
-        consultations = consultations.get(TOTAL, 0)
+    if isinstance(consultations, Mapping):  # {"received": n, "answered": n}: those received in the year
+        consultations = consultations.get("received", consultations.get(TOTAL, 0))
     return Figures(
         year=year,
         published=_count(proactive.get("published", 0), "proactive.published"),
@@ -300,7 +296,7 @@ def _columns_add_up(columns: Mapping[str, Column], received: Mapping[str, int]) 
             raise ReportCheckFailed(
                 "report.total_mismatch", path=f"applications.{name}", stated=stated, computed=computed
             )
-    for key in (TOTAL, *REQUESTERS):
+    for key in (*REQUESTERS, TOTAL):  # a column first: it says where the figures went wrong
         column = columns[key]
         if not column.balanced:
             raise ReportCheckFailed(
@@ -372,23 +368,26 @@ def tables(figures: Figures, _: Callable[[str], str]) -> dict[str, Table]:
                 _("Article 20 (1)"),
             ),
             Block(
-                information, (decided,),
+                information,
+                (decided,),
                 (Row((_("Administrative licensing"),), (_n(figures.decisions["licensing"]),)),),
                 _("Article 20 (5)"),
-            ),  # fmt: skip
+            ),
             Block(
-                information, (decided,),
+                information,
+                (decided,),
                 (
                     Row((_("Administrative penalties"),), (_n(figures.decisions["penalties"]),)),
                     Row((_("Administrative enforcement"),), (_n(figures.decisions["enforcement"]),)),
                 ),
                 _("Article 20 (6)"),
-            ),  # fmt: skip
+            ),
             Block(
-                information, ((_("Fees collected this year (10,000 yuan)"),),),
+                information,
+                ((_("Fees collected this year (10,000 yuan)"),),),
                 (Row((_("Administrative fees"),), (_n(figures.fees),)),),
                 _("Article 20 (8)"),
-            ),  # fmt: skip
+            ),
         ),
     )
     organisations = _("Legal persons or other organisations")

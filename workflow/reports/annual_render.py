@@ -44,7 +44,7 @@ from jinja2 import (
 from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup
 
-from notifications.render import translated_environment
+from notifications.render import HTML_LANG, translated_environment
 from workflow.core.definition import Catalog
 from workflow.core.errors import ConfigurationError, DefinitionError, InvalidInput
 from workflow.core.i18n import translator
@@ -153,7 +153,9 @@ def _office_template(definitions_dir: Path, lang: str) -> tuple[Template, Path]:
 
 def _template_problem(path: Path, line: int, detail: str | None, *, block: str | None = None) -> DefinitionError:
     if block is not None:
-        problem = Problem(str(path), line, "report.unknown_block", {"block": block, "allowed": ", ".join(ALLOWED_BLOCKS)})
+        problem = Problem(
+            str(path), line, "report.unknown_block", {"block": block, "allowed": ", ".join(ALLOWED_BLOCKS)}
+        )
     else:
         problem = Problem(str(path), line, "report.template_error", {"detail": detail})
     return DefinitionError([problem])
@@ -311,7 +313,7 @@ def to_docx(report: AnnualReport) -> bytes:
     for name, size in (("Title", Pt(22)), ("Heading 1", Pt(16)), ("Heading 2", Pt(14)), ("Heading 3", Pt(12))):
         _set_font(document.styles[name], HEADING_FONT, size, heading=True)
     document.core_properties.title = report.title
-    document.core_properties.language = "zh-CN" if report.lang == "zh" else "en"
+    document.core_properties.language = HTML_LANG.get(report.lang, report.lang)
     title = document.add_heading(report.title, level=0)
     title.alignment = WD_ALIGN_PARAGRAPH.CENTER
     for key in SECTIONS:
