@@ -169,12 +169,14 @@ def _count(value: Any, path: str) -> int:
     return value
 
 
-def _counts(value: Any, path: str, keys: Sequence[str], *, total: bool) -> dict[str, int]:
-    """``keys`` read from ``value`` (absent ones are 0; unknown ones refused); a given ``total`` must add up."""
+def _counts(value: Any, path: str, keys: Sequence[str], *, total: bool, more: bool = False) -> dict[str, int]:
+    """``keys`` read from ``value`` (absent ones are 0); a given ``total`` must add up. An unknown key is
+    refused where it would be a row the table has not got (an outcome, a requester type, a result), and
+    left to the office's template where ``more`` keys are welcome (``normative.filed``)."""
     given = _mapping(value, path, required=False)
     allowed = (*keys, TOTAL) if total else tuple(keys)
     for key in given:
-        if key not in allowed:
+        if key not in allowed and not more:
             raise _bad(f"{path}.{key}", f"unknown key (allowed: {', '.join(allowed)})")
     counts = {key: _count(given.get(key, 0), f"{path}.{key}") for key in keys}
     if total and TOTAL in given:
@@ -245,7 +247,9 @@ def figures_from_json(data: Any) -> Figures:
     _columns_add_up(columns, received)
     lawsuits = _mapping(root.get("lawsuits"), "lawsuits", required=False)
     table_two = {
-        "normative": _counts(root.get("normative"), "normative", ("issued", "repealed", "in_force"), total=False),
+        "normative": _counts(
+            root.get("normative"), "normative", ("issued", "repealed", "in_force"), total=False, more=True
+        ),
         "regulations": _counts(root.get("regulations"), "regulations", ("issued", "repealed", "in_force"), total=False),
         "decisions": _counts(
             root.get("decisions"), "decisions", ("licensing", "penalties", "enforcement"), total=False

@@ -198,7 +198,7 @@ def _template_context(figures: Figures, office: Office, lang: str, catalog: Cata
     return {
         "organ": office.organ.in_lang(lang), "code": office.code, "year": figures.year, "lang": lang,
         "published": figures.published, "categories": categories, "channels": channels,
-        "normative": dict(figures.normative),
+        "normative": {**_mapping_of(figures.raw.get("normative")), **figures.normative},
         "applications": {
             "received": applications.received, "carried_over": applications.carried_over,
             "handled": applications.handled, "carried_forward": applications.carried_forward,
@@ -208,6 +208,10 @@ def _template_context(figures: Figures, office: Office, lang: str, catalog: Cata
         "lawsuits": sum(figures.lawsuits_direct.values()) + sum(figures.lawsuits_after.values()),
         "consultations": figures.consultations, "figures": figures.raw,
     }  # fmt: skip
+
+
+def _mapping_of(value: Any) -> dict[str, Any]:
+    return dict(value) if isinstance(value, Mapping) else {}
 
 
 # --- Markdown and HTML -----------------------------------------------------------------------------------
