@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DEFINITIONS = ROOT / "definitions"
 SCRIPT = Path(sys.executable).with_name("gongkai")
 COMMAND = [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "workflow.cli"]
-BUNDLED_NAMES = "disclosure_request, normative_document, proactive_disclosure"
+BUNDLED_NAMES = "appeal, consultation, disclosure_request, normative_document, proactive_disclosure"
 
 BROKEN = """\
 name: broken
@@ -92,7 +92,7 @@ def office_with_broken_files(tmp_path: Path) -> tuple[Path, list[Path]]:
 
 
 @pytest.mark.parametrize(
-    ("lang", "summary"), [(None, "3 个流程定义检查通过"), ("en", "3 definitions OK")], ids=["zh", "en"]
+    ("lang", "summary"), [(None, "5 个流程定义检查通过"), ("en", "5 definitions OK")], ids=["zh", "en"]
 )
 def test_check_bundled_folder_passes(tmp_path: Path, lang: str | None, summary: str) -> None:
     result = gongkai("check", cwd=tmp_path, lang=lang)
@@ -107,7 +107,7 @@ def test_check_default_folder_is_definitions_in_the_working_directory(tmp_path: 
         [*COMMAND, "definitions", "check"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=30
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "3 个流程定义检查通过"
+    assert result.stdout.strip() == "5 个流程定义检查通过"
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])

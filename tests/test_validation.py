@@ -757,8 +757,10 @@ def test_unreadable_file_is_a_definition_error(tmp_path: Path) -> None:
 BUNDLED = definition_files(DEFINITIONS)
 
 
-def test_definition_files_are_the_three_chains_without_the_catalog() -> None:
+def test_definition_files_are_the_five_chains_without_the_catalog() -> None:
     assert [path.name for path in BUNDLED] == [
+        "appeal.yaml",
+        "consultation.yaml",
         "disclosure_request.yaml",
         "normative_document.yaml",
         "proactive_disclosure.yaml",

@@ -14,6 +14,7 @@ from workflow.cli.files import files, item_attach, item_detach
 from workflow.cli.items import item
 from workflow.cli.outbox import outbox
 from workflow.cli.publication import publication
+from workflow.cli.report import report
 from workflow.cli.shell import Shell, handled, pass_shell
 from workflow.cli.site import item_preview, site
 from workflow.cli.users import users
@@ -68,6 +69,7 @@ main.add_command(web)
 main.add_command(security_log_command)
 main.add_command(files)
 main.add_command(publication)
+main.add_command(report)
 item.add_command(item_attach)
 item.add_command(item_detach)
 main.add_command(site)
