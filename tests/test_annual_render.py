@@ -23,6 +23,9 @@ from pypdf import PdfReader
 
 from notifications.settings import MailSettings
 from tests.conftest import DEFINITIONS
+from tests.test_annual_report import command_env
+from tests.test_cli import run
+from tests.town_2014 import definitions_2014, rebuild_2014
 from workflow.cli.report_annual import annual_output_options, emit_annual
 from workflow.cli.shell import Shell, handled
 from workflow.core.attachments import attachments_of
@@ -207,7 +210,8 @@ def test_the_office_template_is_prefilled_with_the_figures_and_marks_what_to_fil
     for expected in (
         f"2025年，{ORGAN}深入贯彻落实", "全年主动公开政府信息56条", "- 03 总结计划：12条", "- 01 镇情概况：0条",
         "- 12 政府信息公开年度报告：0条", "政府信息公开网站12条", "县级政务公开平台56条",
-        "本年制发行政规范性文件12件，废止2件，现行有效31件，报送备案12件", "本年新收政府信息公开申请12件，上年结转3件，办结14件",
+        "本年制发行政规范性文件12件，废止2件，现行有效31件，报送备案12件",
+        "本年新收政府信息公开申请12件，上年结转3件，办结14件",
         "结转下年度继续办理1件", "受理政府信息公开咨询9次", "行政复议4件、行政诉讼3件",
     ):  # fmt: skip
         assert expected in text, expected
@@ -569,3 +573,49 @@ def test_submit_refuses_a_report_with_places_to_fill_and_creates_nothing(
     assert unbalanced.exit_code == 1
     with pytest.raises(GongkaiError):
         engine.show(1)  # no item was created by any of the three
+
+
+# --- Counted from a real year, through the command --------------------------------------------------------
+
+
+def test_the_town_year_2014_written_through_the_command(
+    engine: WorkflowEngine, clock: Any, settings: Settings, tmp_path: Path
+) -> None:
+    """The year of the town report rebuilt through the real chains (tests/town_2014.py), counted and written by
+    ``gongkai report annual --format``; then submitted once its places are filled in."""
+    definitions = definitions_2014(tmp_path / "definitions", DEFINITIONS)
+    shutil.copytree(DEFINITIONS / "reports", definitions / "reports")
+    town = WorkflowEngine(engine.db, DefinitionRegistry(definitions), engine.audit_key, clock=clock)
+    rebuild_2014(town, clock)
+    env = command_env(settings) | {
+        "GONGKAI_DEFINITIONS_DIR": str(definitions), "GONGKAI_LANG": "zh", "GONGKAI_FILES_DIR": str(tmp_path / "f"),
+    }  # fmt: skip
+    shown = run(tmp_path, env, "report", "annual", "--year", "2014", "--format", "md")
+    assert shown.returncode == 0, shown.stderr
+    text = shown.stdout
+    assert text.startswith(f"# {ORGAN}2014年政府信息公开工作年度报告\n")
+    for stated in (
+        "全年主动公开政府信息56条", "- 04 政策法规：12条", "政府信息公开网站12条", "县级政务公开平台56条",
+        "本年制发行政规范性文件12件，废止0件，现行有效12件，报送备案12件", "本年新收政府信息公开申请0件",
+        "行政复议0件、行政诉讼0件", "| 行政规范性文件 | 12 | 0 | 12 |",
+        "| 一、本年新收政府信息公开申请数量 | 0 | 0 | 0 | 0 | 0 | 0 | 0 |",
+        "| 行政复议 | 0 | 0 | 0 | 0 | 0 |", "0 + 0 = 0 + 0",
+    ):  # fmt: skip
+        assert stated in text, stated
+
+    out = tmp_path / "2014.docx"
+    written = run(tmp_path, env, "report", "annual", "--year", "2014", "--format", "docx", "--out", str(out))
+    assert written.returncode == 0, written.stderr
+    assert [c.text for c in Document(str(out)).tables[0].rows[3].cells] == ["行政规范性文件", "12", "0", "12"]
+    mixed = run(tmp_path, env, "report", "annual", "--year", "2014", "--format", "md", "--json")
+    assert mixed.returncode == 2 and "--format and --submit write the report" in mixed.stderr
+
+    unfilled = run(tmp_path, env, "report", "annual", "--year", "2014", "--submit", "--as", "drafter_a")
+    assert unfilled.returncode == 2 and unfilled.stderr.startswith("年度报告还有 9 处待填写")
+    shutil.rmtree(definitions / "reports")
+    shutil.copytree(_filled_definitions(tmp_path / "filled") / "reports", definitions / "reports")
+    submitted = run(tmp_path, env, "report", "annual", "--year", "2014", "--submit", "--as", "drafter_a")
+    assert submitted.returncode == 0, submitted.stderr
+    view = town.show(int(submitted.stdout.splitlines()[-1]))
+    assert (view.title, view.category) == (f"{ORGAN}2014年政府信息公开工作年度报告", "12")
+    assert [a.name[-4:] for a in attachments_of(view.meta)] == ["docx", ".pdf"]
