@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from workflow.cli.report_annual import annual_output_options, emit_annual, wants_output
+from workflow.cli.report_timeliness import timeliness
 from workflow.cli.shell import Shell, handled, pass_shell
 from workflow.reports.annual import AnnualFigures, read_year
 from workflow.store.db import reading
@@ -16,7 +17,10 @@ from workflow.store.db import reading
 
 @click.group()
 def report() -> None:
-    """Reports: the annual report on government information disclosure."""
+    """Reports: timeliness statistics and the annual report on government information disclosure."""
+
+
+report.add_command(timeliness)
 
 
 @report.command("annual")

@@ -17,6 +17,8 @@ BODY_ROLES = frozenset({"drafter", "confidentiality_reviewer", "legal_reviewer",
 PUBLISHED_STATES = frozenset({"published", "filed", "withdrawn", "repealed"})
 OUTBOX_ROLES = frozenset({"office", "admin"})
 AUDIT_ROLES = frozenset({"auditor", "admin"})
+REPORT_ROLES = frozenset({"leader", "auditor", "admin"})
+"""Who reads the office's reports (timeliness for the assessment, 考核): leaders and those who audit."""
 ADMIN_ROLES = frozenset({"admin"})
 """Who keeps the list of people and reads the security log."""
 

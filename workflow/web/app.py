@@ -78,6 +78,7 @@ from workflow.web.inbox import InboxPages
 from workflow.web.names import install_filters, request_names
 from workflow.web.preview import ASSETS_FOLDER, ASSETS_PATH, PreviewPages
 from workflow.web.public_status import public_status
+from workflow.web.reports import ReportPages
 from workflow.web.security import SecurityHeaders, record, signin_throttled
 from workflow.web.shell import FormHandler
 from workflow.web.workbench import Workbench
@@ -182,6 +183,7 @@ class WebApp:
             Route("/items/{ref}/detach", files.back_to_item, methods=["GET"]),
             Route("/audit", self.audit_page),
             Route("/audit.csv", self.audit_csv),
+            Route("/reports/timeliness", ReportPages(self).timeliness, methods=["GET"]),
             Route("/outbox", self.outbox_page, methods=["GET"]),
             Route("/outbox/{id:int}/retry", self.posted(self.outbox_retry), methods=["POST"]),
             Route("/admin/people", admin.people_page, methods=["GET"]),
