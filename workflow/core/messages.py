@@ -373,7 +373,6 @@ TEXT_BY_KEY: dict[str, str | tuple[str, str]] = {
         "the annual report still has %(count)s place(s) to fill in (%(places)s): fill them in in %(path)s first"
     ),
     "report.submit_needs_actor": N_("--submit needs --as USER: the drafter who submits the report"),
-    "report.bad_format": N_("unknown report format '%(format)s' (allowed: %(allowed)s)"),
     "report.binary_to_terminal": N_("a %(format)s file is not printed to a terminal: give --out FILE"),
     "report.no_cjk_font": N_(
         "no Chinese (CJK) font found by fontconfig: install the Debian package fonts-noto-cjk, or the PDF would"

@@ -429,7 +429,7 @@ def render(report: AnnualReport, fmt: str) -> bytes:
         return to_docx(report)
     if fmt == "pdf":
         return to_pdf(report)
-    raise InvalidInput("report.bad_format", format=fmt, allowed=", ".join(FORMATS))
+    raise InvalidInput("report.bad_format", value=fmt, allowed=", ".join(FORMATS))
 
 
 def write_annual(
@@ -446,7 +446,7 @@ def write_annual(
 
     Refused, with nothing written, when the figures are unusable or unbalanced or the template is wrong."""
     if fmt not in FORMATS:
-        raise InvalidInput("report.bad_format", format=fmt, allowed=", ".join(FORMATS))
+        raise InvalidInput("report.bad_format", value=fmt, allowed=", ".join(FORMATS))
     report = build_report(figures_json, office, lang, definitions_dir=definitions_dir, catalog=catalog)
     data = render(report, fmt)
     if out is not None:
