@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 import click
 
+from workflow.cli.report_annual import annual_output_options, emit_annual, wants_output
 from workflow.cli.report_timeliness import timeliness
 from workflow.cli.shell import Shell, handled, pass_shell
 from workflow.reports.annual import AnnualFigures, read_year
@@ -25,14 +27,33 @@ report.add_command(timeliness)
 @click.option("--year", type=click.IntRange(1900, 9999), required=True, help="The year reported on (office time).")
 @click.option("--json", "as_json", is_flag=True, help="The figures as JSON.")
 @click.option("--explain", is_flag=True, help="The items behind every figure.")
+@annual_output_options
 @pass_shell
-def annual(shell: Shell, year: int, as_json: bool, explain: bool) -> None:
+def annual(
+    shell: Shell,
+    year: int,
+    as_json: bool,
+    explain: bool,
+    fmt: str | None,
+    out: Path | None,
+    submit: bool,
+    actor: str | None,
+) -> None:
     """The figures of the annual report (政府信息公开工作年度报告) for YEAR. Exit 1 when the check of
-    table 三 (一 + 二 = 三 + 四) fails or the data leaves a figure undecided (each named on stderr)."""
+    table 三 (一 + 二 = 三 + 四) fails or the data leaves a figure undecided (each named on stderr).
+    With --format the report itself (md, html, docx, pdf), with --submit an item in sub-directory 12."""
+    if wants_output(fmt, submit) and (as_json or explain):
+        raise click.UsageError("--json and --explain print the figures; --format and --submit write the report")
     engine = shell.engine
     categories = [c.code for c in engine.registry.catalog().categories]
     with handled(shell), reading(engine.db) as conn:
         figures = read_year(conn, year, engine.zone, categories)
+    if wants_output(fmt, submit):
+        if figures.problems:
+            _verdict(shell, figures)  # names each and exits 1: no report from undecided figures
+        with handled(shell):
+            emit_annual(shell, figures.to_json(), fmt, out, submit, actor)
+        return
     if as_json:
         document = figures.to_json()
         if explain:

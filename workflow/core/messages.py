@@ -356,6 +356,29 @@ TEXT_BY_KEY: dict[str, str | tuple[str, str]] = {
     "config.file_max_mb": N_(
         "GONGKAI_FILE_MAX_MB must be a whole number of megabytes from 1 to %(maximum)s, not '%(value)s'"
     ),
+    "report.bad_figures": N_("the annual report's figures are not usable at %(path)s: %(detail)s"),
+    "report.total_mismatch": N_(
+        "the annual report's figures do not add up at %(path)s: %(stated)s stated, %(computed)s counted"
+    ),
+    "report.unbalanced": N_(
+        "the annual report's check fails in column %(column)s of table III: I %(received)s + II %(carried_over)s"
+        " is not III (total) %(handled)s + IV %(carried_forward)s; nothing was written"
+    ),
+    "report.template_missing": N_("the annual report's template %(path)s is missing: the office writes its text there"),
+    "report.template_error": N_("the annual report's template: %(detail)s"),
+    "report.template_block": N_(
+        "the annual report's template has no block '%(block)s' ({%% block %(block)s %%}...{%% endblock %%})"
+    ),
+    "report.unknown_block": N_("the annual report's template has an unknown block '%(block)s' (allowed: %(allowed)s)"),
+    "report.unfilled": N_(
+        "the annual report still has %(count)s place(s) to fill in (%(places)s): fill them in in %(path)s first"
+    ),
+    "report.submit_needs_actor": N_("--submit needs --as USER: the drafter who submits the report"),
+    "report.binary_to_terminal": N_("a %(format)s file is not printed to a terminal: give --out FILE"),
+    "report.no_cjk_font": N_(
+        "no Chinese (CJK) font found by fontconfig: install the Debian package fonts-noto-cjk, or the PDF would"
+        " print empty boxes"
+    ),
     "files.verified": Nn_("%(num)s stored file verified", "%(num)s stored files verified"),
     "files.mismatch": N_("%(sha256)s changed on disk: its content now hashes to %(actual)s (attached to %(items)s)"),
     "files.missing": N_("%(sha256)s is missing from the file store (attached to %(items)s)"),
