@@ -22,8 +22,6 @@ from __future__ import annotations
 import io
 import os
 import re
-import shutil
-import subprocess
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -45,6 +43,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup
 
 from notifications.render import HTML_LANG, translated_environment
+from workflow import fonts
 from workflow.core.definition import Catalog
 from workflow.core.errors import ConfigurationError, DefinitionError, InvalidInput
 from workflow.core.i18n import translator
@@ -76,7 +75,6 @@ INTRO_BLOCKS = {"proactive", "applications", "appeals"}
 ALLOWED_BLOCKS = (*NARRATIVE_SECTIONS, *sorted(INTRO_BLOCKS))
 UNFILLED = re.compile(r"【请填写[^】]*】|\[fill in[^\]]*\]", re.IGNORECASE)
 """A place the office has still to fill in, as the bundled templates mark it."""
-PREFERRED_FAMILIES = ("Noto Sans CJK SC", "Noto Serif CJK SC", "Noto Sans SC")
 COLUMN_JOINER = {"zh": "：", "en": ": "}
 
 
@@ -262,24 +260,11 @@ def to_html(report: AnnualReport, *, font_family: str | None = None) -> str:
 
 
 def cjk_font_family() -> str:
-    """The family to set Chinese in, from fontconfig; refused when there is none (a PDF of empty boxes)."""
-    fc_list = shutil.which("fc-list")
-    if fc_list is None:
-        raise ConfigurationError("report.no_cjk_font")
+    """The family to set Chinese in; refused when there is none (a PDF of empty boxes)."""
     try:
-        listed = subprocess.run(
-            [fc_list, ":lang=zh-cn", "family"], capture_output=True, text=True, timeout=30, env=dict(os.environ),
-            check=False,
-        ).stdout  # fmt: skip
-    except (OSError, subprocess.SubprocessError):
+        return fonts.cjk_font_family()
+    except fonts.NoCJKFont:
         raise ConfigurationError("report.no_cjk_font") from None
-    families = {name.strip() for line in listed.splitlines() for name in line.split(",") if name.strip()}
-    for preferred in PREFERRED_FAMILIES:
-        if preferred in families:
-            return preferred
-    if families:
-        return sorted(families)[0]
-    raise ConfigurationError("report.no_cjk_font")
 
 
 def to_pdf(report: AnnualReport) -> bytes:

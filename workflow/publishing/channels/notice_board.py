@@ -10,14 +10,12 @@ with a message naming the package, never a PDF of empty boxes. Only publications
 from __future__ import annotations
 
 import datetime as dt
-import os
-import shutil
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
 from markupsafe import Markup
 
+from workflow import fonts
 from workflow.clock import utc_now
 from workflow.core.definition import Catalog
 from workflow.core.markup import render_body
@@ -26,33 +24,15 @@ from workflow.core.publication import PublicItem
 from workflow.publishing.channels.base import ChannelError, ChannelJob
 from workflow.publishing.channels.files import environment, not_to_print, office_day, safe_part, write_atomically
 
-FONT_PACKAGE = "fonts-noto-cjk"
-PREFERRED_FAMILIES = ("Noto Sans CJK SC", "Noto Serif CJK SC", "Noto Sans SC")
-
 
 def cjk_font_family() -> str:
-    """The family to set Chinese text in, from fontconfig (``fc-list :lang=zh-cn``); a ChannelError when none."""
-    fc_list = shutil.which("fc-list")
-    if fc_list is None:
-        raise ChannelError(f"fontconfig's fc-list is not installed: install fontconfig and {FONT_PACKAGE}", retry=False)
+    """The family to set Chinese text in; a ChannelError naming the package when there is none."""
     try:
-        listed = subprocess.run(
-            [fc_list, ":lang=zh-cn", "family"], capture_output=True, text=True, timeout=30, env=dict(os.environ),
-            check=False,
-        ).stdout  # fmt: skip
-    except (OSError, subprocess.SubprocessError) as error:
-        raise ChannelError(f"fc-list failed: {error}") from None
-    families = {name.strip() for line in listed.splitlines() for name in line.split(",") if name.strip()}
-    for preferred in PREFERRED_FAMILIES:
-        if preferred in families:
-            return preferred
-    if families:
-        return sorted(families)[0]
-    raise ChannelError(
-        f"no Chinese (CJK) font found by fontconfig: install the Debian package {FONT_PACKAGE} "
-        "(make browser does), or the notice would print as empty boxes",
-        retry=False,
-    )
+        return fonts.cjk_font_family()
+    except fonts.NoCJKFont as missing:
+        raise ChannelError(
+            f"{missing} (make browser does), or the notice would print as empty boxes", retry=False
+        ) from None
 
 
 class NoticeBoardChannel:
