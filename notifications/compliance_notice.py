@@ -11,7 +11,7 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from notifications.render import HTML_LANG, RenderedMessage, check_web_url, default_renderer, header_safe, item_url
+from notifications.render import HTML_LANG, RenderedMessage, check_web_url, default_renderer, item_url
 
 EVENT = "compliance_findings"
 
@@ -22,7 +22,6 @@ def render_compliance_findings(
     """One email to one auditor; each finding a mapping of ``subject``, ``item_id``, ``rule``, ``entries``
     (audit seqs), ``on`` (a date) and ``message`` (in ``lang``)."""
     check_web_url(base_url)
-    environment = default_renderer().environments[lang]
     context = {
         "lang": lang,
         "html_lang": HTML_LANG[lang],
@@ -34,9 +33,4 @@ def render_compliance_findings(
             for finding in findings
         ],
     }  # fmt: skip
-    subject = environment.get_template(f"{EVENT}_subject.txt").render(context)
-    return RenderedMessage(
-        subject=header_safe(subject),
-        text=environment.get_template(f"{EVENT}.txt").render(context),
-        html=environment.get_template(f"{EVENT}.html").render(context),
-    )
+    return default_renderer().render_event(lang, EVENT, context)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from notifications.render import HTML_LANG, RenderedMessage, check_web_url, default_renderer, header_safe, item_url
+from notifications.render import HTML_LANG, RenderedMessage, check_web_url, default_renderer, item_url
 from workflow.store.file_check import FileProblem
 
 EVENT = "files_mismatch"
@@ -21,7 +21,6 @@ def render_files_mismatch(
 ) -> RenderedMessage:
     """One email to one administrator listing ``problems`` (each file with the items that attach it)."""
     check_web_url(base_url)
-    environment = default_renderer().environments[lang]
     context = {
         "lang": lang,
         "html_lang": HTML_LANG[lang],
@@ -35,9 +34,4 @@ def render_files_mismatch(
             for p in problems
         ],
     }  # fmt: skip
-    subject = environment.get_template(f"{EVENT}_subject.txt").render(context)
-    return RenderedMessage(
-        subject=header_safe(subject),
-        text=environment.get_template(f"{EVENT}.txt").render(context),
-        html=environment.get_template(f"{EVENT}.html").render(context),
-    )
+    return default_renderer().render_event(lang, EVENT, context)

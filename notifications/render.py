@@ -179,6 +179,10 @@ class Renderer:
             "late_chain": list(late_chain),
         }
         context["overdue_count"] = sum(1 for entry in context["items"] if entry["overdue"])
+        return self.render_event(lang, event, context)
+
+    def render_event(self, lang: str, event: str, context: Mapping[str, Any]) -> RenderedMessage:
+        """The three templates of ``event`` (subject, text, HTML) rendered with ``context``; the subject header-safe."""
         subject = self._template(lang, f"{event}_subject.txt").render(context)
         return RenderedMessage(
             subject=header_safe(subject),
