@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,11 @@ import click
 from workflow.cli.shell import Shell, handled, pass_shell
 from workflow.clock import utc_now
 from workflow.core.errors import InvalidInput
+from workflow.core.names import NameEntry, Names
 from workflow.store import audit_log as auditlog
+from workflow.store import audit_query
+from workflow.store.db import reading
+from workflow.store.people import name_entries
 
 
 @click.group()
@@ -22,19 +27,91 @@ def audit() -> None:
 
 @audit.command("log")
 @click.option("--item", "item_ref", help="Only this item (id or reference).")
-@click.option("--person", help="Only changes to this person and what they did.")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--person", help="Only what this person did (as actor or stood in for) and changes to them.")
+@click.option("--role", help="Only steps taken in this role.")
+@click.option("--trigger", help="Only this action (e.g. clear, sign_off, person.roles).")
+@click.option("--state", help="Only steps that left or entered this state.")
+@click.option("--from", "since", metavar="DATE", help="From this office day (YYYY-MM-DD), included.")
+@click.option("--to", "until", metavar="DATE", help="Up to this office day (YYYY-MM-DD), included.")
+@click.option("--format", "output", type=click.Choice(audit_query.FORMATS), default="table", show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="One JSON array (use --format jsonl for large exports).")
+@click.option("--page-size", type=click.IntRange(1), default=audit_query.PAGE_SIZE, hidden=True)
 @pass_shell
-def audit_log_command(shell: Shell, item_ref: str | None, person: str | None, as_json: bool) -> None:
-    """The chain in order: items' actions and people changes (users add, roles, delegations...)."""
+def audit_log_command(
+    shell: Shell,
+    item_ref: str | None,
+    person: str | None,
+    role: str | None,
+    trigger: str | None,
+    state: str | None,
+    since: str | None,
+    until: str | None,
+    output: str,
+    as_json: bool,
+    page_size: int,
+) -> None:
+    """The chain in order: items' actions and people changes, filtered; streamed a page at a time.
+
+    CSV is UTF-8 with a BOM (spreadsheet programs then read the Chinese text), one header row.
+    """
+    raw = {"item": item_ref, "person": person, "role": role, "trigger": trigger, "state": state,
+           "from": since, "to": until}  # fmt: skip
     with handled(shell):
-        item_id = shell.engine.show(item_ref).id if item_ref else None
-        entries = auditlog.read_entries(shell.engine.db, item_id, person)
-    if as_json:
-        click.echo(json.dumps([auditlog.entry_json(e) for e in entries], ensure_ascii=False, indent=2))
+        engine = shell.engine
+        with reading(engine.db) as conn:
+            wanted, problems = audit_query.parse_filters(conn, raw, _known_names(shell))
+        if problems:  # checked before anything is written: no half output
+            raise problems[0].error(f"--{problems[0].option}")
+        rows = audit_query.stream(engine.db, wanted, engine.zone, page_size=page_size)
+        if as_json:
+            _echo_lines(_json_array(rows))
+        elif output == "csv":
+            names = _names(shell)
+            _echo_lines(audit_query.csv_lines(rows, engine.zone, names.display_name), binary=True)
+        elif output == "jsonl":
+            _echo_lines(audit_query.jsonl_lines(rows))
+        else:
+            _echo_lines(line + "\n" for line in auditlog.format_entries(rows, shell.settings.timezone))
+
+
+def _known_names(shell: Shell) -> set[str]:
+    """The triggers and states the definitions declare, for the check of --trigger and --state."""
+    registry = shell.engine.registry
+    known: set[str] = set()
+    for name in registry.names():
+        definition = registry.current(name)
+        known.update(definition.states)
+        known.update(t.trigger for t in definition.transitions)
+    return known
+
+
+def _names(shell: Shell) -> Names:
+    engine = shell.engine
+
+    def load() -> list[NameEntry]:
+        with reading(engine.db) as conn:
+            return name_entries(conn)
+
+    return Names(load, shell.lang)
+
+
+def _json_array(rows: Iterable[Any]) -> Iterator[str]:
+    yield "["
+    for index, row in enumerate(rows):
+        yield ("," if index else "") + "\n" + json.dumps(auditlog.entry_json(row), ensure_ascii=False, indent=2)
+    yield "\n]\n"
+
+
+def _echo_lines(chunks: Iterable[str], binary: bool = False) -> None:
+    """Write as the rows come; CSV as UTF-8 bytes whatever the terminal's encoding (Excel expects them)."""
+    if binary:
+        out = click.get_binary_stream("stdout")
+        for chunk in chunks:
+            out.write(chunk.encode("utf-8"))
+        out.flush()
         return
-    for line in auditlog.format_entries(entries, shell.settings.timezone):
-        click.echo(line)
+    for chunk in chunks:
+        click.echo(chunk, nl=False)
 
 
 @audit.command("verify")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
@@ -40,7 +40,7 @@ def entry_json(row: Row[Any]) -> dict[str, Any]:
     return data
 
 
-def format_entries(rows: list[Row[Any]], timezone: str) -> Iterator[str]:
+def format_entries(rows: Iterable[Row[Any]], timezone: str) -> Iterator[str]:
     zone = ZoneInfo(timezone)
     for row in rows:
         at = row.at.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S")
