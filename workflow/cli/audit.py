@@ -59,7 +59,7 @@ def audit_log_command(
     with handled(shell):
         engine = shell.engine
         with reading(engine.db) as conn:
-            wanted, problems = audit_query.parse_filters(conn, raw, _known_names(shell))
+            wanted, problems = audit_query.parse_filters(conn, raw, audit_query.declared_names(engine.registry))
         if problems:  # checked before anything is written: no half output
             raise problems[0].error(f"--{problems[0].option}")
         rows = audit_query.stream(engine.db, wanted, engine.zone, page_size=page_size)
@@ -72,17 +72,6 @@ def audit_log_command(
             _echo_lines(audit_query.jsonl_lines(rows))
         else:
             _echo_lines(line + "\n" for line in auditlog.format_entries(rows, shell.settings.timezone))
-
-
-def _known_names(shell: Shell) -> set[str]:
-    """The triggers and states the definitions declare, for the check of --trigger and --state."""
-    registry = shell.engine.registry
-    known: set[str] = set()
-    for name in registry.names():
-        definition = registry.current(name)
-        known.update(definition.states)
-        known.update(t.trigger for t in definition.transitions)
-    return known
 
 
 def _names(shell: Shell) -> Names:
@@ -105,7 +94,8 @@ def _json_array(rows: Iterable[Any]) -> Iterator[str]:
 def _echo_lines(chunks: Iterable[str], binary: bool = False) -> None:
     """Write as the rows come; CSV as UTF-8 bytes whatever the terminal's encoding (Excel expects them)."""
     if binary:
-        out = click.get_binary_stream("stdout")
+        sys.stdout.flush()
+        out = sys.stdout.buffer
         for chunk in chunks:
             out.write(chunk.encode("utf-8"))
         out.flush()

@@ -22,6 +22,7 @@ from workflow.core.errors import InvalidInput
 from workflow.core.roles import ROLES
 from workflow.store.db import reading
 from workflow.store.models import AuditEntry, AuditHead, Item
+from workflow.store.registry import DefinitionRegistry
 
 audit_log = cast(Table, AuditEntry.__table__)
 audit_head = cast(Table, AuditHead.__table__)
@@ -110,6 +111,16 @@ def parse_filters(
         problems.append(FilterProblem("to", "audit.filter_dates_reversed", {"since": since, "until": until}))
     query = AuditQuery(item_id, person, role, trigger, state, since, until)
     return query, problems
+
+
+def declared_names(registry: DefinitionRegistry) -> set[str]:
+    """The states and triggers the current definitions declare: what ``known`` of :func:`parse_filters` takes."""
+    known: set[str] = set()
+    for name in registry.names():
+        definition = registry.current(name)
+        known.update(definition.states)
+        known.update(t.trigger for t in definition.transitions)
+    return known
 
 
 def _day(text: str | None, option: str, problems: list[FilterProblem]) -> dt.date | None:
