@@ -57,6 +57,9 @@ class Settings:
     its jobs with that reason, shown in ``gongkai publication status``)."""
     webhook_secret: str | None = None
     """``GONGKAI_WEBHOOK_SECRET`` (or ``_FILE``): the key of the webhook's HMAC-SHA-256 signature."""
+    anchor_file: Path | None = None
+    """``GONGKAI_ANCHOR_FILE``: the worker appends the day's audit anchor there as one JSON line (unset: the
+    anchor is only emailed to the auditors). Keep it outside the database and its backups."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -92,6 +95,9 @@ class Settings:
             channels_dir=_path(env, "GONGKAI_CHANNELS_DIR", "channels"),
             webhook_url=(env.get("GONGKAI_WEBHOOK_URL") or "").strip() or None,
             webhook_secret=_webhook_secret(env),
+            anchor_file=Path(env["GONGKAI_ANCHOR_FILE"].strip())
+            if (env.get("GONGKAI_ANCHOR_FILE") or "").strip()
+            else None,
         )
 
     @property
