@@ -16,6 +16,7 @@ from workflow.core.errors import InvalidInput
 from workflow.core.names import NameEntry, Names
 from workflow.store import audit_log as auditlog
 from workflow.store import audit_query
+from workflow.store.anchors import check_anchors, read_anchor_file
 from workflow.store.db import reading
 from workflow.store.people import name_entries
 
@@ -112,21 +113,49 @@ def _echo_lines(chunks: Iterable[str], binary: bool = False) -> None:
     type=click.Path(dir_okay=False),
     help="An anchor file written by 'audit anchor'; repeatable.",
 )
+@click.option(
+    "--anchors",
+    "anchor_files",
+    multiple=True,
+    type=click.Path(dir_okay=False),
+    help="A file of anchors, one JSON line each (GONGKAI_ANCHOR_FILE); every one is checked. Repeatable.",
+)
 @pass_shell
-def audit_verify(shell: Shell, anchors: tuple[str, ...]) -> None:
-    """Walk the whole chain; exit 1 at the first bad entry."""
+def audit_verify(shell: Shell, anchors: tuple[str, ...], anchor_files: tuple[str, ...]) -> None:
+    """Walk the whole chain; exit 1 at the first bad entry, or at the first anchor the log no longer extends.
+
+    The anchors of ``--anchors`` are checked even when the walk fails: a chain rewritten with another key
+    fails the walk at its first entry, and the anchors then say since when the kept history differs.
+    """
     with handled(shell):
+        kept_files = [(path, read_anchor_file(Path(path))) for path in anchor_files]  # bad files: exit 2 first
         result = auditlog.verify(shell.engine.db, shell.settings.require_audit_key())
         fault = result.fault
         for path in anchors if fault is None else ():
             fault = auditlog.check_anchor(shell.engine.db, _read_anchor(path))
             if fault is not None:
                 break
+        behind = [(path, check_anchors(shell.engine.db, kept)) for path, kept in kept_files]
+    failed = False
     if fault is None:
         click.echo(shell.t("audit.verified", count=result.count))
-        return
-    click.echo(f"{shell.t(fault.key, seq=fault.seq)} {shell.t('audit.after_good', count=result.count)}", err=True)
-    sys.exit(1)
+    else:
+        click.echo(f"{shell.t(fault.key, seq=fault.seq)} {shell.t('audit.after_good', count=result.count)}", err=True)
+        failed = True
+    for (path, kept), (_, first_bad) in zip(kept_files, behind, strict=True):
+        if first_bad is None:
+            click.echo(f"{path}: {shell.t('audit.anchors_verified', count=len(kept))}")
+            continue
+        failed = True
+        anchor = first_bad.anchor
+        click.echo(
+            shell.t("audit.anchor_not_extended", number=first_bad.number, path=path, line=anchor.line,
+                    day=anchor.day or anchor.taken_at or "-", anchor_seq=anchor.seq,
+                    fault=shell.t(first_bad.fault.key, seq=first_bad.fault.seq)),
+            err=True,
+        )  # fmt: skip
+    if failed:
+        sys.exit(1)
 
 
 def _read_anchor(path: str) -> dict[str, Any]:
