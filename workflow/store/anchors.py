@@ -103,7 +103,8 @@ def check_anchors(db: Engine, anchors: Sequence[Anchor]) -> AnchorFault | None:
     with reading(db) as conn:
         for start in range(0, len(wanted), 500):
             chunk = wanted[start : start + 500]
-            found.update(conn.execute(select(audit_log.c.seq, audit_log.c.hash).where(audit_log.c.seq.in_(chunk))))
+            query = select(audit_log.c.seq, audit_log.c.hash).where(audit_log.c.seq.in_(chunk))
+            found.update((int(row.seq), str(row.hash)) for row in conn.execute(query))
     for number, anchor in enumerate(anchors, start=1):
         if anchor.seq == 0:
             continue
