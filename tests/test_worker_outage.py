@@ -51,6 +51,7 @@ def as_utc(value: dt.datetime) -> dt.datetime:
 def test_with_nothing_due_a_pass_makes_no_connection_and_exits_0(
     engine: WorkflowEngine, settings: Settings, silent_listener: socket.socket
 ) -> None:
+    engine.set_active("auditor_a", False, by="admin_a")  # no auditor: no daily anchor email (test_audit_anchors.py)
     finished = run_worker(settings, silent_listener.getsockname()[1])
     assert finished.returncode == 0, finished.stderr
     assert connections_to(silent_listener) == 0  # a server that never answers would have held the pass for 30 s
@@ -61,6 +62,7 @@ def test_with_nothing_due_a_pass_makes_no_connection_and_exits_0(
 def test_an_smtp_outage_fails_the_delivery_not_the_pass_and_the_mail_goes_once_when_it_is_back(
     engine: WorkflowEngine, settings: Settings
 ) -> None:
+    engine.set_active("auditor_a", False, by="admin_a")  # no auditor: no daily anchor email (test_audit_anchors.py)
     wall = dt.datetime.now(dt.UTC)
     with engine.db.begin() as conn:
         message = RenderedMessage(subject="提醒", text="正文", html="<p>正文</p>")

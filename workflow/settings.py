@@ -60,6 +60,9 @@ class Settings:
     """``GONGKAI_COMPLIANCE_CHECK`` (``0`` turns it off): the worker runs the compliance check daily and emails the
     auditors what is new."""
     """``GONGKAI_WEBHOOK_SECRET`` (or ``_FILE``): the key of the webhook's HMAC-SHA-256 signature."""
+    anchor_file: Path | None = None
+    """``GONGKAI_ANCHOR_FILE``: the worker appends the day's audit anchor there as one JSON line (unset: the
+    anchor is only emailed to the auditors). Keep it outside the database and its backups."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -97,6 +100,9 @@ class Settings:
             webhook_secret=_webhook_secret(env),
             compliance_check=(env.get("GONGKAI_COMPLIANCE_CHECK") or "1").strip().lower()
             not in ("0", "false", "no", "off"),
+            anchor_file=Path(env["GONGKAI_ANCHOR_FILE"].strip())
+            if (env.get("GONGKAI_ANCHOR_FILE") or "").strip()
+            else None,
         )
 
     @property

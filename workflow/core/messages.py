@@ -244,6 +244,22 @@ TEXT_BY_KEY: dict[str, str | tuple[str, str]] = {
         "audit entry #%(seq)s does not match the anchor kept outside the database: the chain was rewritten"
     ),
     "audit.anchor_bad": N_("anchor file %(path)s is not valid: %(detail)s"),
+    "audit.filter_unknown_item": N_("%(option)s: there is no item %(value)s"),
+    "audit.filter_unknown_person": N_("%(option)s: nobody called %(value)s appears in the audit log"),
+    "audit.filter_unknown_role": N_("%(option)s: unknown role %(value)s (roles: %(allowed)s)"),
+    "audit.filter_unknown_value": N_(
+        "%(option)s: %(value)s is neither declared in a definition nor found in the audit log"
+    ),
+    "audit.filter_bad_date": N_("%(option)s: %(value)s is not a date (YYYY-MM-DD)"),
+    "audit.filter_dates_reversed": N_("%(option)s: %(until)s is before the start date %(since)s"),
+    "audit.anchors_bad_line": N_("anchor file %(path)s, line %(line)s is not an anchor: %(detail)s"),
+    "audit.anchors_empty": N_("anchor file %(path)s holds no anchor"),
+    "audit.anchor_not_extended": N_(
+        "anchor %(number)s of %(path)s (line %(line)s, %(day)s, entry #%(anchor_seq)s): %(fault)s"
+    ),
+    "audit.anchors_verified": Nn_(
+        "%(num)s anchor still extended by the log", "%(num)s anchors still extended by the log"
+    ),
     "audit.after_good": Nn_("(%(num)s entry before it verified)", "(%(num)s entries before it verified)"),
     "mail.unknown_event": N_("unknown email event '%(event)s' (allowed: %(allowed)s)"),
     "mail.item_required": N_("the email event '%(event)s' needs an item"),

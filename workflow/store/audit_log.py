@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, Row, Table, or_, select
+from sqlalchemy import Engine, Row, Table, func, or_, select
 
 from workflow.core.chain import ChainFault, VerifyResult, verify_chain
 from workflow.store.db import reading
@@ -40,7 +40,7 @@ def entry_json(row: Row[Any]) -> dict[str, Any]:
     return data
 
 
-def format_entries(rows: list[Row[Any]], timezone: str) -> Iterator[str]:
+def format_entries(rows: Iterable[Row[Any]], timezone: str) -> Iterator[str]:
     zone = ZoneInfo(timezone)
     for row in rows:
         at = row.at.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S")
@@ -96,7 +96,14 @@ def check_anchor(db: Engine, kept: dict[str, Any]) -> ChainFault | None:
     with reading(db) as conn:
         found = conn.execute(select(audit_log.c.hash).where(audit_log.c.seq == seq)).scalar_one_or_none()
     if found is None:
-        return ChainFault(seq, "missing")
+        return ChainFault(first_missing_after_head(db), "missing")
     if found != kept["hash"]:
         return ChainFault(seq, "anchor_mismatch")
     return None
+
+
+def first_missing_after_head(db: Engine) -> int:
+    """The first entry a cut tail took away: the one after the last entry still in the log."""
+    with reading(db) as conn:
+        last = conn.execute(select(func.max(audit_log.c.seq))).scalar()
+    return int(last or 0) + 1

@@ -13,10 +13,8 @@ pool (:meth:`WebApp.posted`). A write that waits on another's lock past the busy
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import functools
-import io
 import logging
 import re
 import secrets
@@ -71,6 +69,7 @@ from workflow.web import queries
 from workflow.web.access import ADMIN_ROLES, AUDIT_ROLES, OUTBOX_ROLES, may_read_body, may_see
 from workflow.web.admin import AdminPages
 from workflow.web.assigning import Assigning
+from workflow.web.audit_pages import AuditPages
 from workflow.web.bodydiff import body_diff, collapse
 from workflow.web.chain import chain_svg
 from workflow.web.files import FilePages, attachment_section
@@ -155,6 +154,7 @@ class WebApp:
     def asgi(self) -> Starlette:
         files = FilePages(self)
         admin = AdminPages(self)
+        audit_pages = AuditPages(self)
         routes = [
             Route("/", InboxPages(self).page),
             Route("/healthz", self.healthz),
@@ -181,9 +181,9 @@ class WebApp:
             Route("/items/{ref}/attach", files.back_to_item, methods=["GET"]),
             Route("/items/{ref}/detach", self.posted(files.detach), methods=["POST"]),
             Route("/items/{ref}/detach", files.back_to_item, methods=["GET"]),
-            Route("/audit", self.audit_page),
-            Route("/audit.csv", self.audit_csv),
             Route("/reports/timeliness", ReportPages(self).timeliness, methods=["GET"]),
+            Route("/audit", audit_pages.page, methods=["GET"]),
+            Route("/audit.csv", audit_pages.csv, methods=["GET"]),
             Route("/outbox", self.outbox_page, methods=["GET"]),
             Route("/outbox/{id:int}/retry", self.posted(self.outbox_retry), methods=["POST"]),
             Route("/admin/people", admin.people_page, methods=["GET"]),
@@ -806,62 +806,6 @@ class WebApp:
             raise Page(
                 self.page(request, "message.html", status=403, title=self.tr(request)._("You may not see this page."))
             )
-
-    def _audit_filter(self, request: Request) -> queries.AuditFilter:
-        params = request.query_params
-
-        def day(name: str) -> dt.date | None:
-            try:
-                return dt.date.fromisoformat(params[name]) if params.get(name) else None
-            except ValueError:
-                return None
-
-        person = (params.get("person") or "").strip()
-        return queries.AuditFilter(
-            # A person is found by login name or by display name (张伟).
-            item=params.get("item") or None, person=self.names(request).login_name(person) if person else None,
-            trigger=params.get("trigger") or None, since=day("since"), until=day("until"),
-        )  # fmt: skip
-
-    def audit_page(self, request: Request) -> Response:
-        wanted = self._audit_filter(request)
-        with self.read() as conn:
-            person = self.signed_in(request, conn)
-            self.require(request, person, AUDIT_ROLES)
-            rows = queries.audit_rows(conn, wanted, self.engine.zone)
-        return self.page(request, "audit.html", rows=rows, wanted=wanted, query=request.url.query)
-
-    def audit_csv(self, request: Request) -> Response:
-        wanted = self._audit_filter(request)
-        with self.read() as conn:
-            person = self.signed_in(request, conn)
-            self.require(request, person, AUDIT_ROLES)
-            rows = queries.audit_rows(conn, wanted, self.engine.zone, limit=None)
-        out = io.StringIO()
-        writer = csv.writer(out)
-        # Each login name (what the chain keeps) is followed by that person's display name (a lookup).
-        columns = ["seq", "reference", "item_id", "definition", "trigger", "from_state", "to_state", "actor",
-                   "actor_display_name", "on_behalf_of", "on_behalf_of_display_name", "role", "at", "comment",
-                   "content_hash", "prev_hash", "hash", "person", "person_display_name", "details"]  # fmt: skip
-        writer.writerow(columns)
-        names = self.names(request)
-
-        def shown(name: str | None) -> str:
-            return (names.display_name(name) or "") if name else ""
-
-        for row in rows:
-            writer.writerow(
-                [row.seq, row.reference or "", row.item_id or "", row.definition or "", row.trigger,
-                 row.from_state or "", row.to_state or "", row.actor, shown(row.actor), row.on_behalf_of or "",
-                 shown(row.on_behalf_of), row.role, row.at.astimezone(self.engine.zone).isoformat(),
-                 row.comment or "", row.content_hash or "", row.prev_hash, row.hash, row.person or "",
-                 shown(row.person), row.details]
-            )  # fmt: skip
-        # A BOM so that spreadsheet programs read the Chinese text as UTF-8.
-        return Response(
-            "\ufeff" + out.getvalue(), media_type="text/csv; charset=utf-8",
-            headers={"content-disposition": 'attachment; filename="gongkai-audit.csv"'},
-        )  # fmt: skip
 
     def outbox_page(self, request: Request) -> Response:
         with self.read() as conn:

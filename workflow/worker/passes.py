@@ -12,6 +12,7 @@ import datetime as dt
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any, cast
 
 from sqlalchemy import Connection, Table, delete, func, select, update
@@ -51,6 +52,7 @@ from workflow.store.models import (
 from workflow.store.people import load_person, name_entries
 from workflow.store.queries import in_states, items_waiting, waiting_for
 from workflow.store.sql import insert_if_absent
+from workflow.worker.anchoring import anchor_daily
 from workflow.worker.channels import perform_channels
 from workflow.worker.compliance_check import check_compliance
 from workflow.worker.files_check import check_files
@@ -110,6 +112,7 @@ class Worker:
         link_days: int = 7,
         channels: Mapping[str, Channel] | None = None,
         compliance_check: bool = False,
+        anchor_file: Path | None = None,
     ) -> None:
         self.engine = engine
         self.compliance_check = compliance_check
@@ -117,6 +120,8 @@ class Worker:
         self.channels: Mapping[str, Channel] = channels or {}
         """The publication channels' performers (workflow.publishing.channels.registry); others' jobs wait."""
         self.notifier = notifier
+        self.anchor_file = anchor_file
+        """``GONGKAI_ANCHOR_FILE``: where the day's audit anchor is appended (workflow.worker.anchoring)."""
         self.transport = transport
         self.owner = owner or new_owner()
         self.dry_run = dry_run
@@ -180,6 +185,7 @@ class Worker:
         report.messages += check_files(self.engine, self.notifier, now, dry_run=self.dry_run)
         if self.compliance_check:
             report.messages += check_compliance(self.engine, self.notifier, now, dry_run=self.dry_run)
+        report.messages += anchor_daily(self.engine, self.notifier, now, self.anchor_file, dry_run=self.dry_run)
         if self.dry_run:
             self._would_send(report)
         else:
