@@ -15,15 +15,11 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader
 from markupsafe import Markup
-from openpyxl import Workbook
-from openpyxl.styles import Font
-from openpyxl.utils import get_column_letter
 
 from notifications.render import translated_environment
 from workflow.core.definition import Catalog
 from workflow.core.errors import InvalidInput
 from workflow.core.i18n import Translator, translator
-from workflow.reports import charts
 from workflow.reports.timeliness import LIMIT, Group, Handled, TimelinessReport
 
 FORMATS = ("table", "csv", "xlsx", "html")
@@ -214,6 +210,11 @@ def to_csv(report: TimelinessReport, lang: str, catalog: Catalog | None = None) 
 
 def to_xlsx(report: TimelinessReport, lang: str, catalog: Catalog | None = None) -> bytes:
     """A workbook with a sheet per section; numbers are numbers, shares percentages."""
+    # openpyxl and matplotlib (charts) are loaded when asked for: every `gongkai` command imports this module
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
     book = Workbook()
     book.remove(book.active)  # type: ignore[arg-type]
     bold = Font(bold=True)
@@ -242,6 +243,8 @@ def to_xlsx(report: TimelinessReport, lang: str, catalog: Catalog | None = None)
 
 
 def chart_svgs(report: TimelinessReport, lang: str, catalog: Catalog | None = None) -> dict[str, Markup]:
+    from workflow.reports import charts
+
     """The charts of the page: median and 90th percentile against the limit per stage, the share within
     the limit per person, the late items by days late."""
     tr = translator(lang)
@@ -295,6 +298,8 @@ def to_html(report: TimelinessReport, lang: str, catalog: Catalog | None = None)
 
 
 def _context(report: TimelinessReport, lang: str, catalog: Catalog | None) -> dict[str, Any]:
+    from workflow.reports import charts
+
     return {
         "title": heading(report, lang),
         "notes": notes(report, lang),
