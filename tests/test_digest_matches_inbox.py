@@ -46,7 +46,7 @@ PEOPLE = [name for name, _ in OFFICE]
 ROLES_OF = {name: set(roles) for name, roles in OFFICE}
 START = dt.datetime(2026, 3, 2, 2, 0, tzinfo=dt.UTC)  # a Monday: a working day, digests go out
 ITEM_LINK = re.compile(r"/items/([A-Z]+-\d{4}-\d{4})")
-GIVEN_FIELDS = {"outcome": "disclosed", "publish_at": "2026-12-01T09:00"}
+GIVEN_FIELDS = {"outcome": "disclosed", "publish_at": "2026-12-01T09:00", "result": "upheld"}
 """What a person gives where a transition requires a field (a publication far ahead stays scheduled)."""
 
 
@@ -78,6 +78,10 @@ def fields_for(definition: Definition) -> dict[str, str]:
     if definition.name == "disclosure_request":
         return {"requester": "张三", "requester_type": "natural_person", "channel": "online",
                 "received_on": "2026-03-02"}  # fmt: skip
+    if definition.name == "appeal":
+        return {"kind": "reconsideration", "applicant": "李四", "filed_on": "2026-03-02"}
+    if definition.name == "consultation":
+        return {"channel": "phone", "received_on": "2026-03-02"}
     return {}
 
 

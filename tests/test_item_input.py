@@ -131,9 +131,9 @@ def test_who_may_create_what() -> None:
     reviewer = Person("r", frozenset({"confidentiality_reviewer"}))
     standing_in = Person("r", frozenset({"confidentiality_reviewer"}), stands_in_for=(office,))
     assert {d.name for d in creatable(every, drafter)} == {"proactive_disclosure", "normative_document"}
-    assert {d.name for d in creatable(every, office)} == {"disclosure_request"}
+    assert {d.name for d in creatable(every, office)} == {"disclosure_request", "appeal", "consultation"}
     assert creatable(every, reviewer) == []
-    assert {d.name for d in creatable(every, standing_in)} == {"disclosure_request"}
+    assert {d.name for d in creatable(every, standing_in)} == {"disclosure_request", "appeal", "consultation"}
 
 
 def test_the_received_date_is_frozen_once_a_request_exists() -> None:
