@@ -20,6 +20,7 @@ from sqlalchemy import Connection, Engine, Row, Select, Table, exists, func, or_
 
 from workflow.core.errors import InvalidInput
 from workflow.core.roles import ROLES
+from workflow.store.audit_log import entry_json
 from workflow.store.db import reading
 from workflow.store.models import AuditEntry, AuditHead, Item
 from workflow.store.registry import DefinitionRegistry
@@ -246,15 +247,6 @@ def csv_lines(rows: Iterable[Row[Any]], zone: dt.tzinfo, display_name: Callable[
 
 def _text(value: object) -> str:
     return "" if value is None else str(value)
-
-
-def entry_json(row: Row[Any]) -> dict[str, Any]:
-    """A row as JSON: the columns, ``at`` in ISO form, ``fields`` and ``details`` parsed."""
-    data = dict(row._mapping)
-    data["at"] = row.at.isoformat()
-    data["fields"] = json.loads(row.fields)
-    data["details"] = json.loads(row.details)
-    return data
 
 
 def jsonl_lines(rows: Iterable[Row[Any]]) -> Iterator[str]:

@@ -22,9 +22,9 @@ from notifications.notices import Notifier
 from notifications.outbox import enqueue
 from workflow.engine import WorkflowEngine
 from workflow.store.anchors import Anchor, append_anchor
+from workflow.store.daily import mark
 from workflow.store.db import reading
 from workflow.store.models import AuditHead, Reminder, User, UserRole
-from workflow.store.sql import insert_if_absent
 
 log = logging.getLogger("gongkai.worker")
 
@@ -47,12 +47,10 @@ def anchor_daily(
         kept = _kept(conn, today, engine.zone)
     if kept is None and not dry_run:
         with engine.db.begin() as conn:
-            if insert_if_absent(conn, reminders_table, _reminder(day_key, today, now), ["key"]):
+            if mark(conn, day_key, KIND, today, now):
                 head = conn.execute(select(audit_head.c.seq, audit_head.c.hash).where(audit_head.c.id == 1)).one()
                 kept = Anchor(int(head.seq), str(head.hash), today.isoformat(), _moment(now, engine.zone))
-                insert_if_absent(
-                    conn, reminders_table, _reminder(f"{day_key}:{kept.seq}:{kept.hash}", today, now), ["key"]
-                )
+                mark(conn, f"{day_key}:{kept.seq}:{kept.hash}", KIND, today, now)
                 written = _mail_auditors(conn, notifier, kept, today, now)
                 log.info("audit anchor of %s: entry #%d; %d auditors told", today, kept.seq, written)
             else:
@@ -95,8 +93,3 @@ def _mail_auditors(conn: Connection, notifier: Notifier, kept: Anchor, today: dt
         key = f"{EVENT}:{today.isoformat()}"
         written += enqueue(conn, key=key, event=EVENT, recipient=auditor.email, message=message, now=now)
     return written
-
-
-def _reminder(key: str, today: dt.date, now: dt.datetime) -> dict[str, object]:
-    return {"key": key, "item_id": None, "deadline_kind": KIND, "kind": KIND, "due_on": today, "messages": 0,
-            "raised_at": now}  # fmt: skip

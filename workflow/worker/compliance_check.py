@@ -25,13 +25,12 @@ from notifications.outbox import enqueue
 from workflow.engine import WorkflowEngine
 from workflow.reports.compliance import check_database
 from workflow.store.compliance_rows import stored_definitions
+from workflow.store.daily import mark, marked
 from workflow.store.db import reading
-from workflow.store.models import Reminder, User, UserRole
-from workflow.store.sql import insert_if_absent
+from workflow.store.models import User, UserRole
 
 log = logging.getLogger("gongkai.worker")
 
-reminders_table = cast(Table, Reminder.__table__)
 users = cast(Table, User.__table__)
 user_roles = cast(Table, UserRole.__table__)
 AUDITOR_ROLE = "auditor"
@@ -43,7 +42,7 @@ def check_compliance(engine: WorkflowEngine, notifier: Notifier, now: dt.datetim
     today = now.astimezone(engine.zone).date()
     day_key = f"compliance_check:{today.isoformat()}"
     with reading(engine.db) as conn:
-        if conn.execute(select(reminders_table.c.id).where(reminders_table.c.key == day_key)).first() is not None:
+        if marked(conn, day_key):
             return 0
     definitions = stored_definitions(engine.db, engine.registry)
     findings = list(check_database(engine.db, definitions, engine.calendar, engine.zone, today))
@@ -51,11 +50,9 @@ def check_compliance(engine: WorkflowEngine, notifier: Notifier, now: dt.datetim
         return 0
     written = 0
     with engine.db.begin() as conn:
-        if not insert_if_absent(conn, reminders_table, _reminder(day_key, "compliance_check", today, now), ["key"]):
+        if not mark(conn, day_key, "compliance_check", today, now):
             return 0  # another worker checked today meanwhile
-        fresh = [
-            f for f in findings if insert_if_absent(conn, reminders_table, _reminder(f.key, KIND, today, now), ["key"])
-        ]
+        fresh = [f for f in findings if mark(conn, f.key, KIND, today, now)]
         if not fresh:
             log.info("compliance check: %d findings, none new", len(findings))
             return 0
@@ -79,8 +76,3 @@ def check_compliance(engine: WorkflowEngine, notifier: Notifier, now: dt.datetim
                                recipient=auditor.email, message=message, now=now)  # fmt: skip
     log.warning("compliance check: %d new findings of %d; %d auditors told", len(fresh), len(findings), written)
     return written
-
-
-def _reminder(key: str, kind: str, today: dt.date, now: dt.datetime) -> dict[str, object]:
-    return {"key": key, "item_id": None, "deadline_kind": kind, "kind": kind, "due_on": today, "messages": 0,
-            "raised_at": now}  # fmt: skip

@@ -20,14 +20,13 @@ from notifications.files_notice import EVENT, render_files_mismatch
 from notifications.notices import Notifier
 from notifications.outbox import enqueue
 from workflow.engine import WorkflowEngine
+from workflow.store.daily import mark, marked
 from workflow.store.db import reading
 from workflow.store.file_check import verify_files
-from workflow.store.models import Reminder, User, UserRole
-from workflow.store.sql import insert_if_absent
+from workflow.store.models import User, UserRole
 
 log = logging.getLogger("gongkai.worker")
 
-reminders_table = cast(Table, Reminder.__table__)
 users = cast(Table, User.__table__)
 user_roles = cast(Table, UserRole.__table__)
 ADMIN_ROLE = "admin"
@@ -41,21 +40,18 @@ def check_files(engine: WorkflowEngine, notifier: Notifier, now: dt.datetime, *,
     today = now.astimezone(engine.zone).date()
     day_key = f"files_check:{today.isoformat()}"
     with reading(engine.db) as conn:
-        if conn.execute(select(reminders_table.c.id).where(reminders_table.c.key == day_key)).first() is not None:
+        if marked(conn, day_key):
             return 0
     report = verify_files(engine.db, store)
     if dry_run:
         return 0
     written = 0
     with engine.db.begin() as conn:
-        if not insert_if_absent(conn, reminders_table, _reminder(day_key, "files_check", today, now), ["key"]):
+        if not mark(conn, day_key, "files_check", today, now):
             return 0  # another worker checked today meanwhile
         fresh = [
             problem for problem in report.problems
-            if insert_if_absent(
-                conn, reminders_table,
-                _reminder(f"files:{problem.sha256}:{problem.kind}:{today.isoformat()}", "files", today, now), ["key"],
-            )
+            if mark(conn, f"files:{problem.sha256}:{problem.kind}:{today.isoformat()}", "files", today, now)
         ]  # fmt: skip
         if not fresh:
             log.info("files check: %d stored files verified", report.checked)
@@ -78,8 +74,3 @@ def check_files(engine: WorkflowEngine, notifier: Notifier, now: dt.datetime, *,
         len(fresh), report.checked, written,
     )  # fmt: skip
     return written
-
-
-def _reminder(key: str, kind: str, today: dt.date, now: dt.datetime) -> dict[str, object]:
-    return {"key": key, "item_id": None, "deadline_kind": kind, "kind": kind, "due_on": today, "messages": 0,
-            "raised_at": now}  # fmt: skip
