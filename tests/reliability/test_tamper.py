@@ -212,7 +212,8 @@ def head_forged(conn: Connection, size: int, rng: random.Random) -> tuple[int, s
 
 FIELD_CHANGES: dict[str, Callable[[Any], Any]] = {
     "comment": lambda v: (v or "") + "，另附意见", "actor": lambda v: "leader_9", "role": lambda v: "admin",
-    "trigger": lambda v: "withhold", "to_state": lambda v: "withheld", "from_state": lambda v: "withheld" if v is None else None,
+    "trigger": lambda v: "withhold", "to_state": lambda v: "withheld",
+    "from_state": lambda v: "withheld" if v is None else None,
     "item_id": lambda v: v + 1, "fields": lambda v: '{"outcome":"disclosed"}', "details": lambda v: '{"x":1}',
     "content_hash": lambda v: "f" * 64, "at": lambda v: v + dt.timedelta(seconds=1),
     "definition_version": lambda v: "2", "on_behalf_of": lambda v: "leader_c", "prev_hash": lambda v: "0" * 64,
