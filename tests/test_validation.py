@@ -182,6 +182,29 @@ def test_bad_yaml_makes_load_raise_definition_error_not_a_yaml_error(tmp_path: P
     assert str(caught.value).startswith(f"{path}:2: bad YAML: ")
 
 
+def test_a_character_yaml_refuses_is_one_line_at_its_own_line(tmp_path: Path) -> None:
+    """PyYAML's reader error spans two lines ("... in <unicode string>, position N"); found by the loader fuzz
+    drill (tests/reliability): each problem must stay one ``FILE:LINE: message`` line."""
+    text = edited("initial: drafting\n", "initial: draft\x00ing\n")
+    path = write(tmp_path, text)
+    with pytest.raises(DefinitionError) as caught:
+        load_definition_file(path)
+    rendered = str(caught.value)
+    detail = "unacceptable character #x0000: special characters are not allowed"
+    assert rendered == f"{path}:{line_of(text, 'initial: draft')}: bad YAML: {detail}"
+
+
+def test_a_name_with_a_line_break_is_shown_escaped_on_one_line(tmp_path: Path) -> None:
+    """Found by the loader fuzz drill: a quoted name holding CR or LF split a problem over two lines."""
+    text = edited("initial: drafting\n", 'initial: "draft\\r\\ning"\n')
+    path = write(tmp_path, text)
+    with pytest.raises(DefinitionError) as caught:
+        load_definition_file(path)
+    lines = str(caught.value).splitlines()
+    assert lines and all(line.startswith(f"{path}:") for line in lines), lines
+    assert any("draft\\r\\ning" in line for line in lines), lines
+
+
 def test_duplicate_key_is_reported_at_its_second_occurrence(tmp_path: Path) -> None:
     text = edited("initial: drafting\n", "initial: drafting\ninitial: review\n")
     path = write(tmp_path, text)

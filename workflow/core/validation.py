@@ -58,7 +58,13 @@ class Problem:
     params: dict[str, Any] = field(default_factory=dict)
 
     def render(self, lang: str = "zh") -> str:
-        return f"{self.file}:{self.line}: {message(self.key, lang, **self.params)}"
+        """One line, whatever the file held: line breaks and other control characters of a name quoted
+        back from it are shown escaped (``\\r``, ``\\x00``), never printed."""
+        return f"{self.file}:{self.line}: {_visible(message(self.key, lang, **self.params))}"
+
+
+def _visible(text: str) -> str:
+    return "".join(ch if ch.isprintable() or ch == " " else ch.encode("unicode_escape").decode("ascii") for ch in text)
 
 
 class _Collector:

@@ -57,12 +57,21 @@ def read_yaml(text: str, file: str) -> tuple[Any, SourceMap]:
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         line = mark.line + 1 if mark is not None else 1
-        raise YamlSyntaxError(line, f"{error.context or ''} {error.problem or ''}".strip()) from error
+        raise YamlSyntaxError(line, _one_line(f"{error.context or ''} {error.problem or ''}")) from error
+    except yaml.reader.ReaderError as error:  # a character YAML does not allow (NUL, most control characters)
+        line = text[: error.position].count("\n") + 1
+        detail = f"unacceptable character #x{error.character:04x}: {error.reason}"
+        raise YamlSyntaxError(line, detail) from error
     except yaml.YAMLError as error:
-        raise YamlSyntaxError(1, str(error)) from error
+        raise YamlSyntaxError(1, _one_line(str(error))) from error
     if node is not None:
         _walk(node, (), source_map)
     return data, source_map
+
+
+def _one_line(text: str) -> str:
+    """A problem is one ``FILE:LINE: message`` line: PyYAML's own line breaks and indents are folded away."""
+    return " ".join(text.split())
 
 
 def _walk(node: yaml.Node, path: Path_, source_map: SourceMap) -> None:
