@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -144,3 +145,39 @@ class _Tally:
 
     def report(self) -> DeliveryReport:
         return DeliveryReport(**self.counts, error=self.error)
+
+
+def drain_pending(
+    db: Engine,
+    transport: Transport,
+    owner: str,
+    now: dt.datetime,
+    batch: int = DEFAULT_BATCH,
+    *,
+    budget_seconds: float = 300,
+    linker: ActionLinker | None = None,
+    obsolete: Callable[[ClaimedMessage], str | None] | None = None,
+) -> DeliveryReport:
+    """Deliver batch after batch of what is due by ``now`` until nothing is, or ``budget_seconds`` are spent.
+
+    One batch at a time (``batch`` rows claimed, one connection), so a worker killed
+    between batches holds no more than one batch's claims. It stops early when a batch
+    sent nothing and had an error (the server cannot be reached or refuses everything
+    for now): those rows wait for their backoff, the rest for the next pass. The budget
+    is checked between batches, on the monotonic clock; a pass ends within about one
+    batch's time after it.
+    """
+    ends = time.monotonic() + budget_seconds
+    total = DeliveryReport()
+    while True:
+        report = deliver_pending(db, transport, owner, now, batch, linker=linker, obsolete=obsolete)
+        total = DeliveryReport(
+            sent=total.sent + report.sent,
+            retried=total.retried + report.retried,
+            failed=total.failed + report.failed,
+            stale=total.stale + report.stale,
+            skipped=total.skipped + report.skipped,
+            error=report.error or total.error,
+        )
+        if report.claimed < batch or (report.error is not None and report.sent == 0) or time.monotonic() >= ends:
+            return total

@@ -36,6 +36,12 @@ class Settings:
     503 "busy, try again"."""
     worker_interval: int = 60
     """``GONGKAI_WORKER_INTERVAL``: seconds between the worker's passes (``run_worker.py`` without ``--once``)."""
+    worker_batch: int = 50
+    """``GONGKAI_WORKER_BATCH``: emails claimed (and sent over one SMTP connection) at a time; a pass claims
+    batch after batch while mail is due and its budget lasts."""
+    worker_budget_seconds: int = 300
+    """``GONGKAI_WORKER_BUDGET_SECONDS``: how long one pass keeps sending what is due before it leaves the rest
+    to the next pass (so a backlog run from cron drains in one pass, and a pass still ends)."""
     signin_per_client: int = 30
     """``GONGKAI_SIGNIN_PER_CLIENT``: sign-in requests one client address may make in 15 minutes (an office
     behind one router is one address: every clerk signing in at 8:30 counts against it)."""
@@ -89,6 +95,8 @@ class Settings:
             security_log_days=_security_log_days(env),
             db_busy_timeout_ms=_positive(env, "GONGKAI_DB_BUSY_TIMEOUT_MS", 10_000),
             worker_interval=_positive(env, "GONGKAI_WORKER_INTERVAL", 60),
+            worker_batch=_positive(env, "GONGKAI_WORKER_BATCH", 50),
+            worker_budget_seconds=_positive(env, "GONGKAI_WORKER_BUDGET_SECONDS", 300),
             signin_per_client=_positive(env, "GONGKAI_SIGNIN_PER_CLIENT", 30),
             database_named=named_url is not None,
             files_dir=Path(env["GONGKAI_FILES_DIR"].strip()) if (env.get("GONGKAI_FILES_DIR") or "").strip() else None,

@@ -17,7 +17,7 @@ from typing import Any, cast
 
 from sqlalchemy import Connection, Table, delete, func, select, update
 
-from notifications.delivery import deliver_pending
+from notifications.delivery import drain_pending
 from notifications.notices import Notifier
 from notifications.outbox import (
     FAILED,
@@ -108,6 +108,7 @@ class Worker:
         dry_run: bool = False,
         lease_seconds: float = 300,
         batch: int = 50,
+        budget_seconds: float = 300,
         security_log_days: int = 365,
         link_days: int = 7,
         channels: Mapping[str, Channel] | None = None,
@@ -127,6 +128,8 @@ class Worker:
         self.dry_run = dry_run
         self.lease_seconds = lease_seconds
         self.batch = batch
+        self.budget_seconds = budget_seconds
+        """How long a pass keeps delivering batch after batch of due mail (``GONGKAI_WORKER_BUDGET_SECONDS``)."""
         self.security_log_days = security_log_days
         self.link_days = link_days
         self.linker = EmailLinks(engine, notifier.signer) if notifier.signer is not None else None
@@ -194,9 +197,9 @@ class Worker:
                 log.info("%d messages claimed by a killed worker of this machine taken back", released)
             # The transport connects only when a claimed message is to be sent; an SMTP outage
             # fails those deliveries (each row retried later), not the pass.
-            delivered = deliver_pending(
-                self.engine.db, self.transport(), self.owner, now, self.batch, linker=self.linker,
-                obsolete=self._obsolete,
+            delivered = drain_pending(
+                self.engine.db, self.transport(), self.owner, now, self.batch, budget_seconds=self.budget_seconds,
+                linker=self.linker, obsolete=self._obsolete,
             )  # fmt: skip
             report.sent, report.retried, report.failed = delivered.sent, delivered.retried, delivered.failed
             report.skipped, report.delivery_error = delivered.skipped, delivered.error

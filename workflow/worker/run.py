@@ -86,7 +86,8 @@ def build_worker(
         engine, notifier, lambda: transport_for(mail), dry_run=dry_run,
         security_log_days=settings.security_log_days, link_days=settings.action_link_days,
         channels=channels(engine, settings), compliance_check=settings.compliance_check,
-        anchor_file=settings.anchor_file,
+        anchor_file=settings.anchor_file, batch=settings.worker_batch,
+        budget_seconds=settings.worker_budget_seconds,
     )  # fmt: skip
 
 
