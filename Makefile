@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test install install-test browser lint typecheck clean messages compile-messages
+.PHONY: run test soak install install-test browser lint typecheck clean messages compile-messages
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -78,7 +78,11 @@ test: install-test browser
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports
-	$(BIN)/pytest -n 2
+	$(BIN)/pytest -n 2 -m "not soak"
+
+## make soak: the reliability drills (tests/reliability/) at the issue's full sizes; make test runs their short variants.
+soak: install-test
+	$(BIN)/pytest -m soak -rA tests/reliability
 
 lint: install-test
 	$(BIN)/ruff check .
