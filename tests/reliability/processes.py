@@ -15,11 +15,11 @@ from tests.conftest import ROOT
 
 
 class WorkerProcess:
-    def __init__(self, env: dict[str, str], log: Path) -> None:
+    def __init__(self, env: dict[str, str], log: Path, *args: str) -> None:
         self.log = log
         self._log_file = log.open("w")
         self.popen = subprocess.Popen(
-            [sys.executable, "-m", "tests.reliability.worker_process"],
+            [sys.executable, "-m", "tests.reliability.worker_process", *args],
             env=env, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._log_file, text=True,
         )  # fmt: skip
         self.owner = ""
@@ -66,12 +66,13 @@ class Workers:
 
 
 @contextmanager
-def worker_processes(count: int, env: dict[str, str], folder: Path) -> Iterator[Workers]:
-    """``count`` worker processes on the environment ``env``, their logs in ``folder``; stopped at the end."""
+def worker_processes(count: int, env: dict[str, str], folder: Path, *args: str) -> Iterator[Workers]:
+    """``count`` worker processes on the environment ``env`` (``args``: worker_process.py's options), their logs
+    in ``folder``; stopped at the end."""
     started: list[WorkerProcess] = []
     try:
         for n in range(count):
-            started.append(WorkerProcess(env, folder / f"worker-{n}.log"))
+            started.append(WorkerProcess(env, folder / f"worker-{n}.log", *args))
         for process in started:  # started together, each importing the code at once
             process.ready()
         yield Workers(started)

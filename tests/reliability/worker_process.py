@@ -4,6 +4,9 @@ several real processes pass over the same moment at once (a barrier the test hol
     {"do": "tick", "at": ISO}    one pass as of that moment (the engine's clock reads it too)
     {"do": "drain", "at": ISO?}  passes until one sends nothing and no message is pending (wall clock without at)
 
+With ``--no-channels`` the worker performs no publication channel (their jobs wait): a drill about
+reminders is not held for minutes by the notice boards' PDFs of every item it published.
+
 Each command is answered with one JSON line on stdout; the log goes to stderr. The worker is the one
 ``run_worker.py`` builds from the GONGKAI_* environment (workflow.worker.run.build_worker).
 """
@@ -47,8 +50,10 @@ def drain(worker: Worker, at: dt.datetime | None) -> dict[str, object]:
             return {"sent": sent, "passes": passes, "pending": pending}
 
 
-def main() -> int:
+def main(argv: list[str]) -> int:
     worker = build_worker(Settings.from_env(), MailSettings.from_env())
+    if "--no-channels" in argv:
+        worker.channels = {}
     print(json.dumps({"ready": worker.owner}), flush=True)
     try:
         for line in sys.stdin:
@@ -69,4 +74,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))
