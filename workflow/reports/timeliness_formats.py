@@ -20,6 +20,7 @@ from notifications.render import translated_environment
 from workflow.core.definition import Catalog
 from workflow.core.errors import InvalidInput
 from workflow.core.i18n import Translator, translator
+from workflow.core.spreadsheet import as_text_cell
 from workflow.reports.timeliness import LIMIT, Group, Handled, TimelinessReport
 
 FORMATS = ("table", "csv", "xlsx", "html")
@@ -201,7 +202,7 @@ def to_csv(report: TimelinessReport, lang: str, catalog: Catalog | None = None) 
         writer.writerow([section.title])
         writer.writerow([c.title for c in section.columns])
         for row in section.rows:
-            writer.writerow([shown(v, c) for v, c in zip(row, section.columns, strict=True)])
+            writer.writerow([as_text_cell(shown(v, c)) for v, c in zip(row, section.columns, strict=True)])
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 
@@ -224,7 +225,7 @@ def to_xlsx(report: TimelinessReport, lang: str, catalog: Catalog | None = None)
         for cell in sheet[1]:
             cell.font = bold
         for row in section.rows:
-            sheet.append([v if v is not None else "" for v in row])
+            sheet.append([as_text_cell(v) if v is not None else "" for v in row])
         for index, column in enumerate(section.columns, start=1):
             letter = get_column_letter(index)
             if column.kind == "share":

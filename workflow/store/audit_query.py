@@ -20,6 +20,7 @@ from sqlalchemy import Connection, Engine, Row, Select, Table, exists, func, or_
 
 from workflow.core.errors import InvalidInput
 from workflow.core.roles import ROLES
+from workflow.core.spreadsheet import as_text_cell
 from workflow.store.audit_log import entry_json
 from workflow.store.db import reading
 from workflow.store.models import AuditEntry, AuditHead, Item
@@ -235,13 +236,13 @@ def csv_lines(rows: Iterable[Row[Any]], zone: dt.tzinfo, display_name: Callable[
     writer.writerow(CSV_COLUMNS)
     yield BOM + take()
     for row in rows:
-        writer.writerow(
+        writer.writerow(map(as_text_cell,
             [row.seq, row.reference or "", _text(row.item_id), row.definition or "", row.definition_version or "",
              row.trigger, row.from_state or "", row.to_state or "", row.actor, shown(row.actor),
              row.on_behalf_of or "", shown(row.on_behalf_of), row.role, row.at.astimezone(zone).isoformat(),
              row.comment or "", row.fields, row.details, row.content_hash or "", row.prev_hash, row.hash,
              row.person or "", shown(row.person)]
-        )  # fmt: skip
+        ))  # fmt: skip
         yield take()
 
 
