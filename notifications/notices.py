@@ -152,8 +152,7 @@ class Notifier:
         people = [p for p in people_for_roles(conn, roles, row.holders, today) if p.name != actor and not p.digest]
         item = self.summary(definition, row, due)
         confidential = confidential_states_of(definition)
-        hot = HotPath(conn.dialect.name)
-        written = 0
+        rows = []
         for recipient in people:
             # Rendered when sent: the transition writes only this small record (rendering is ~150 µs).
             # Which decisions to offer is worked out when the email is sent (workflow.worker.links), off this path.
@@ -166,8 +165,8 @@ class Notifier:
                 key=f"new_task:{row.id}:{row.version}", event="new_task", recipient=recipient.email,
                 subject=f"{item.reference} {item.state_label}: {item.title}", context=context, now=now, item_id=row.id,
             )  # fmt: skip
-            written += hot.insert_outbox(conn, values)
-        return written
+            rows.append(values)
+        return HotPath(conn.dialect.name).insert_outboxes(conn, rows)  # one round trip for all
 
     def reminder(
         self,

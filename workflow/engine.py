@@ -460,7 +460,12 @@ class WorkflowEngine:
     ) -> FireResult:
         """One attempt; ``timed_as_of`` makes it the worker's fire of a timed transition as of then."""
         with self._transaction() as conn:
-            row = self._item_row(conn, item_ref)
+            if timed_as_of is None:
+                # The item and the actor's roles in one round trip (PostgreSQL: one pipeline).
+                found, roles = self.hot(conn).item_and_roles(conn, _item_key(item_ref), actor)
+                row = self._found_item(found, item_ref)
+            else:
+                row = self._item_row(conn, item_ref)
             if expected_version is not None and row.version != expected_version:
                 raise self._conflict(conn, row)
             definition = self.registry.pinned(conn, row.definition, row.definition_version)
@@ -470,7 +475,7 @@ class WorkflowEngine:
             if timed_as_of is not None:
                 decision = self._decide_timed(snapshot, trigger, today, timed_as_of)
             else:
-                person = self._acting_person(conn, actor)
+                person = self._acting_person(conn, actor, roles)
                 decision = self._decide(
                     conn, row.id, snapshot, trigger, person, comment, fields, today, now.astimezone(self.zone)
                 )
@@ -500,27 +505,32 @@ class WorkflowEngine:
         today: dt.date,
         *,
         new: bool = False,
+        stored_rows: list[Any] | None = None,
     ) -> dt.date | None:
         """Move the item's deadline clocks by one event, write the ones that changed, return the due date now."""
         if not definition.deadlines:
             return None
         hot = self.hot(conn)
-        stored = {} if new else hot.deadlines(conn, item_id)
+        if new:
+            stored = {}
+        elif stored_rows is not None:
+            stored = hot.deadline_rows(stored_rows)
+        else:
+            stored = hot.deadlines(conn, item_id)
         clocks = {
             kind: (ClockState.from_json(clock), status, applies) for kind, (clock, status, applies, _) in stored.items()
         }
         records = step_records(definition, state, clocks, event, fields, self.calendar, today)
         due_now = {kind: due for kind, (_, _, applies, due) in stored.items() if applies and due is not None}
-        fresh = []
+        fresh: list[dict[str, Any]] = []
+        changed: list[dict[str, Any]] = []
         for record in records:
             values = self._deadline_values(item_id, record, now)
             due_now.pop(record.kind, None)
             if record.applies_now and record.status.due is not None:
                 due_now[record.kind] = record.status.due
-            if record.kind in stored:
-                hot.update_deadline(conn, values)
-            else:
-                fresh.append(values)
+            (changed if record.kind in stored else fresh).append(values)
+        hot.update_deadlines(conn, changed)
         if fresh:
             conn.execute(insert(deadlines_table), fresh)
         return min(due_now.values()) if due_now else None
@@ -558,9 +568,13 @@ class WorkflowEngine:
             self._hot = HotPath(conn.dialect.name)
         return self._hot
 
-    def _acting_person(self, conn: Connection, name: str) -> Person:
-        """The person by their own roles (one query); substitutions are loaded only when needed."""
-        found = self.hot(conn).user_roles(conn, name)
+    def _acting_person(
+        self, conn: Connection, name: str, found: tuple[int, bool, tuple[str, ...]] | None = None
+    ) -> Person:
+        """The person by their own roles (one query, or ``found`` read already); substitutions are
+        loaded only when needed."""
+        if found is None:
+            found = self.hot(conn).user_roles(conn, name)
         if found is None or not found[1]:
             raise NotFound("notfound.user", name=name)
         return Person(name, frozenset(found[2]))
@@ -891,11 +905,12 @@ class WorkflowEngine:
         return self._item_row(conn, item_ref)
 
     def _item_row(self, conn: Connection, item_ref: str | int) -> ItemRow:
-        text = str(item_ref).strip()
-        key: int | str = int(text) if text.isdigit() else text.upper()
-        row = self.hot(conn).item(conn, key)
+        return self._found_item(self.hot(conn).item(conn, _item_key(item_ref)), item_ref)
+
+    @staticmethod
+    def _found_item(row: ItemRow | None, item_ref: str | int) -> ItemRow:
         if row is None:
-            raise NotFound("notfound.item", item=text)
+            raise NotFound("notfound.item", item=str(item_ref).strip())
         return row
 
     def _view(self, row: ItemRow | Row[Any], definition: Definition, viewer: Person | None) -> ItemView:
@@ -940,12 +955,19 @@ class WorkflowEngine:
         else:
             assert row is not None and definition is not None
             moved, entry, event = self._update_item(conn, row, definition, change, actor, now, today)
-        seq = self._append_audit(conn, entry, now)
+        stored = None
+        if event is not None and row is not None and definition.deadlines:
+            # The chain head (locked, as always after the item) and the deadlines in one round trip.
+            head, stored = self.hot(conn).head_and_deadlines(conn, moved.id)
+            seq = self._append_audit(conn, entry, now, head=head)
+        else:
+            seq = self._append_audit(conn, entry, now)
         due = None
         if event is not None:
             due = self._step_deadlines(
-                conn, moved.id, definition, moved.state, event, moved.fields, now, today, new=row is None
-            )
+                conn, moved.id, definition, moved.state, event, moved.fields, now, today, new=row is None,
+                stored_rows=stored,
+            )  # fmt: skip
         if self.notifier is not None and moved.state != (row.state if row is not None else None):
             # The people who must act now are told, in the same transaction as the move.
             self.notifier.new_task(conn, definition, moved, due, actor, now, today)
@@ -1154,10 +1176,14 @@ class WorkflowEngine:
         else:
             raise AssertionError(f"no writer for {type(change).__name__}")
 
-    def _append_audit(self, conn: Connection, entry: AuditRow, at: dt.datetime) -> int:
-        """Append one chained row; the head row is locked so concurrent writers never fork the chain."""
+    def _append_audit(
+        self, conn: Connection, entry: AuditRow, at: dt.datetime, *, head: tuple[int, str] | None = None
+    ) -> int:
+        """Append one chained row; the head row is locked so concurrent writers never fork the chain.
+
+        ``head`` is the head this transaction has locked already (read with other statements)."""
         hot = self.hot(conn)
-        head_seq, head_hash = hot.chain_head(conn)
+        head_seq, head_hash = head if head is not None else hot.chain_head(conn)
         definition = entry.definition
         row: dict[str, Any] = {
             "seq": head_seq + 1,
@@ -1181,6 +1207,12 @@ class WorkflowEngine:
         row["hash"] = audit.row_hash(self._audit_key(), row)
         hot.append_audit(conn, row)
         return int(row["seq"])
+
+
+def _item_key(item_ref: str | int) -> int | str:
+    """An item's id, or its reference as stored (upper case)."""
+    text = str(item_ref).strip()
+    return int(text) if text.isdigit() else text.upper()
 
 
 @dataclass(frozen=True)

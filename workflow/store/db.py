@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError
+from sqlalchemy.exc import ArgumentError, DBAPIError, DisconnectionError
 
 from workflow.core.errors import ConfigurationError
 
@@ -36,7 +37,35 @@ def make_engine(url: str, *, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS, **k
     if url.startswith("sqlite"):
         return _sqlite_engine(url, busy_timeout_ms, **kwargs)
     connect_args = {"options": f"-c lock_timeout={busy_timeout_ms}", **kwargs.pop("connect_args", {})}
-    return create_engine(url, pool_pre_ping=True, connect_args=connect_args, **kwargs)
+    engine = create_engine(url, connect_args=connect_args, **kwargs)
+    _ping_when_idle(engine)
+    return engine
+
+
+PING_AFTER_IDLE_S = 1.0
+"""A pooled PostgreSQL connection idle for longer is pinged before use; a busier one is not."""
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """Pre-ping only the pool's idle connections: SQLAlchemy's ``pool_pre_ping`` costs every fire a
+    round trip. A dead connection found by the ping is replaced (the pool retries the checkout); one
+    that dies within the idle window fails its first statement, before anything is written."""
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        record.info["checked_in_at"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get("checked_in_at")
+        if since is None or time.monotonic() - since < PING_AFTER_IDLE_S:
+            return
+        try:
+            alive = engine.dialect.do_ping(dbapi_connection)
+        except Exception as error:  # the driver's own error: the connection is gone
+            raise DisconnectionError(str(error)) from error
+        if not alive:
+            raise DisconnectionError("the pooled connection did not answer its ping")
 
 
 def reading(db: Engine) -> Connection:

@@ -147,12 +147,51 @@ class HotPath:
         finally:
             cursor.close()
 
+    def batch(self, conn: Connection, calls: Sequence[tuple[str, Mapping[str, Any]]]) -> list[tuple[list[Any], int]]:
+        """Run statements in order; on PostgreSQL in one round trip (psycopg's pipeline mode on the
+        transaction's own connection), on SQLite one after the other. Each one's (rows, rowcount).
+
+        An error in any statement raises here and aborts the transaction: nothing after it runs.
+        """
+        if self.sqlite:
+            results = []
+            for name, params in calls:
+                cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+                try:
+                    cursor.execute(self.sql[name], params)
+                    results.append((list(cursor.fetchall()) if cursor.description else [], int(cursor.rowcount)))
+                finally:
+                    cursor.close()
+            return results
+        driver = conn.connection.driver_connection
+        cursors = []
+        with driver.pipeline():  # type: ignore[union-attr]
+            for name, params in calls:
+                cursor = driver.cursor()  # type: ignore[union-attr]
+                cursor.execute(self.sql[name], params)
+                cursors.append(cursor)
+        try:
+            return [(list(c.fetchall()) if c.description else [], int(c.rowcount)) for c in cursors]
+        finally:
+            for cursor in cursors:
+                cursor.close()
+
     def _time(self, value: dt.datetime) -> Any:
         return _sqlite_time(value) if self.sqlite else value
 
     def item(self, conn: Connection, key: int | str) -> ItemRow | None:
         name = "item_by_id" if isinstance(key, int) else "item_by_reference"
-        row = self._one(conn, name, {"key": key})
+        return self._item(self._one(conn, name, {"key": key}))
+
+    def item_and_roles(
+        self, conn: Connection, key: int | str, person: str
+    ) -> tuple[ItemRow | None, tuple[int, bool, tuple[str, ...]] | None]:
+        """:meth:`item` and :meth:`user_roles` in one round trip: what a decision needs."""
+        name = "item_by_id" if isinstance(key, int) else "item_by_reference"
+        (items, _), (roles, _) = self.batch(conn, [(name, {"key": key}), ("user_roles", {"name": person})])
+        return self._item(items[0] if items else None), self._roles(roles)
+
+    def _item(self, row: Any) -> ItemRow | None:
         if row is None:
             return None
         values = dict(zip(ITEM_COLUMNS, row, strict=True))
@@ -168,7 +207,10 @@ class HotPath:
 
     def user_roles(self, conn: Connection, name: str) -> tuple[int, bool, tuple[str, ...]] | None:
         """(user id, active, roles) of a person, or None when there is no such person."""
-        rows = self._all(conn, "user_roles", {"name": name})
+        return self._roles(self._all(conn, "user_roles", {"name": name}))
+
+    @staticmethod
+    def _roles(rows: Sequence[Any]) -> tuple[int, bool, tuple[str, ...]] | None:
         if not rows:
             return None
         return rows[0][0], bool(rows[0][1]), tuple(row[2] for row in rows if row[2])
@@ -198,15 +240,23 @@ class HotPath:
         seq, digest = self._one(conn, "lock_head", {})
         return int(seq), str(digest)
 
+    def head_and_deadlines(self, conn: Connection, item_id: int) -> tuple[tuple[int, str], list[Any]]:
+        """The locked chain head (as :meth:`chain_head`) and the item's deadline rows, in one round trip."""
+        (head, _), (rows, _) = self.batch(conn, [("lock_head", {}), ("deadlines_of_item", {"item_id": item_id})])
+        return (int(head[0][0]), str(head[0][1])), rows
+
     def append_audit(self, conn: Connection, entry: dict[str, Any]) -> None:
+        """The audit row and the chain head's move, in one round trip."""
         params = dict(entry)
         params["at"] = self._time(entry["at"])
-        self._write(conn, "insert_audit", params)
-        self._write(conn, "update_head", {"seq": entry["seq"], "hash": entry["hash"]})
+        self.batch(conn, [("insert_audit", params), ("update_head", {"seq": entry["seq"], "hash": entry["hash"]})])
 
     def deadlines(self, conn: Connection, item_id: int) -> dict[str, tuple[dict[str, Any], str, bool, dt.date | None]]:
         """kind -> (clock, status, applies_now, due_on) of an item's stored deadlines."""
-        rows = self._all(conn, "deadlines_of_item", {"item_id": item_id})
+        return self.deadline_rows(self._all(conn, "deadlines_of_item", {"item_id": item_id}))
+
+    @staticmethod
+    def deadline_rows(rows: Sequence[Any]) -> dict[str, tuple[dict[str, Any], str, bool, dt.date | None]]:
         return {
             kind: (
                 json.loads(clock) if isinstance(clock, str) else clock,
@@ -218,6 +268,14 @@ class HotPath:
         }
 
     def update_deadline(self, conn: Connection, values: dict[str, Any]) -> None:
+        self._write(conn, "update_deadline", self._deadline_params(values))
+
+    def update_deadlines(self, conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
+        """Several deadline rows, in one round trip."""
+        if rows:
+            self.batch(conn, [("update_deadline", self._deadline_params(values)) for values in rows])
+
+    def _deadline_params(self, values: dict[str, Any]) -> dict[str, Any]:
         params = dict(values)
         params["clock"] = json.dumps(values["clock"])
         for key in ("due_at", "computed_at"):
@@ -225,7 +283,7 @@ class HotPath:
         if self.sqlite:
             for key in ("due_on", "met_on"):
                 params[key] = values[key].isoformat() if values[key] is not None else None
-        self._write(conn, "update_deadline", params)
+        return params
 
     def people(
         self, conn: Connection, role: str, assigned: Sequence[str], today: dt.date
@@ -249,8 +307,17 @@ class HotPath:
 
     def insert_outbox(self, conn: Connection, values: dict[str, Any]) -> bool:
         """One outbox row unless its dedupe key is there already; True when written."""
+        return self._write(conn, "insert_outbox", self._outbox_params(values)) == 1
+
+    def insert_outboxes(self, conn: Connection, rows: Sequence[dict[str, Any]]) -> int:
+        """Several outbox rows (as :meth:`insert_outbox`) in one round trip; how many were written."""
+        if not rows:
+            return 0
+        return sum(count for _, count in self.batch(conn, [("insert_outbox", self._outbox_params(v)) for v in rows]))
+
+    def _outbox_params(self, values: dict[str, Any]) -> dict[str, Any]:
         params = {column: values[column] for column in OUTBOX_COLUMNS}
         params["next_attempt_at"] = self._time(values["next_attempt_at"])
         params["created_at"] = self._time(values["created_at"])
         params["context"] = json.dumps(values["context"]) if values["context"] is not None else None
-        return self._write(conn, "insert_outbox", params) == 1
+        return params
