@@ -62,7 +62,7 @@ from notifications.settings import MailSettings  # noqa: E402
 from workflow.clock import utc_now  # noqa: E402
 from workflow.core import chain as audit  # noqa: E402
 from workflow.core.calendar import WorkingCalendar  # noqa: E402
-from workflow.engine import WorkflowEngine  # noqa: E402
+from workflow.engine import INDEX_COUNTER, WorkflowEngine  # noqa: E402
 from workflow.settings import Settings  # noqa: E402
 from workflow.store import audit_log as auditlog  # noqa: E402
 from workflow.store.db import DEFAULT_BUSY_TIMEOUT_MS, make_engine  # noqa: E402
@@ -412,6 +412,10 @@ def run_hand(path: Path, items: int) -> SideRun:
 def counts(db: Engine) -> dict[str, Any]:
     with db.connect() as conn:
         found: dict[str, Any] = {t: conn.exec_driver_sql(f"SELECT count(*) FROM {t}").scalar_one() for t in TABLES}
+        # The engine also numbers publications (索引号, its own counter row): the hand-written side does not publish.
+        found["reference_counters"] = conn.exec_driver_sql(
+            "SELECT count(*) FROM reference_counters WHERE prefix != ?", (INDEX_COUNTER,)
+        ).scalar_one()
         found["states"] = dict(conn.exec_driver_sql("SELECT state, count(*) FROM items GROUP BY state").all())
         found["triggers"] = dict(conn.exec_driver_sql("SELECT trigger, count(*) FROM audit_log GROUP BY trigger").all())
     return found
