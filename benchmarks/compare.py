@@ -49,7 +49,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -58,14 +58,6 @@ if str(ROOT) not in sys.path:
 import psycopg  # noqa: E402
 from sqlalchemy import Engine, ForeignKey, String, Text, create_engine, event, select  # noqa: E402
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column  # noqa: E402
-
-from workflow.clock import utc_now  # noqa: E402
-from workflow.engine import WorkflowEngine  # noqa: E402
-from workflow.settings import Settings  # noqa: E402
-from workflow.store import audit_log as auditlog  # noqa: E402
-from workflow.store.db import make_engine, normalise_url  # noqa: E402
-from workflow.store.people import add_user  # noqa: E402
-from workflow.wiring import initialise, open_engine  # noqa: E402
 
 from benchmarks.transitions_bench import (  # noqa: E402
     AUDIT_KEY,
@@ -77,6 +69,13 @@ from benchmarks.transitions_bench import (  # noqa: E402
     MAIL,
     PEOPLE,
 )
+from workflow.clock import utc_now  # noqa: E402
+from workflow.engine import WorkflowEngine  # noqa: E402
+from workflow.settings import Settings  # noqa: E402
+from workflow.store import audit_log as auditlog  # noqa: E402
+from workflow.store.db import make_engine, normalise_url  # noqa: E402
+from workflow.store.people import add_user  # noqa: E402
+from workflow.wiring import initialise, open_engine  # noqa: E402
 
 CONTENDERS = ("gongkai", "handwritten", "spiff", "transitions", "statemachine")
 LABELS = {
@@ -161,7 +160,7 @@ class Item(Base):
     drafter: Mapped[str] = mapped_column(String(40))
     title: Mapped[str] = mapped_column(Text)
     workflow: Mapped[str | None] = mapped_column(Text, nullable=True)
-    __mapper_args__ = {"version_id_col": version}
+    __mapper_args__: ClassVar[dict[str, Any]] = {"version_id_col": version}
 
 
 class AuditEntry(Base):
@@ -496,7 +495,7 @@ def refusals(contender: str, fire: Fire, item_id: int) -> None:
     for trigger, actor in (WRONG_STATE, WRONG_ROLE):
         try:
             fire(item_id, trigger, actor)
-        except Exception:  # noqa: BLE001 - each library refuses with its own exception
+        except Exception:  # each library refuses with its own exception
             continue
         raise SystemExit(f"{contender} accepted {trigger} by {actor} on a drafting item")
 
@@ -645,7 +644,7 @@ def main(argv: list[str] | None = None) -> int:
         for kind in kinds:
             runs: dict[str, list[dict[str, Any]]] = {c: [] for c in contenders}
             for repeat in range(args.repeat):
-                order = contenders[repeat % len(contenders):] + contenders[: repeat % len(contenders)]
+                order = contenders[repeat % len(contenders) :] + contenders[: repeat % len(contenders)]
                 for contender in order:
                     result = child(["--child", contender, kind, str(n)])
                     runs[contender].append(result)
@@ -668,7 +667,8 @@ def main(argv: list[str] | None = None) -> int:
               f"SQLAlchemy's before_cursor_execute + {rt['begin']:.1f} BEGIN + {rt['commit']:.1f} COMMIT = "
               f"{rt['sa'] + rt['begin'] + rt['commit']:.1f}; at the driver (psycopg Cursor.execute/executemany, "
               f"including the hot path's own cursor and the pool's pre-ping): {rt['driver']:.1f} + BEGIN + "
-              f"{rt['driver_commit']:.1f} COMMIT = {rt['driver'] + 1 + rt['driver_commit']:.1f} round trips")  # fmt: skip
+              f"{rt['driver_commit']:.1f} COMMIT = {rt['driver'] + 1 + rt['driver_commit']:.1f} "
+              "round trips")  # fmt: skip
         for processes in [int(p) for p in args.writers.split(",") if p]:
             found = child(["--child", "writers", str(processes), str(sizes[0])])
             problems += [f"writers {processes}: {p}" for p in found["problems"]]
