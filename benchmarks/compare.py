@@ -653,7 +653,7 @@ def main(argv: list[str] | None = None) -> int:
                           f"RSS {result['rss_kib'] / 1024:6.1f} MiB  (load {load()})", flush=True)  # fmt: skip
             base = statistics.median(r["rate"] for r in runs.get("gongkai", [])) if "gongkai" in runs else None
             print(f"\n{kind}, N={n}, median of {args.repeat}:")
-            print("| | transitions/s | per CPU-s | peak RSS MiB | ratio to gongkai |\n|---|---|---|---|---|")
+            print("| | transitions/s | per CPU-s | peak RSS MiB | gongkai ÷ this |\n|---|---|---|---|---|")
             for contender in contenders:
                 rate = statistics.median(r["rate"] for r in runs[contender])
                 cpu = statistics.median(r["cpu_rate"] for r in runs[contender])
