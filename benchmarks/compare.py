@@ -49,7 +49,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -160,7 +160,7 @@ class Item(Base):
     drafter: Mapped[str] = mapped_column(String(40))
     title: Mapped[str] = mapped_column(Text)
     workflow: Mapped[str | None] = mapped_column(Text, nullable=True)
-    __mapper_args__: ClassVar[dict[str, Any]] = {"version_id_col": version}
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy reads it
 
 
 class AuditEntry(Base):
@@ -233,7 +233,9 @@ def check_alternative(url: str, n: int) -> list[str]:
     problems = []
     db = alternative_engine(url)
     with db.connect() as conn:
-        states = dict(conn.exec_driver_sql("SELECT state, count(*) FROM bench_items GROUP BY state").all())
+        states: dict[str, int] = dict(
+            conn.exec_driver_sql("SELECT state, count(*) FROM bench_items GROUP BY state").all()
+        )
         if states != {"published": n}:
             problems.append(f"states {states}")
         versions = conn.exec_driver_sql("SELECT min(version), max(version) FROM bench_items").one()
@@ -302,7 +304,9 @@ def gongkai_side(url: str, n: int) -> tuple[list[int], Fire, Callable[[], list[s
         if result.fault is not None or result.count != 4 * n:
             problems.append(f"audit chain {result}")
         with engine.db.connect() as conn:
-            states = dict(conn.exec_driver_sql("SELECT state, count(*) FROM items GROUP BY state").all())
+            states: dict[str, int] = dict(
+                conn.exec_driver_sql("SELECT state, count(*) FROM items GROUP BY state").all()
+            )
         if states != {"published": n}:
             problems.append(f"states {states}")
         return problems
@@ -419,7 +423,7 @@ def statemachine_step(session: Session, item: Item, trigger: str, actor: str, ro
 def _proposal_machine() -> Any:
     from statemachine import State, StateMachine
 
-    class Proposal(StateMachine):  # type: ignore[misc]
+    class Proposal(StateMachine):
         drafting = State(initial=True)
         confidentiality_review = State()
         leadership_signoff = State()
