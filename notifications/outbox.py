@@ -30,7 +30,7 @@ from notifications.transport import OutgoingEmail
 from workflow.core.errors import InvalidInput, NotFound, TransitionNotAllowed
 from workflow.store.db import reading
 from workflow.store.models import OutboxMessage
-from workflow.store.sql import insert_if_absent
+from workflow.store.sql import insert_if_absent, settle_claim
 
 PENDING = "pending"
 SENDING = "sending"
@@ -354,18 +354,8 @@ def _claimed(row: Row[Any]) -> ClaimedMessage:
 
 def _settle(db: Engine, message: ClaimedMessage, **values: Any) -> bool:
     """Apply ``values`` if the row is still under this very claim; True when it was."""
-    statement = (
-        update(outbox)
-        .where(
-            outbox.c.id == message.id,
-            outbox.c.status == SENDING,
-            outbox.c.lease_owner == message.lease_owner,
-            outbox.c.lease_until == message.lease_until,
-        )
-        .values(lease_owner=None, lease_until=None, **values)
-    )
     with db.begin() as conn:
-        return conn.execute(statement).rowcount == 1
+        return settle_claim(conn, outbox, message.id, SENDING, message.lease_owner, message.lease_until, values)
 
 
 def complete(db: Engine, message: ClaimedMessage, now: dt.datetime) -> bool:

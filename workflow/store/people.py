@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import cast
+from typing import Any, cast
 
 from sqlalchemy import Connection, Table, and_, bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -240,3 +240,15 @@ def find_person(conn: Connection, name: str, today: dt.date) -> Person | None:
         return load_person(conn, name, today, with_substitutions=False)
     except NotFound:
         return None
+
+
+def active_role_holders(conn: Connection, role: str) -> list[Any]:
+    """The active people holding ``role`` (name, email, display_name), by name: who a daily notice goes to."""
+    return list(
+        conn.execute(
+            select(users.c.name, users.c.email, users.c.display_name)
+            .join(user_roles, user_roles.c.user_id == users.c.id)
+            .where(user_roles.c.role == role, users.c.active.is_(True))
+            .order_by(users.c.name)
+        ).all()
+    )

@@ -19,6 +19,7 @@ from sqlalchemy import Connection, Table, and_, func, or_, select, update
 from workflow.core.errors import InvalidInput
 from workflow.store.models import Item
 from workflow.store.publications import DONE, FAILED, PENDING, RUNNING, publication_jobs
+from workflow.store.sql import settle_claim
 
 jobs = publication_jobs
 STATUSES = (PENDING, RUNNING, DONE, FAILED)
@@ -108,17 +109,7 @@ def settle(conn: Connection, job: ClaimedJob, **values: Any) -> bool:
     """Apply ``values`` (and drop the lease) if the row is still under this very claim; True when it was."""
     if "last_error" in values and values["last_error"] is not None:
         values["last_error"] = str(values["last_error"])[:ERROR_LIMIT]
-    statement = (
-        update(jobs)
-        .where(
-            jobs.c.id == job.id,
-            jobs.c.status == RUNNING,
-            jobs.c.lease_owner == job.lease_owner,
-            jobs.c.lease_until == job.lease_until,
-        )
-        .values(lease_owner=None, lease_until=None, **values)
-    )
-    return conn.execute(statement).rowcount == 1
+    return settle_claim(conn, jobs, job.id, RUNNING, job.lease_owner, job.lease_until, values)
 
 
 def note_unperformed(conn: Connection, performed: Collection[str], message: str) -> int:

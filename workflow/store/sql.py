@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table
+from sqlalchemy import Connection, Table, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from workflow.store.models import ReferenceCounter
@@ -32,3 +32,22 @@ def next_counter(conn: Connection, prefix: str, year: int) -> int:
         index_elements=["prefix", "year"], set_={"last": _counters.c.last + 1}
     ).returning(_counters.c.last)
     return int(conn.execute(statement).scalar_one())
+
+
+def settle_claim(
+    conn: Connection, table: Table, row_id: int, claimed_status: str, owner: str, until: Any, values: dict[str, Any]
+) -> bool:
+    """Apply ``values`` to a claimed row of a leased queue (the outbox, the channel jobs) and drop its lease,
+    only while the row is still under this very claim (status, owner and lease end as claimed): a worker whose
+    lease ran out and was taken over changes nothing. True when the row was settled."""
+    statement = (
+        update(table)
+        .where(
+            table.c.id == row_id,
+            table.c.status == claimed_status,
+            table.c.lease_owner == owner,
+            table.c.lease_until == until,
+        )
+        .values(lease_owner=None, lease_until=None, **values)
+    )
+    return bool(conn.execute(statement).rowcount == 1)

@@ -24,14 +24,13 @@ from workflow.engine import WorkflowEngine
 from workflow.store.anchors import Anchor, append_anchor
 from workflow.store.daily import mark
 from workflow.store.db import reading
-from workflow.store.models import AuditHead, Reminder, User, UserRole
+from workflow.store.models import AuditHead, Reminder
+from workflow.store.people import active_role_holders
 
 log = logging.getLogger("gongkai.worker")
 
 reminders_table = cast(Table, Reminder.__table__)
 audit_head = cast(Table, AuditHead.__table__)
-users = cast(Table, User.__table__)
-user_roles = cast(Table, UserRole.__table__)
 AUDITOR_ROLE = "auditor"
 KIND = "anchor"
 
@@ -78,12 +77,7 @@ def _moment(at: dt.datetime, zone: dt.tzinfo) -> str:
 
 
 def _mail_auditors(conn: Connection, notifier: Notifier, kept: Anchor, today: dt.date, now: dt.datetime) -> int:
-    auditors = conn.execute(
-        select(users.c.name, users.c.email, users.c.display_name)
-        .join(user_roles, user_roles.c.user_id == users.c.id)
-        .where(user_roles.c.role == AUDITOR_ROLE, users.c.active.is_(True))
-        .order_by(users.c.name)
-    ).all()
+    auditors = active_role_holders(conn, AUDITOR_ROLE)
     written = 0
     for auditor in auditors:
         message = render_anchor(

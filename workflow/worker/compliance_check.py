@@ -15,9 +15,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
-from typing import cast
-
-from sqlalchemy import Table, select
 
 from notifications.compliance_notice import EVENT, render_compliance_findings
 from notifications.notices import Notifier
@@ -27,12 +24,10 @@ from workflow.reports.compliance import check_database
 from workflow.store.compliance_rows import stored_definitions
 from workflow.store.daily import mark, marked
 from workflow.store.db import reading
-from workflow.store.models import User, UserRole
+from workflow.store.people import active_role_holders
 
 log = logging.getLogger("gongkai.worker")
 
-users = cast(Table, User.__table__)
-user_roles = cast(Table, UserRole.__table__)
 AUDITOR_ROLE = "auditor"
 KIND = "compliance"
 
@@ -56,12 +51,7 @@ def check_compliance(engine: WorkflowEngine, notifier: Notifier, now: dt.datetim
         if not fresh:
             log.info("compliance check: %d findings, none new", len(findings))
             return 0
-        auditors = conn.execute(
-            select(users.c.name, users.c.email)
-            .join(user_roles, user_roles.c.user_id == users.c.id)
-            .where(user_roles.c.role == AUDITOR_ROLE, users.c.active.is_(True))
-            .order_by(users.c.name)
-        ).all()
+        auditors = active_role_holders(conn, AUDITOR_ROLE)
         lines = [
             {"subject": f.subject, "item_id": f.item_id, "rule": f.code, "entries": f.seqs, "on": f.on.isoformat(),
              "message": f.message(notifier.lang)}

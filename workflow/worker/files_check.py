@@ -12,9 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
-from typing import cast
-
-from sqlalchemy import Table, select
 
 from notifications.files_notice import EVENT, render_files_mismatch
 from notifications.notices import Notifier
@@ -23,12 +20,10 @@ from workflow.engine import WorkflowEngine
 from workflow.store.daily import mark, marked
 from workflow.store.db import reading
 from workflow.store.file_check import verify_files
-from workflow.store.models import User, UserRole
+from workflow.store.people import active_role_holders
 
 log = logging.getLogger("gongkai.worker")
 
-users = cast(Table, User.__table__)
-user_roles = cast(Table, UserRole.__table__)
 ADMIN_ROLE = "admin"
 
 
@@ -56,12 +51,7 @@ def check_files(engine: WorkflowEngine, notifier: Notifier, now: dt.datetime, *,
         if not fresh:
             log.info("files check: %d stored files verified", report.checked)
             return 0
-        admins = conn.execute(
-            select(users.c.name, users.c.email)
-            .join(user_roles, user_roles.c.user_id == users.c.id)
-            .where(user_roles.c.role == ADMIN_ROLE, users.c.active.is_(True))
-            .order_by(users.c.name)
-        ).all()
+        admins = active_role_holders(conn, ADMIN_ROLE)
         digest = hashlib.sha256("".join(f"{p.sha256}{p.kind}" for p in fresh).encode()).hexdigest()[:16]
         for admin in admins:
             message = render_files_mismatch(
